@@ -1,0 +1,148 @@
+//! Text analysis shared by search and triage: word splitting, lowercasing and stemming of
+//! Russian, Ukrainian and English words. Pure functions; no I/O.
+
+use std::sync::OnceLock;
+
+use snowball_stemmers_rs::{Algorithm, Stemmer};
+
+/// The script-level language of one word, as far as its letters tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordScript {
+    /// Latin letters: stemmed as English.
+    Latin,
+    /// Cyrillic with a letter only Ukrainian uses (і, ї, є, ґ).
+    Ukrainian,
+    /// Cyrillic with a letter only Russian uses (ы, э, ъ, ё).
+    Russian,
+    /// Cyrillic that could be either language.
+    Cyrillic,
+    /// Digits or anything else: kept as it is.
+    Other,
+}
+
+fn stemmers() -> &'static [Stemmer; 3] {
+    static STEMMERS: OnceLock<[Stemmer; 3]> = OnceLock::new();
+    STEMMERS.get_or_init(|| {
+        [
+            Stemmer::create(Algorithm::English),
+            Stemmer::create(Algorithm::Russian),
+            Stemmer::create(Algorithm::Ukrainian),
+        ]
+    })
+}
+
+/// Splits text into lowercase words: runs of letters and digits, with inner apostrophes and
+/// hyphens kept (`п'ять`, `don't`, `інтернет-магазин`). `ё` is folded to `е`.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || is_joiner(c)))
+        .map(|w| w.trim_matches(is_joiner))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            w.chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| match c {
+                    'ё' => 'е',
+                    '’' | 'ʼ' | '`' => '\'',
+                    other => other,
+                })
+                .collect()
+        })
+}
+
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | '`' | '-')
+}
+
+/// Tells which script a lowercase word is written in.
+pub fn word_script(word: &str) -> WordScript {
+    let mut cyrillic = false;
+    let mut latin = false;
+    for c in word.chars() {
+        match c {
+            'і' | 'ї' | 'є' | 'ґ' => return WordScript::Ukrainian,
+            'ы' | 'э' | 'ъ' => return WordScript::Russian,
+            'а'..='я' => cyrillic = true,
+            'a'..='z' => latin = true,
+            _ => {}
+        }
+    }
+    match (cyrillic, latin) {
+        (true, _) => WordScript::Cyrillic,
+        (false, true) => WordScript::Latin,
+        (false, false) => WordScript::Other,
+    }
+}
+
+/// Stems one lowercase word. Ukrainian words are told by their letters; other Cyrillic words go
+/// through the Russian stemmer unless `ukrainian_context` says the text around them is Ukrainian.
+pub fn stem(word: &str, ukrainian_context: bool) -> String {
+    let [english, russian, ukrainian] = stemmers();
+    let stemmer = match word_script(word) {
+        WordScript::Latin => english,
+        WordScript::Ukrainian => ukrainian,
+        WordScript::Russian => russian,
+        WordScript::Cyrillic if ukrainian_context => ukrainian,
+        WordScript::Cyrillic => russian,
+        WordScript::Other => return word.to_owned(),
+    };
+    // Hyphenated words are stemmed on their last part only.
+    match word.rsplit_once('-') {
+        Some((head, tail)) if !tail.is_empty() => format!("{head}-{}", stemmer.stem(tail)),
+        _ => stemmer.stem(word).into_owned(),
+    }
+}
+
+/// True when the text reads as Ukrainian rather than Russian by its letters.
+pub fn looks_ukrainian(words: &[String]) -> bool {
+    let (mut ukrainian, mut russian) = (0, 0);
+    for word in words {
+        match word_script(word) {
+            WordScript::Ukrainian => ukrainian += 1,
+            WordScript::Russian => russian += 1,
+            _ => {}
+        }
+    }
+    ukrainian > russian
+}
+
+/// The search terms of a text: its words, stemmed, in order (duplicates kept for ranking).
+pub fn search_terms(text: &str) -> Vec<String> {
+    let words: Vec<String> = words(text).collect();
+    let ukrainian = looks_ukrainian(&words);
+    words.iter().map(|w| stem(w, ukrainian)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same_stem(a: &str, b: &str) {
+        assert_eq!(search_terms(a), search_terms(b), "{a} vs {b}");
+    }
+
+    #[test]
+    fn russian_word_forms_share_a_stem() {
+        same_stem("жалоба", "жалобы");
+        same_stem("доставка", "доставку");
+        same_stem("курьер", "курьером");
+    }
+
+    #[test]
+    fn ukrainian_word_forms_share_a_stem() {
+        same_stem("скарга", "скаргу");
+        same_stem("доставка і", "доставку і");
+        same_stem("замовлення", "замовленням");
+    }
+
+    #[test]
+    fn english_word_forms_share_a_stem() {
+        same_stem("delivered", "delivering");
+        same_stem("complaints", "complaint");
+    }
+
+    #[test]
+    fn words_keep_inner_apostrophes_and_fold_yo() {
+        let split: Vec<String> = words("П’ять ЁЛОК, don't -x- 42!").collect();
+        assert_eq!(split, ["п'ять", "елок", "don't", "x", "42"]);
+    }
+}
