@@ -1,0 +1,176 @@
+//! The closed vocabularies of the domain: channels, kinds, statuses, priorities, sentiment,
+//! audiences, languages and roles. Each parses from and prints as one lowercase word, so the API,
+//! the database and the command line all use the same spelling.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A word that is not in a vocabulary: names the vocabulary, the word and the allowed words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {vocabulary} `{given}`; expected one of: {}", allowed.join(", "))]
+pub struct UnknownWord {
+    pub vocabulary: &'static str,
+    pub given: String,
+    pub allowed: &'static [&'static str],
+}
+
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident as $label:literal { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Every value's word, in declaration order.
+            pub const WORDS: &'static [&'static str] = &[$($word),+];
+
+            /// The value's one-word spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownWord;
+            fn from_str(s: &str) -> Result<Self, UnknownWord> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    _ => Err(UnknownWord { vocabulary: $label, given: s.to_owned(), allowed: Self::WORDS }),
+                }
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Where a piece of feedback came from (and where the reply goes back to).
+    Channel as "channel" {
+        Web = "web", Email = "email", Telegram = "telegram", Sms = "sms", Phone = "phone",
+        Survey = "survey", Social = "social", Review = "review", Api = "api",
+        ComplaintBook = "complaint_book",
+    }
+}
+
+vocabulary! {
+    /// The five kinds of feedback, each with its own playbook, or not yet classified.
+    Kind as "kind" {
+        Complaint = "complaint", Idea = "idea", Question = "question", Praise = "praise",
+        Referral = "referral", Unclassified = "unclassified",
+    }
+}
+
+vocabulary! {
+    /// Where a case stands, independent of its kind.
+    Status as "status" {
+        New = "new", Open = "open", WaitingOnCustomer = "waiting_on_customer",
+        Resolved = "resolved", Closed = "closed",
+    }
+}
+
+vocabulary! {
+    /// How soon a case needs attention.
+    Priority as "priority" {
+        Low = "low", Normal = "normal", High = "high", Urgent = "urgent",
+    }
+}
+
+vocabulary! {
+    /// The tone of a message towards the business.
+    Sentiment as "sentiment" {
+        Negative = "negative", Neutral = "neutral", Positive = "positive",
+    }
+}
+
+vocabulary! {
+    /// The four audiences of a public comment, each handled its own way (or none yet).
+    Audience as "audience" {
+        Troll = "troll", Misinformed = "misinformed", Dissatisfied = "dissatisfied",
+        Satisfied = "satisfied", None = "none",
+    }
+}
+
+vocabulary! {
+    /// The language a message is written in.
+    Language as "language" {
+        Ru = "ru", Uk = "uk", En = "en", Other = "other",
+    }
+}
+
+vocabulary! {
+    /// What a person or an integration token may do.
+    Role as "role" {
+        /// Everything, including users, tokens and configuration.
+        Admin = "admin",
+        /// Sets the standard, approves, reads reports; everything an agent does.
+        Manager = "manager",
+        /// Triages and answers cases.
+        Agent = "agent",
+        /// Works the tasks given to them.
+        Executor = "executor",
+        /// Receives opportunities and leads.
+        Sales = "sales",
+        /// An integration that only submits feedback.
+        Intake = "intake",
+    }
+}
+
+vocabulary! {
+    /// Which way a message on a case went, and who may see it.
+    Direction as "direction" {
+        /// From the customer.
+        Inbound = "inbound",
+        /// A reply to the customer.
+        Outbound = "outbound",
+        /// A note between staff; never shown to the customer.
+        Note = "note",
+    }
+}
+
+impl Role {
+    /// May submit new feedback.
+    pub fn can_submit(self) -> bool {
+        true
+    }
+
+    /// May read cases and customers.
+    pub fn can_read_cases(self) -> bool {
+        !matches!(self, Role::Intake)
+    }
+
+    /// May change cases and write replies and notes.
+    pub fn can_work_cases(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager | Role::Agent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip() {
+        for channel in Channel::ALL {
+            assert_eq!(channel.as_str().parse::<Channel>(), Ok(*channel));
+        }
+        assert_eq!("complaint_book".parse::<Channel>(), Ok(Channel::ComplaintBook));
+    }
+
+    #[test]
+    fn unknown_word_names_the_allowed_ones() {
+        let error = "fax".parse::<Channel>().unwrap_err();
+        assert_eq!(error.to_string().split(';').next(), Some("unknown channel `fax`"));
+        assert!(error.to_string().contains("complaint_book"));
+    }
+}
