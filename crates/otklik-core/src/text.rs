@@ -106,10 +106,17 @@ pub fn looks_ukrainian(words: &[String]) -> bool {
 }
 
 /// The search terms of a text: its words, stemmed, in order (duplicates kept for ranking).
+/// Hyphenated words become their parts and apostrophes are dropped, so every term is plain
+/// letters and digits that any full-text engine tokenizes the same way.
 pub fn search_terms(text: &str) -> Vec<String> {
     let words: Vec<String> = words(text).collect();
     let ukrainian = looks_ukrainian(&words);
-    words.iter().map(|w| stem(w, ukrainian)).collect()
+    words
+        .iter()
+        .flat_map(|word| word.split('-'))
+        .filter(|part| !part.is_empty())
+        .map(|part| stem(&part.replace('\'', ""), ukrainian))
+        .collect()
 }
 
 #[cfg(test)]
@@ -138,6 +145,13 @@ mod tests {
     fn english_word_forms_share_a_stem() {
         same_stem("delivered", "delivering");
         same_stem("complaints", "complaint");
+    }
+
+    #[test]
+    fn search_terms_are_plain_letters_and_digits() {
+        let terms = search_terms("інтернет-магазин п'ять don't");
+        assert!(terms.iter().all(|t| t.chars().all(char::is_alphanumeric)), "{terms:?}");
+        assert_eq!(terms.len(), 4);
     }
 
     #[test]
