@@ -182,11 +182,11 @@ impl Case {
             new: &Option<T>,
             show: impl Fn(&T) -> Option<String>,
         ) {
-            if let Some(new) = new {
-                if current != new {
-                    changes.push(FieldChange { field, old_value: show(current), new_value: show(new) });
-                    *current = new.clone();
-                }
+            if let Some(new) = new
+                && current != new
+            {
+                changes.push(FieldChange { field, old_value: show(current), new_value: show(new) });
+                *current = new.clone();
             }
         }
         let word = |w: &dyn fmt::Display| Some(w.to_string());

@@ -92,6 +92,27 @@ pub fn stem(word: &str, ukrainian_context: bool) -> String {
     }
 }
 
+/// The terms a search query looks for: for each word, the stems it may have been indexed under.
+/// A Cyrillic word without a letter of its own language (`скарга`, `доставка`) may be Russian or
+/// Ukrainian, so it is looked for under both stems; a document matches when it has every word.
+pub fn query_terms(query: &str) -> Vec<Vec<String>> {
+    let mut terms: Vec<Vec<String>> = Vec::new();
+    for word in words(query) {
+        for part in word.split('-').filter(|part| !part.is_empty()) {
+            let part = part.replace('\'', "");
+            let mut stems = vec![stem(&part, false)];
+            if word_script(&part) == WordScript::Cyrillic {
+                stems.push(stem(&part, true));
+                stems.dedup();
+            }
+            if !terms.contains(&stems) {
+                terms.push(stems);
+            }
+        }
+    }
+    terms
+}
+
 /// True when the text reads as Ukrainian rather than Russian by its letters.
 pub fn looks_ukrainian(words: &[String]) -> bool {
     let (mut ukrainian, mut russian) = (0, 0);
@@ -152,6 +173,14 @@ mod tests {
         let terms = search_terms("інтернет-магазин п'ять don't");
         assert!(terms.iter().all(|t| t.chars().all(char::is_alphanumeric)), "{terms:?}");
         assert_eq!(terms.len(), 4);
+    }
+
+    #[test]
+    fn ambiguous_cyrillic_query_words_look_for_both_stems() {
+        let terms = query_terms("скарга");
+        assert_eq!(terms.len(), 1);
+        assert!(terms[0].contains(&stem("скарги", true)), "{terms:?}");
+        assert_eq!(query_terms("delivery delivery"), [vec![stem("delivery", false)]]);
     }
 
     #[test]

@@ -1,1 +1,13 @@
-//! placeholder
+//! Otklik's HTTP server: the JSON API under `/api/v1` with its OpenAPI document, bearer-token
+//! auth, health and metrics. `Application` is the one seam that builds and runs it — `main` and
+//! every integration test start the server the same way.
+
+mod api;
+pub mod auth;
+pub mod config;
+mod metrics;
+mod problem;
+mod startup;
+
+pub use config::{Config, ConfigError};
+pub use startup::{shutdown_signal, AppState, Application, SystemClock};

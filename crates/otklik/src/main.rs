@@ -1,1 +1,217 @@
-fn main() {}
+//! The `otklik` command: `serve`, `migrate`, `token create`, `user create` and `bench`. It parses
+//! flags, loads the configuration once and hands over to the server or the store.
+
+mod bench;
+mod corpus;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use otklik_core::Role;
+use otklik_server::auth::{hash_password, mint_password, mint_token};
+use otklik_server::{Application, Config};
+use otklik_store::{SqliteSync, Store};
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(name = "otklik", version, about = "Customer feedback and complaint resolution in one binary.")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings every command that touches the database shares.
+#[derive(Args)]
+struct GlobalArgs {
+    /// A TOML config file (settings as in the README's table).
+    #[arg(long, global = true, env = "OTKLIK_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database and local state [default: ./otklik-data].
+    #[arg(long, global = true, env = "OTKLIK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL; SQLite under the data directory when unset.
+    #[arg(long, global = true, env = "OTKLIK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// SQLite commit durability: `normal` or `full` [default: normal].
+    #[arg(long, global = true, env = "OTKLIK_SQLITE_SYNCHRONOUS")]
+    sqlite_synchronous: Option<SqliteSync>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit (the server also applies them at start-up).
+    Migrate,
+    /// Manage API tokens for integrations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage people who sign in to the web workspace.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Measure throughput and latency (prints figures; see docs/benchmarks.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "OTKLIK_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// The URL customers and agents reach the server at [default: http://<listen>].
+    #[arg(long, env = "OTKLIK_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "OTKLIK_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it once (only its digest is stored).
+    Create {
+        /// A name that says who uses it, e.g. `website-form`; recorded on what it does.
+        #[arg(long)]
+        name: String,
+        /// admin, manager, agent, executor, sales or intake (may only submit feedback).
+        #[arg(long)]
+        role: Role,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints a generated password unless one is given on standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: Role,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+impl GlobalArgs {
+    fn config(&self) -> anyhow::Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(url) = &self.database_url {
+            config.database_url = Some(url.clone());
+        }
+        if let Some(mode) = self.sqlite_synchronous {
+            config.sqlite_synchronous = mode;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    }
+    otklik_store::open(&config.database_url(), &config.open_options()).await.context("cannot open the database")
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let mut config = cli.global.config()?;
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            if let Some(url) = args.public_url {
+                config.public_url = Some(url);
+            }
+            if let Some(bytes) = args.max_body_bytes {
+                config.max_body_bytes = bytes;
+            }
+            serve(config).await
+        }
+        Command::Migrate => {
+            let config = cli.global.config()?;
+            let store = open_store(&config).await?;
+            println!("migrations applied to the {} database", store.backend());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { name, role }) => {
+            let store = open_store(&cli.global.config()?).await?;
+            let (token, digest) = mint_token();
+            store.create_token(&name, role, &digest, OffsetDateTime::now_utc()).await?;
+            println!("{token}");
+            eprintln!("token `{name}` with role `{role}` created; it is shown only now");
+            Ok(())
+        }
+        Command::User(UserCommand::Create { username, role, display_name, password_stdin }) => {
+            let store = open_store(&cli.global.config()?).await?;
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line)?;
+                let line = line.trim_end_matches(['\r', '\n']).to_owned();
+                anyhow::ensure!(line.chars().count() >= 10, "the password must have at least 10 characters");
+                line
+            } else {
+                mint_password()
+            };
+            let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+            store.create_user(&username, display_name.as_deref(), role, &hash, OffsetDateTime::now_utc()).await?;
+            if password_stdin {
+                println!("user `{username}` created with role `{role}`");
+            } else {
+                println!("user `{username}` created with role `{role}`; password: {password}");
+            }
+            Ok(())
+        }
+        Command::Bench(command) => bench::run(command, &cli.global.config()?).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(&config).await?;
+    let address = app.local_addr();
+    let store = app.state().store.clone();
+    println!("Otklik is listening on http://{address} ({} database)", store.backend());
+    if store.is_unclaimed().await? {
+        let password = mint_password();
+        let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+        let created =
+            store.create_user("admin", Some("Administrator"), Role::Admin, &hash, OffsetDateTime::now_utc()).await;
+        match created {
+            Ok(_) => {}
+            // Another node on the same database claimed it first.
+            Err(otklik_store::StoreError::Conflict(_)) => return app.run_until_stopped(otklik_server::shutdown_signal()).await,
+            Err(error) => return Err(error.into()),
+        }
+        println!("First start: sign in as `admin` with password `{password}` (shown only now).");
+        println!("For the API, create a token: otklik token create --name my-integration --role agent");
+    }
+    app.run_until_stopped(otklik_server::shutdown_signal()).await
+}

@@ -1,0 +1,322 @@
+//! The API's request and response bodies. Requests refuse unknown fields and parse into domain
+//! values here, so a typo is an error that names the field rather than a silently ignored value.
+
+use otklik_core::case::MAX_TEXT_BYTES;
+use otklik_core::{
+    Audience, Case, CasePatch, Channel, Customer, Event, Identity, Kind, Language, Message, NewCustomer, Priority,
+    Sentiment, Status,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+use crate::problem::ApiError;
+
+/// The longest one-line field (subject, location, product, name, external id), in characters.
+const MAX_LINE_CHARS: usize = 500;
+const MAX_TAGS: usize = 50;
+
+/// New feedback from any source.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// What the customer said. Required, not blank, at most 64 KiB.
+    pub text: String,
+    /// Where it came from; `api` when not given.
+    pub channel: Option<Channel>,
+    pub subject: Option<String>,
+    pub customer: Option<CustomerRequest>,
+    /// Shop, branch or point of sale.
+    pub location: Option<String>,
+    pub product: Option<String>,
+    /// Said in public (a social page, a review site): answered fastest.
+    #[serde(default)]
+    pub public: bool,
+    /// The kind when the source already knows it; triage decides otherwise.
+    pub kind: Option<Kind>,
+    /// The source's own id (a tweet id, a message id): a redelivery with the same channel and
+    /// external id returns the existing case.
+    pub external_id: Option<String>,
+}
+
+/// Who left the feedback: any identity finds the same customer again.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRequest {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// A Telegram numeric id or `@username`.
+    pub telegram: Option<String>,
+    /// A social-network handle.
+    pub handle: Option<String>,
+    /// Followers on the channel the feedback came from; opinion leaders get a higher priority.
+    pub followers: Option<u64>,
+    /// The customer's language for replies, e.g. `ru`, `uk`, `en`.
+    pub locale: Option<String>,
+}
+
+/// A one-line field, trimmed; blank becomes absent; too long is an error naming the field.
+pub fn line(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > MAX_LINE_CHARS {
+        return Err(ApiError::Unprocessable(format!("{field}: longer than {MAX_LINE_CHARS} characters")));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ApiError::Unprocessable(format!("{field}: must be one line without control characters")));
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+/// A message text: not blank, within the size limit.
+pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ApiError::Unprocessable(format!("{field}: must not be empty")));
+    }
+    if trimmed.len() > MAX_TEXT_BYTES {
+        return Err(ApiError::Unprocessable(format!("{field}: longer than {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl CustomerRequest {
+    pub fn parse(self) -> Result<NewCustomer, ApiError> {
+        let invalid = |e: otklik_core::customer::InvalidIdentity| ApiError::Unprocessable(e.to_string());
+        let mut identities = Vec::new();
+        if let Some(email) = line("customer.email", self.email)? {
+            identities.push(Identity::email(&email).map_err(invalid)?);
+        }
+        if let Some(phone) = line("customer.phone", self.phone)? {
+            identities.push(Identity::phone(&phone).map_err(invalid)?);
+        }
+        if let Some(telegram) = line("customer.telegram", self.telegram)? {
+            identities.push(Identity::telegram(&telegram).map_err(invalid)?);
+        }
+        if let Some(handle) = line("customer.handle", self.handle)? {
+            identities.push(Identity::handle(&handle).map_err(invalid)?);
+        }
+        let followers = self
+            .followers
+            .map(i64::try_from)
+            .transpose()
+            .map_err(|_| ApiError::Unprocessable("customer.followers: too large".into()))?;
+        let locale = line("customer.locale", self.locale)?;
+        if let Some(locale) = &locale
+            && (locale.len() > 35 || !locale.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        {
+            return Err(ApiError::Unprocessable("customer.locale: not a language tag like `ru` or `en-GB`".into()));
+        }
+        Ok(NewCustomer { name: line("customer.name", self.name)?, identities, followers, locale })
+    }
+}
+
+/// What a submission returns: the case and the customer's status link.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmitResponse {
+    pub id: i64,
+    /// The human reference, e.g. `OT-2026-000123`.
+    pub reference: String,
+    pub kind: Kind,
+    pub status: Status,
+    /// The customer's unguessable link to follow the case.
+    pub status_url: String,
+}
+
+/// A case without its messages and history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub reference: String,
+    pub channel: Channel,
+    pub kind: Kind,
+    pub audience: Audience,
+    pub sentiment: Option<Sentiment>,
+    pub language: Option<Language>,
+    pub priority: Priority,
+    pub status: Status,
+    pub subject: Option<String>,
+    pub location: Option<String>,
+    pub product: Option<String>,
+    pub assignee: Option<String>,
+    pub tags: Vec<String>,
+    pub public: bool,
+    pub hidden: bool,
+    pub external_id: Option<String>,
+    pub customer_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Case> for CaseSummary {
+    fn from(case: Case) -> CaseSummary {
+        CaseSummary {
+            id: case.id,
+            reference: case.reference().to_string(),
+            channel: case.channel,
+            kind: case.kind,
+            audience: case.audience,
+            sentiment: case.sentiment,
+            language: case.language,
+            priority: case.priority,
+            status: case.status,
+            subject: case.subject,
+            location: case.location,
+            product: case.product,
+            assignee: case.assignee,
+            tags: case.tags,
+            public: case.public,
+            hidden: case.hidden,
+            external_id: case.external_id,
+            customer_id: case.customer_id,
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+        }
+    }
+}
+
+/// A case with its customer, messages and full history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: CaseSummary,
+    pub status_url: String,
+    pub customer: Customer,
+    pub messages: Vec<Message>,
+    pub events: Vec<Event>,
+}
+
+/// One page of cases; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// A customer with their cases on every channel, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    #[serde(flatten)]
+    pub customer: Customer,
+    pub cases: Vec<CaseSummary>,
+}
+
+/// What a message on a case is.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// A reply to the customer, sent on the case's channel.
+    Reply,
+    /// A note between staff; never shown to the customer.
+    Note,
+}
+
+/// A reply or an internal note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRequest {
+    pub kind: MessageKind,
+    pub body: String,
+    /// For replies to a public comment: answer in public (`true`, the default for replies) or
+    /// privately. Notes are always private.
+    pub public: Option<bool>,
+}
+
+/// Changes to a case. Absent fields stay as they are; `null` clears a clearable field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchRequest {
+    pub kind: Option<Kind>,
+    pub priority: Option<Priority>,
+    pub status: Option<Status>,
+    pub audience: Option<Audience>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Sentiment>)]
+    pub sentiment: Option<Option<Sentiment>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Language>)]
+    pub language: Option<Option<Language>>,
+    /// A user's name, or `null` to unassign.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub product: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub subject: Option<Option<String>>,
+    /// The whole new set of tags (lowercase words; letters, digits, `-` and `_`).
+    pub tags: Option<Vec<String>>,
+    pub public: Option<bool>,
+    /// Hide a case (a troll's comment) from listings; it is never deleted.
+    pub hidden: Option<bool>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn clearable_line(field: &str, value: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
+    value.map(|inner| line(field, inner)).transpose()
+}
+
+impl PatchRequest {
+    pub fn parse(self) -> Result<CasePatch, ApiError> {
+        let tags = self.tags.map(parse_tags).transpose()?;
+        let patch = CasePatch {
+            kind: self.kind,
+            priority: self.priority,
+            status: self.status,
+            audience: self.audience,
+            sentiment: self.sentiment,
+            language: self.language,
+            assignee: clearable_line("assignee", self.assignee)?,
+            location: clearable_line("location", self.location)?,
+            product: clearable_line("product", self.product)?,
+            subject: clearable_line("subject", self.subject)?,
+            tags,
+            public: self.public,
+            hidden: self.hidden,
+        };
+        if patch.is_empty() {
+            return Err(ApiError::Unprocessable("the patch changes nothing: give at least one field".into()));
+        }
+        Ok(patch)
+    }
+}
+
+fn parse_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::Unprocessable(format!("tags: at most {MAX_TAGS}")));
+    }
+    let mut parsed: Vec<String> = Vec::with_capacity(tags.len());
+    for tag in tags {
+        let tag = tag.trim().to_lowercase();
+        let valid = !tag.is_empty()
+            && tag.chars().count() <= 50
+            && tag.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            return Err(ApiError::Unprocessable(format!(
+                "tags: `{tag}` must be 1 to 50 letters, digits, `-` or `_`"
+            )));
+        }
+        if !parsed.contains(&tag) {
+            parsed.push(tag);
+        }
+    }
+    parsed.sort();
+    Ok(parsed)
+}

@@ -1,0 +1,169 @@
+//! Who is calling: bearer tokens for integrations (stored as SHA-256 digests; a token is 256
+//! random bits, so a fast digest is enough) and argon2 password hashes for people. Handlers take
+//! a `Principal` and ask it for the right they need.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use otklik_core::Role;
+use otklik_store::TokenRecord;
+use sha2::{Digest, Sha256};
+
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+/// The prefix every API token starts with, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "otk_";
+
+/// How long a verified token is trusted without asking the database again. A revoked token stops
+/// working within this time on every node.
+const TOKEN_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// A new API token and the digest to store for it. The token is shown once and never stored.
+pub fn mint_token() -> (String, String) {
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+    let digest = token_digest(&token);
+    (token, digest)
+}
+
+/// The stored form of a token.
+pub fn token_digest(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// A secret that can sit in a URL: 128 random bits, base64url (22 characters).
+pub fn mint_link_secret() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+}
+
+/// An argon2id hash of a password, in the PHC string format.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())?;
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+}
+
+/// True when the password matches a hash made by `hash_password`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A random password for the first administrator.
+pub fn mint_password() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The token's name, recorded as the actor of what it does.
+    pub name: String,
+    pub role: Role,
+    /// Scopes idempotency keys, so two clients cannot collide.
+    pub scope: String,
+}
+
+impl Principal {
+    /// Fails with 403 unless the role has the right.
+    pub fn require(&self, right: fn(Role) -> bool, what: &str) -> Result<(), ApiError> {
+        if right(self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the `{}` role may not {what}", self.role)))
+        }
+    }
+}
+
+/// Recently verified tokens, so a busy integration does not cost a database read per request.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (TokenRecord, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, digest: &str) -> Option<TokenRecord> {
+        let entries = self.entries.lock().ok()?;
+        let (record, verified_at) = entries.get(digest)?;
+        (verified_at.elapsed() < TOKEN_CACHE_TTL).then(|| record.clone())
+    }
+
+    fn put(&self, digest: String, record: TokenRecord) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 10_000 {
+                entries.retain(|_, (_, verified_at)| verified_at.elapsed() < TOKEN_CACHE_TTL);
+            }
+            entries.insert(digest, (record, Instant::now()));
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Principal, ApiError> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| token.starts_with(TOKEN_PREFIX))
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header is not `Bearer otk_…`".into()))?;
+        let digest = token_digest(token);
+        let record = match state.tokens.get(&digest) {
+            Some(record) => record,
+            None => {
+                let record = state
+                    .store
+                    .token_by_hash(&digest)
+                    .await?
+                    .ok_or_else(|| ApiError::Unauthorized("the token is unknown or revoked".into()))?;
+                state.tokens.put(digest, record.clone());
+                record
+            }
+        };
+        Ok(Principal { scope: format!("token:{}", record.id), name: record.name, role: record.role })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_digested() {
+        let (token, digest) = mint_token();
+        let (other, _) = mint_token();
+        assert!(token.starts_with(TOKEN_PREFIX));
+        assert_eq!(token.len(), TOKEN_PREFIX.len() + 43);
+        assert_ne!(token, other);
+        assert_eq!(digest, token_digest(&token));
+        assert_eq!(digest.len(), 64);
+    }
+
+    #[test]
+    fn link_secrets_carry_128_bits() {
+        assert_eq!(mint_link_secret().len(), 22);
+        assert_ne!(mint_link_secret(), mint_link_secret());
+    }
+
+    #[test]
+    fn passwords_verify_only_against_their_hash() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("correct horse", "not a hash"));
+    }
+}

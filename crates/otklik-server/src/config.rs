@@ -1,0 +1,139 @@
+//! The server's configuration: defaults < TOML file < `OTKLIK_*` environment < flags. The command
+//! line merges the last two (clap reads the environment); this module owns the defaults, the file
+//! and the checks, and is loaded once at start-up and passed down.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use otklik_store::{OpenOptions, SqliteSync};
+use serde::Deserialize;
+
+/// Everything `otklik serve` needs to know.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database and other local state.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; when unset, SQLite at `<data_dir>/otklik.db`.
+    pub database_url: Option<String>,
+    /// The address customers and agents reach the server at (links in messages are built from
+    /// it); defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// SQLite durability: `normal` (survives a killed process) or `full` (also power loss).
+    pub sqlite_synchronous: SqliteSync,
+    /// Database connections to keep open.
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("otklik-data"),
+            database_url: None,
+            public_url: None,
+            max_body_bytes: 1024 * 1024,
+            sqlite_synchronous: SqliteSync::Normal,
+            max_connections: 8,
+        }
+    }
+}
+
+/// A configuration that cannot be used, with the setting named.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{setting}: {message}")]
+    Invalid { setting: &'static str, message: String },
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults; unknown keys are refused.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+    }
+
+    /// Checks the settings that can be wrong in ways the types do not catch.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid { setting: "max_body_bytes", message: "must be at least 1024".into() });
+        }
+        if let Some(url) = &self.database_url {
+            let known = ["sqlite:", "postgres://", "postgresql://"];
+            if !known.iter().any(|prefix| url.starts_with(prefix)) {
+                return Err(ConfigError::Invalid {
+                    setting: "database_url",
+                    message: "must start with sqlite:, postgres:// or postgresql://".into(),
+                });
+            }
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid { setting: "public_url", message: "must start with http:// or https://".into() });
+        }
+        if self.max_connections == 0 {
+            return Err(ConfigError::Invalid { setting: "max_connections", message: "must be at least 1".into() });
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite under the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("otklik.db").display()),
+        }
+    }
+
+    /// How the store should open its database.
+    pub fn open_options(&self) -> OpenOptions {
+        OpenOptions { sqlite_synchronous: self.sqlite_synchronous, max_connections: self.max_connections }
+    }
+
+    /// The public base URL, given the address the server actually bound.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_overrides_defaults_and_refuses_unknown_keys() {
+        let config: Config = toml::from_str("listen = \"0.0.0.0:9000\"\nsqlite_synchronous = \"full\"").unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.sqlite_synchronous, SqliteSync::Full);
+        assert_eq!(config.max_body_bytes, 1024 * 1024);
+        let error = toml::from_str::<Config>("lisen = \"0.0.0.0:9000\"").unwrap_err();
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let config = Config { database_url: Some("mysql://x".into()), ..Config::default() };
+        assert!(config.validate().unwrap_err().to_string().starts_with("database_url"));
+        let config = Config { public_url: Some("example.com".into()), ..Config::default() };
+        assert!(config.validate().unwrap_err().to_string().starts_with("public_url"));
+    }
+
+    #[test]
+    fn sqlite_lives_under_the_data_dir_by_default() {
+        let config = Config { data_dir: PathBuf::from("/var/lib/otklik"), ..Config::default() };
+        assert_eq!(config.database_url(), "sqlite:///var/lib/otklik/otklik.db");
+    }
+}

@@ -1,0 +1,120 @@
+//! The one seam that builds the app: `Application::build(config)` opens the store, binds the
+//! listener (port 0 in tests) and assembles the router; `run_until_stopped` serves until the
+//! shutdown signal, finishing the requests in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use otklik_core::Clock;
+use otklik_store::Store;
+use time::OffsetDateTime;
+use tokio::net::TcpListener;
+
+use crate::auth::TokenCache;
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// The wall clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) tokens: Arc<TokenCache>,
+    /// Where customers reach the server, for the links we hand out.
+    pub public_url: Arc<str>,
+    pub max_body_bytes: usize,
+}
+
+/// A built server, bound and ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the configured database (migrating it) and binds the listen address.
+    pub async fn build(config: &Config) -> anyhow::Result<Application> {
+        config.validate()?;
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+        }
+        let store = otklik_store::open(&config.database_url(), &config.open_options())
+            .await
+            .context("cannot open the database")?;
+        Application::build_with(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Builds around a store and clock the caller made (tests inject a clock this way).
+    pub async fn build_with(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let state = AppState {
+            store,
+            clock,
+            metrics: Arc::new(Metrics::default()),
+            tokens: Arc::new(TokenCache::default()),
+            public_url: config.public_url_for(address).into(),
+            max_body_bytes: config.max_body_bytes,
+        };
+        let router = crate::api::router(state.clone());
+        Ok(Application { listener, router, state })
+    }
+
+    /// The address actually bound (the port is chosen by the OS when the config says 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,540 @@
+//! The PostgreSQL store: for a business that outgrows one machine, several stateless `otklik serve`
+//! nodes share one database. Concurrent redeliveries race on unique indexes; the loser's
+//! transaction is retried and finds the winner's case.
+
+mod search;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use otklik_core::{Case, CaseFilter, CasePatch, Customer, Direction, Message, NewCustomer, NewFeedback, NewMessage, Page, Role, Status};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use time::OffsetDateTime;
+
+use crate::records::{millis, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, CASE_COLUMNS};
+use crate::{
+    CaseDetail, CustomerDetail, IdempotencyKey, OpenOptions, Stamp, Store, StoreError, Submitted,
+    TokenRecord, UserRecord,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+const SELECT_CASE: &str = "SELECT {columns}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c";
+
+fn select_case() -> String {
+    SELECT_CASE.replace("{columns}", CASE_COLUMNS)
+}
+
+/// Otklik on a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// How often a write that lost a race on a unique index is tried again.
+const RACE_RETRIES: usize = 5;
+
+impl PgStore {
+    /// Connects to a `postgres://` URL and migrates the database (migrations take a lock, so
+    /// several nodes starting together apply them once).
+    pub async fn connect(url: &str, options: &OpenOptions) -> Result<PgStore, StoreError> {
+        let connect_options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        PgStore::connect_with(connect_options, options).await
+    }
+
+    /// Connects with prepared options (tests use them to pick a schema).
+    pub async fn connect_with(connect_options: PgConnectOptions, options: &OpenOptions) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect_options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    /// Applies the embedded migrations (also done by `connect`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn try_submit(
+        &self,
+        feedback: &NewFeedback,
+        status_token: &str,
+        idempotency: Option<&IdempotencyKey>,
+        stamp: &Stamp,
+    ) -> Result<Submitted, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(case) = existing_case(&mut tx, feedback, idempotency).await? {
+            tx.rollback().await?;
+            return Ok(Submitted { case, created: false });
+        }
+        let case = insert_feedback(&mut tx, feedback.clone(), status_token.to_owned(), stamp).await?;
+        if let Some(key) = idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (scope, key, body_digest, case_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&key.scope)
+            .bind(&key.key)
+            .bind(&key.body_digest)
+            .bind(case.id)
+            .bind(millis(stamp.at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Submitted { case, created: true })
+    }
+}
+
+type Tx<'a> = Transaction<'a, Postgres>;
+
+async fn case_in(tx: &mut Tx<'_>, id: i64) -> Result<Case, StoreError> {
+    let row: Option<CaseRow> =
+        sqlx::query_as(&format!("{} WHERE c.id = $1", select_case())).bind(id).fetch_optional(&mut **tx).await?;
+    row.ok_or(StoreError::NotFound("case"))?.into_case()
+}
+
+/// The case a redelivery refers to, if this submission is one.
+async fn existing_case(
+    tx: &mut Tx<'_>,
+    feedback: &NewFeedback,
+    idempotency: Option<&IdempotencyKey>,
+) -> Result<Option<Case>, StoreError> {
+    if let Some(key) = idempotency {
+        let found: Option<(i64, String)> =
+            sqlx::query_as("SELECT case_id, body_digest FROM idempotency_keys WHERE scope = $1 AND key = $2")
+                .bind(&key.scope)
+                .bind(&key.key)
+                .fetch_optional(&mut **tx)
+                .await?;
+        if let Some((case_id, digest)) = found {
+            if digest != key.body_digest {
+                return Err(StoreError::IdempotencyMismatch);
+            }
+            return case_in(tx, case_id).await.map(Some);
+        }
+    }
+    if let Some(external_id) = &feedback.external_id {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE channel = $1 AND external_id = $2")
+            .bind(feedback.channel.as_str())
+            .bind(external_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(case_id) = found {
+            return case_in(tx, case_id).await.map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Finds the customer by any of their identities, or creates them; links new identities.
+async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> Result<i64, StoreError> {
+    let mut found = None;
+    let mut unknown = Vec::new();
+    for identity in &customer.identities {
+        let owner: Option<i64> =
+            sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
+                .bind(identity.kind.as_str())
+                .bind(&identity.value)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match (owner, found) {
+            (Some(owner), None) => found = Some(owner),
+            (Some(_), Some(_)) => {}
+            (None, _) => unknown.push(identity),
+        }
+    }
+    let customer_id = match found {
+        Some(id) => {
+            if customer.name.is_some() || customer.followers.is_some() || customer.locale.is_some() {
+                sqlx::query(
+                    "UPDATE customers SET name = COALESCE(name, $2), followers = COALESCE($3, followers), \
+                     locale = COALESCE(locale, $4) WHERE id = $1",
+                )
+                .bind(id)
+                .bind(&customer.name)
+                .bind(customer.followers)
+                .bind(&customer.locale)
+                .execute(&mut **tx)
+                .await?;
+            }
+            id
+        }
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO customers (name, followers, locale, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(&customer.name)
+            .bind(customer.followers)
+            .bind(&customer.locale)
+            .bind(at)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    for identity in unknown {
+        sqlx::query("INSERT INTO customer_identities (kind, value, customer_id) VALUES ($1, $2, $3)")
+            .bind(identity.kind.as_str())
+            .bind(&identity.value)
+            .bind(customer_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(customer_id)
+}
+
+/// Writes a new case, its first message, its `created` event and its search terms.
+async fn insert_feedback(
+    tx: &mut Tx<'_>,
+    feedback: NewFeedback,
+    status_token: String,
+    stamp: &Stamp,
+) -> Result<Case, StoreError> {
+    let at = millis(stamp.at);
+    let customer_id = resolve_customer(tx, &feedback.customer, at).await?;
+    let case_id: i64 = sqlx::query_scalar(
+        "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
+         product, public, external_id, customer_id, status_token, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+    )
+    .bind(feedback.channel.as_str())
+    .bind(feedback.kind.as_str())
+    .bind(feedback.audience.as_str())
+    .bind(feedback.sentiment.map(|s| s.as_str()))
+    .bind(feedback.language.map(|l| l.as_str()))
+    .bind(feedback.priority.as_str())
+    .bind(Status::New.as_str())
+    .bind(&feedback.subject)
+    .bind(&feedback.location)
+    .bind(&feedback.product)
+    .bind(feedback.public)
+    .bind(&feedback.external_id)
+    .bind(customer_id)
+    .bind(&status_token)
+    .bind(at)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
+         VALUES ($1, $2, $3, $4, 'customer', $5, $6)",
+    )
+    .bind(case_id)
+    .bind(Direction::Inbound.as_str())
+    .bind(true)
+    .bind(feedback.channel.as_str())
+    .bind(&feedback.text)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'created', $4)")
+        .bind(case_id)
+        .bind(at)
+        .bind(&stamp.actor)
+        .bind(feedback.kind.as_str())
+        .execute(&mut **tx)
+        .await?;
+    let terms = crate::records::index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
+    sqlx::query("INSERT INTO case_search (case_id, terms) VALUES ($1, $2)")
+        .bind(case_id)
+        .bind(terms)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Case {
+        id: case_id,
+        channel: feedback.channel,
+        kind: feedback.kind,
+        audience: feedback.audience,
+        sentiment: feedback.sentiment,
+        language: feedback.language,
+        priority: feedback.priority,
+        status: Status::New,
+        subject: feedback.subject,
+        location: feedback.location,
+        product: feedback.product,
+        assignee: None,
+        tags: Vec::new(),
+        public: feedback.public,
+        hidden: false,
+        external_id: feedback.external_id,
+        customer_id,
+        status_token,
+        created_at: stamp.at,
+        updated_at: stamp.at,
+    })
+}
+
+async fn customer_with_identities(pool: &PgPool, id: i64) -> Result<Customer, StoreError> {
+    let row: Option<CustomerRow> =
+        sqlx::query_as("SELECT id, name, followers, vip, locale, created_at FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let row = row.ok_or(StoreError::NotFound("customer"))?;
+    let identities: Vec<IdentityRow> =
+        sqlx::query_as("SELECT kind, value FROM customer_identities WHERE customer_id = $1 ORDER BY kind, value")
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+    row.into_customer(identities)
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn submit_feedback(
+        &self,
+        feedback: NewFeedback,
+        status_token: String,
+        idempotency: Option<IdempotencyKey>,
+        stamp: Stamp,
+    ) -> Result<Submitted, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match self.try_submit(&feedback, &status_token, idempotency.as_ref(), &stamp).await {
+                Err(error) if error.is_unique_violation() && attempt < RACE_RETRIES => attempt += 1,
+                result => return result,
+            }
+        }
+    }
+
+    async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (feedback, status_token) in batch {
+            insert_feedback(&mut tx, feedback, status_token, &stamp).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn case_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&self.pool).await?)
+    }
+
+    async fn case(&self, id: i64) -> Result<CaseDetail, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let case = case_in(&mut tx, id).await?;
+        tx.commit().await?;
+        let customer = customer_with_identities(&self.pool, case.customer_id).await?;
+        let messages: Vec<MessageRow> = sqlx::query_as(
+            "SELECT id, direction, public, channel, author, body, created_at FROM messages WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let events: Vec<EventRow> = sqlx::query_as(
+            "SELECT id, at, actor, action, field, old_value, new_value FROM events WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(CaseDetail {
+            case,
+            customer,
+            messages: messages.into_iter().map(MessageRow::into_message).collect::<Result<_, _>>()?,
+            events: events.into_iter().map(EventRow::into_event).collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
+        search::list_cases(&self.pool, filter).await
+    }
+
+    async fn add_message(&self, case_id: i64, message: NewMessage, stamp: Stamp) -> Result<Message, StoreError> {
+        let at = millis(stamp.at);
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM cases WHERE id = $1").bind(case_id).fetch_optional(&mut *tx).await?;
+        exists.ok_or(StoreError::NotFound("case"))?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(case_id)
+        .bind(message.direction.as_str())
+        .bind(message.public)
+        .bind(message.channel.as_str())
+        .bind(&stamp.actor)
+        .bind(&message.body)
+        .bind(at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)")
+            .bind(case_id)
+            .bind(at)
+            .bind(&stamp.actor)
+            .bind(message.direction.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1").bind(case_id).bind(at).execute(&mut *tx).await?;
+        let terms = crate::records::index_terms([message.body.as_str()]);
+        sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE case_id = $1")
+            .bind(case_id)
+            .bind(terms)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Message {
+            id,
+            direction: message.direction,
+            public: message.public,
+            channel: message.channel,
+            author: stamp.actor,
+            body: message.body,
+            created_at: stamp.at,
+        })
+    }
+
+    async fn update_case(&self, case_id: i64, patch: &CasePatch, stamp: Stamp) -> Result<CaseDetail, StoreError> {
+        let at = millis(stamp.at);
+        let mut tx = self.pool.begin().await?;
+        let mut case = case_in(&mut tx, case_id).await?;
+        if let Some(Some(assignee)) = &patch.assignee {
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(assignee)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if known.is_none() {
+                return Err(StoreError::Invalid(format!("assignee: no user named `{assignee}`")));
+            }
+        }
+        let changes = case.apply(patch);
+        if !changes.is_empty() {
+            sqlx::query(
+                "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
+                 assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14 \
+                 WHERE id = $1",
+            )
+            .bind(case_id)
+            .bind(case.kind.as_str())
+            .bind(case.priority.as_str())
+            .bind(case.status.as_str())
+            .bind(case.audience.as_str())
+            .bind(case.sentiment.map(|s| s.as_str()))
+            .bind(case.language.map(|l| l.as_str()))
+            .bind(&case.assignee)
+            .bind(&case.location)
+            .bind(&case.product)
+            .bind(&case.subject)
+            .bind(case.public)
+            .bind(case.hidden)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            if changes.iter().any(|change| change.field == "tags") {
+                sqlx::query("DELETE FROM case_tags WHERE case_id = $1").bind(case_id).execute(&mut *tx).await?;
+                for tag in &case.tags {
+                    sqlx::query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2)")
+                        .bind(case_id)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            for change in &changes {
+                sqlx::query(
+                    "INSERT INTO events (case_id, at, actor, action, field, old_value, new_value) \
+                     VALUES ($1, $2, $3, 'changed', $4, $5, $6)",
+                )
+                .bind(case_id)
+                .bind(at)
+                .bind(&stamp.actor)
+                .bind(change.field)
+                .bind(&change.old_value)
+                .bind(&change.new_value)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.case(case_id).await
+    }
+
+    async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
+        let customer = customer_with_identities(&self.pool, id).await?;
+        let rows: Vec<CaseRow> = sqlx::query_as(&format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case()))
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
+        Ok(CustomerDetail { customer, cases })
+    }
+
+    async fn create_token(&self, name: &str, role: Role, token_hash: &str, at: OffsetDateTime) -> Result<i64, StoreError> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(name)
+        .bind(role.as_str())
+        .bind(token_hash)
+        .bind(millis(at))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row: Option<TokenRow> =
+            sqlx::query_as("SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn create_user(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        role: Role,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let result = sqlx::query_scalar(
+            "INSERT INTO users (username, display_name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(millis(at))
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from);
+        match result {
+            Err(error) if error.is_unique_violation() => Err(StoreError::Conflict(format!("user `{username}`"))),
+            other => other,
+        }
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, username, display_name, role, password_hash FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(UserRow::into_record).transpose()
+    }
+
+    async fn is_unclaimed(&self) -> Result<bool, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count == 0)
+    }
+}

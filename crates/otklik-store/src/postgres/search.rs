@@ -1,0 +1,93 @@
+//! Listing and full-text search on PostgreSQL: a GIN-indexed tsvector over the stemmed terms,
+//! ranked by ts_rank, with the same filters and cursors as the SQLite store.
+
+use otklik_core::{Case, CaseFilter, Cursor, Page};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+
+use otklik_core::text::query_terms;
+
+use crate::records::{millis, CaseRow, CASE_COLUMNS};
+use crate::StoreError;
+
+pub(super) async fn list_cases(pool: &PgPool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
+    let limit = filter.limit.clamp(1, 200);
+    let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+        "SELECT {CASE_COLUMNS}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags "
+    ));
+    let terms = filter.query.as_deref().map(query_terms);
+    match &terms {
+        Some(terms) if terms.is_empty() => return Ok(Page { items: Vec::new(), next_cursor: None }),
+        Some(terms) => {
+            sql.push("FROM case_search s CROSS JOIN to_tsquery('simple', ");
+            sql.push_bind(tsquery_expression(terms));
+            sql.push(") AS q JOIN cases c ON c.id = s.case_id WHERE s.document @@ q");
+        }
+        None => {
+            sql.push("FROM cases c WHERE 1 = 1");
+        }
+    }
+    push_filters(&mut sql, filter);
+    let offset = match (&terms, filter.cursor) {
+        (Some(_), Some(Cursor::Offset(offset))) => offset,
+        (None, Some(Cursor::Before(id))) => {
+            sql.push(" AND c.id < ").push_bind(id);
+            0
+        }
+        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
+        (_, None) => 0,
+    };
+    if terms.is_some() {
+        sql.push(" ORDER BY ts_rank(s.document, q) DESC, c.id DESC");
+    } else {
+        sql.push(" ORDER BY c.id DESC");
+    }
+    sql.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+    sql.push(" OFFSET ").push_bind(i64::from(offset));
+    let rows: Vec<CaseRow> = sql.build_query_as().fetch_all(pool).await?;
+    let mut items: Vec<Case> = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = match (more, &terms, items.last()) {
+        (false, _, _) | (_, _, None) => None,
+        (true, Some(_), _) => Some(Cursor::Offset(offset + limit)),
+        (true, None, Some(last)) => Some(Cursor::Before(last.id)),
+    };
+    Ok(Page { items, next_cursor })
+}
+
+fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &CaseFilter) {
+    if let Some(kind) = filter.kind {
+        sql.push(" AND c.kind = ").push_bind(kind.as_str());
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND c.status = ").push_bind(status.as_str());
+    }
+    if let Some(channel) = filter.channel {
+        sql.push(" AND c.channel = ").push_bind(channel.as_str());
+    }
+    if let Some(location) = &filter.location {
+        sql.push(" AND c.location = ").push_bind(location.clone());
+    }
+    if let Some(assignee) = &filter.assignee {
+        sql.push(" AND c.assignee = ").push_bind(assignee.clone());
+    }
+    if let Some(from) = filter.created_from {
+        sql.push(" AND c.created_at >= ").push_bind(millis(from));
+    }
+    if let Some(to) = filter.created_to {
+        sql.push(" AND c.created_at < ").push_bind(millis(to));
+    }
+    if let Some(customer_id) = filter.customer_id {
+        sql.push(" AND c.customer_id = ").push_bind(customer_id);
+    }
+    if !filter.include_hidden {
+        sql.push(" AND NOT c.hidden");
+    }
+}
+
+/// A tsquery that needs every word, each under any of its stems: `(a | b) & c`. Stems are
+/// letters and digits only, so they need no quoting.
+fn tsquery_expression(terms: &[Vec<String>]) -> String {
+    let words: Vec<String> = terms.iter().map(|stems| format!("({})", stems.join(" | "))).collect();
+    words.join(" & ")
+}

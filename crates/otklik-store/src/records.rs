@@ -1,0 +1,222 @@
+//! Rows as both backends read them, and their conversion into domain types. A stored word that
+//! the domain does not know is a `Corrupt` error, never a panic.
+
+use std::str::FromStr;
+
+use otklik_core::{Case, Customer, Event, Identity, IdentityKind, Message};
+use time::OffsetDateTime;
+
+use crate::StoreError;
+
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
+    (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {ms}")))
+}
+
+fn word<T: FromStr>(value: &str) -> Result<T, StoreError> {
+    value.parse().map_err(|_| StoreError::Corrupt(format!("unknown stored word `{value}`")))
+}
+
+fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<T>, StoreError> {
+    value.as_deref().map(word).transpose()
+}
+
+/// The columns of `cases` every case query selects, in `CaseRow` order; `{tags}` is the
+/// backend's string aggregate of the case's tags.
+pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.audience, c.sentiment, c.language, \
+     c.priority, c.status, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
+     c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CaseRow {
+    id: i64,
+    channel: String,
+    kind: String,
+    audience: String,
+    sentiment: Option<String>,
+    language: Option<String>,
+    priority: String,
+    status: String,
+    subject: Option<String>,
+    location: Option<String>,
+    product: Option<String>,
+    assignee: Option<String>,
+    public: bool,
+    hidden: bool,
+    external_id: Option<String>,
+    customer_id: i64,
+    status_token: String,
+    created_at: i64,
+    updated_at: i64,
+    tags: Option<String>,
+}
+
+impl CaseRow {
+    pub(crate) fn into_case(self) -> Result<Case, StoreError> {
+        let mut tags: Vec<String> =
+            self.tags.unwrap_or_default().split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect();
+        tags.sort();
+        Ok(Case {
+            id: self.id,
+            channel: word(&self.channel)?,
+            kind: word(&self.kind)?,
+            audience: word(&self.audience)?,
+            sentiment: optional_word(self.sentiment)?,
+            language: optional_word(self.language)?,
+            priority: word(&self.priority)?,
+            status: word(&self.status)?,
+            subject: self.subject,
+            location: self.location,
+            product: self.product,
+            assignee: self.assignee,
+            tags,
+            public: self.public,
+            hidden: self.hidden,
+            external_id: self.external_id,
+            customer_id: self.customer_id,
+            status_token: self.status_token,
+            created_at: from_millis(self.created_at)?,
+            updated_at: from_millis(self.updated_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRow {
+    id: i64,
+    name: Option<String>,
+    followers: Option<i64>,
+    vip: bool,
+    locale: Option<String>,
+    created_at: i64,
+}
+
+impl CustomerRow {
+    pub(crate) fn into_customer(self, identities: Vec<IdentityRow>) -> Result<Customer, StoreError> {
+        Ok(Customer {
+            id: self.id,
+            name: self.name,
+            identities: identities.into_iter().map(IdentityRow::into_identity).collect::<Result<_, _>>()?,
+            followers: self.followers,
+            vip: self.vip,
+            locale: self.locale,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct IdentityRow {
+    kind: String,
+    value: String,
+}
+
+impl IdentityRow {
+    fn into_identity(self) -> Result<Identity, StoreError> {
+        let kind = IdentityKind::parse_stored(&self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("identity kind `{}`", self.kind)))?;
+        Ok(Identity { kind, value: self.value })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    id: i64,
+    direction: String,
+    public: bool,
+    channel: String,
+    author: String,
+    body: String,
+    created_at: i64,
+}
+
+impl MessageRow {
+    pub(crate) fn into_message(self) -> Result<Message, StoreError> {
+        Ok(Message {
+            id: self.id,
+            direction: word(&self.direction)?,
+            public: self.public,
+            channel: word(&self.channel)?,
+            author: self.author,
+            body: self.body,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    field: Option<String>,
+    old_value: Option<String>,
+    new_value: Option<String>,
+}
+
+impl EventRow {
+    pub(crate) fn into_event(self) -> Result<Event, StoreError> {
+        Ok(Event {
+            id: self.id,
+            at: from_millis(self.at)?,
+            actor: self.actor,
+            action: self.action,
+            field: self.field,
+            old_value: self.old_value,
+            new_value: self.new_value,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    pub(crate) id: i64,
+    pub(crate) name: String,
+    pub(crate) role: String,
+}
+
+impl TokenRow {
+    pub(crate) fn into_record(self) -> Result<crate::TokenRecord, StoreError> {
+        Ok(crate::TokenRecord { id: self.id, name: self.name, role: word(&self.role)? })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    display_name: Option<String>,
+    role: String,
+    password_hash: String,
+}
+
+impl UserRow {
+    pub(crate) fn into_record(self) -> Result<crate::UserRecord, StoreError> {
+        Ok(crate::UserRecord {
+            id: self.id,
+            username: self.username,
+            display_name: self.display_name,
+            role: word(&self.role)?,
+            password_hash: self.password_hash,
+        })
+    }
+}
+
+/// The index text of a case: its subject and message bodies, as stemmed terms.
+pub(crate) fn index_terms<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut terms = String::new();
+    for text in texts {
+        for term in otklik_core::text::search_terms(text) {
+            if !terms.is_empty() {
+                terms.push(' ');
+            }
+            terms.push_str(&term);
+        }
+    }
+    terms
+}

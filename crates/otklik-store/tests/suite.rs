@@ -1,0 +1,448 @@
+//! The one storage test suite, run against both backends: every behaviour below is checked on a
+//! fresh SQLite file and on a fresh PostgreSQL schema. Under CI (`CI=true`) PostgreSQL must be
+//! reachable; elsewhere its half is skipped with a message when it is not.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use otklik_core::{
+    CaseFilter, CasePatch, Channel, Cursor, Direction, Identity, Kind, NewCustomer, NewFeedback, NewMessage,
+    Priority, Role, Status,
+};
+use otklik_store::postgres::PgStore;
+use otklik_store::sqlite::SqliteStore;
+use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError};
+use sqlx::postgres::PgConnectOptions;
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+/// A store under test and what must be cleaned up after it.
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl Backend {
+    async fn finish(self) {
+        if let Some((url, schema)) = self.schema {
+            drop(self.store);
+            if let Ok(mut connection) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut connection).await;
+            }
+        }
+    }
+}
+
+async fn sqlite() -> Option<Backend> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("otklik.db").display());
+    let store = SqliteStore::connect(&url, &OpenOptions::default()).await.expect("open sqlite");
+    Some(Backend { store: Arc::new(store), _dir: Some(dir), schema: None })
+}
+
+fn postgres_url() -> String {
+    std::env::var("OTKLIK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+async fn postgres() -> Option<Backend> {
+    let url = postgres_url();
+    let mut admin = match <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
+        Ok(connection) => connection,
+        Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
+            eprintln!("skipping the PostgreSQL half: {url} is not reachable ({error})");
+            return None;
+        }
+        Err(error) => panic!("CI=true requires PostgreSQL at {url}: {error}"),
+    };
+    let schema = format!("otklik_test_{:016x}", rand_u64());
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
+    let options = PgConnectOptions::from_str(&url).expect("url").options([("search_path", schema.as_str())]);
+    let store = PgStore::connect_with(options, &OpenOptions::default()).await.expect("open postgres");
+    Some(Backend { store: Arc::new(store), _dir: None, schema: Some((url, schema)) })
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let backend = super::sqlite().await.expect("sqlite is always available");
+                super::$name(backend.store.clone()).await;
+                backend.finish().await;
+            })*
+        }
+        mod postgres_backend {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let Some(backend) = super::postgres().await else { return };
+                super::$name(backend.store.clone()).await;
+                backend.finish().await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    submit_creates_case_customer_message_and_event,
+    customer_is_found_again_by_any_identity,
+    idempotency_key_returns_the_existing_case,
+    idempotency_key_with_another_body_is_refused,
+    external_id_redelivery_returns_the_existing_case,
+    concurrent_duplicates_create_one_case,
+    search_finds_russian_ukrainian_and_english_word_forms,
+    search_ranks_and_filters_and_pages,
+    listing_is_newest_first_with_cursor_and_filters,
+    patch_records_one_event_per_changed_field,
+    patch_with_unknown_assignee_changes_nothing,
+    message_is_appended_searchable_and_recorded,
+    hidden_cases_leave_listings_but_stay_readable,
+    customer_shows_cases_across_channels,
+    tokens_and_users_are_found_by_hash_and_name,
+    import_writes_a_batch_in_one_go,
+);
+
+const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
+
+fn stamp(at: OffsetDateTime) -> Stamp {
+    Stamp { at, actor: "test".into() }
+}
+
+fn feedback(text: &str) -> NewFeedback {
+    NewFeedback {
+        channel: Channel::Web,
+        subject: None,
+        text: text.into(),
+        customer: NewCustomer::default(),
+        location: None,
+        product: None,
+        public: false,
+        kind: Kind::Unclassified,
+        sentiment: None,
+        audience: otklik_core::Audience::None,
+        language: None,
+        priority: Priority::Normal,
+        external_id: None,
+    }
+}
+
+fn with_email(mut feedback: NewFeedback, email: &str) -> NewFeedback {
+    feedback.customer.identities.push(Identity::email(email).unwrap());
+    feedback
+}
+
+fn token(n: u32) -> String {
+    format!("status-token-{n:04}-{:016x}", rand_u64())
+}
+
+fn key(key: &str, digest: &str) -> Option<IdempotencyKey> {
+    Some(IdempotencyKey { scope: "token:1".into(), key: key.into(), body_digest: digest.into() })
+}
+
+async fn submit(store: &Arc<dyn Store>, feedback: NewFeedback) -> otklik_core::Case {
+    store.submit_feedback(feedback, token(0), None, stamp(T0)).await.expect("submit").case
+}
+
+async fn search(store: &Arc<dyn Store>, query: &str) -> Vec<String> {
+    let filter = CaseFilter { query: Some(query.into()), limit: 50, ..CaseFilter::default() };
+    let page = store.list_cases(&filter).await.expect("search");
+    let mut subjects: Vec<String> = page.items.into_iter().filter_map(|c| c.subject).collect();
+    subjects.sort();
+    subjects
+}
+
+async fn submit_creates_case_customer_message_and_event(store: Arc<dyn Store>) {
+    let mut new = with_email(feedback("Курьер опоздал на два часа"), "anna@example.com");
+    new.customer.name = Some("Анна".into());
+    new.location = Some("Тверская, 1".into());
+    let status_token = token(1);
+    let submitted = store.submit_feedback(new, status_token.clone(), None, stamp(T0)).await.unwrap();
+    assert!(submitted.created);
+    let detail = store.case(submitted.case.id).await.unwrap();
+    assert_eq!(detail.case, submitted.case);
+    assert_eq!(detail.case.status, Status::New);
+    assert_eq!(detail.case.status_token, status_token);
+    assert_eq!(detail.case.reference().to_string(), format!("OT-2026-{:06}", detail.case.id));
+    assert_eq!(detail.customer.name.as_deref(), Some("Анна"));
+    assert_eq!(detail.messages.len(), 1);
+    assert_eq!(detail.messages[0].direction, Direction::Inbound);
+    assert_eq!(detail.messages[0].body, "Курьер опоздал на два часа");
+    assert_eq!(detail.events.len(), 1);
+    assert_eq!(detail.events[0].action, "created");
+    assert_eq!(detail.events[0].at, T0);
+}
+
+async fn customer_is_found_again_by_any_identity(store: Arc<dyn Store>) {
+    let first = submit(&store, with_email(feedback("one"), "anna@example.com")).await;
+    let mut second = with_email(feedback("two"), "ANNA@example.com");
+    second.customer.identities.push(Identity::phone("+7 912 345 67 89").unwrap());
+    second.channel = Channel::Sms;
+    let second = submit(&store, second).await;
+    assert_eq!(first.customer_id, second.customer_id);
+    let mut third = feedback("three");
+    third.customer.identities.push(Identity::phone("+79123456789").unwrap());
+    third.customer.followers = Some(5000);
+    let third = submit(&store, third).await;
+    assert_eq!(third.customer_id, first.customer_id);
+    let customer = store.customer(first.customer_id).await.unwrap().customer;
+    assert_eq!(customer.identities.len(), 2);
+    assert_eq!(customer.followers, Some(5000));
+    let stranger = submit(&store, feedback("anonymous")).await;
+    assert_ne!(stranger.customer_id, first.customer_id);
+}
+
+async fn idempotency_key_returns_the_existing_case(store: Arc<dyn Store>) {
+    let first = store.submit_feedback(feedback("a"), token(1), key("k1", "d1"), stamp(T0)).await.unwrap();
+    let again = store.submit_feedback(feedback("a"), token(2), key("k1", "d1"), stamp(T0)).await.unwrap();
+    assert!(first.created);
+    assert!(!again.created);
+    assert_eq!(again.case, first.case);
+    let all = store.list_cases(&CaseFilter { limit: 10, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+}
+
+async fn idempotency_key_with_another_body_is_refused(store: Arc<dyn Store>) {
+    store.submit_feedback(feedback("a"), token(1), key("k1", "d1"), stamp(T0)).await.unwrap();
+    let error = store.submit_feedback(feedback("b"), token(2), key("k1", "d2"), stamp(T0)).await.unwrap_err();
+    assert!(matches!(error, StoreError::IdempotencyMismatch), "{error}");
+    let all = store.list_cases(&CaseFilter { limit: 10, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+}
+
+async fn external_id_redelivery_returns_the_existing_case(store: Arc<dyn Store>) {
+    let mut tweet = feedback("bad service");
+    tweet.channel = Channel::Social;
+    tweet.external_id = Some("tweet-1".into());
+    let first = store.submit_feedback(tweet.clone(), token(1), None, stamp(T0)).await.unwrap();
+    let again = store.submit_feedback(tweet.clone(), token(2), None, stamp(T0)).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.case.id, first.case.id);
+    tweet.channel = Channel::Review;
+    let other_channel = store.submit_feedback(tweet, token(3), None, stamp(T0)).await.unwrap();
+    assert!(other_channel.created, "the same external id on another channel is another item");
+}
+
+async fn concurrent_duplicates_create_one_case(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..16 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut item = with_email(feedback("same message"), "dup@example.com");
+            item.external_id = Some("ext-1".into());
+            let idempotency = if n % 2 == 0 { key("dup", "d") } else { None };
+            store.submit_feedback(item, token(n), idempotency, stamp(T0)).await
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for task in tasks {
+        let submitted = task.await.unwrap().expect("every duplicate is answered");
+        created += usize::from(submitted.created);
+        ids.push(submitted.case.id);
+    }
+    assert_eq!(created, 1);
+    ids.dedup();
+    assert_eq!(ids.len(), 1);
+    let all = store.list_cases(&CaseFilter { limit: 50, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 1);
+}
+
+async fn submit_with_subject(store: &Arc<dyn Store>, subject: &str, text: &str) -> otklik_core::Case {
+    let mut item = feedback(text);
+    item.subject = Some(subject.into());
+    submit(store, item).await
+}
+
+async fn search_finds_russian_ukrainian_and_english_word_forms(store: Arc<dyn Store>) {
+    submit_with_subject(&store, "ru", "Это уже третья жалоба на вашу доставку").await;
+    submit_with_subject(&store, "uk", "Де моє замовлення? Скарги на доставку ігноруєте").await;
+    submit_with_subject(&store, "en", "The parcel was delivered to the wrong address").await;
+    submit_with_subject(&store, "other", "Спасибо за вежливого консультанта").await;
+    assert_eq!(search(&store, "жалобы").await, ["ru"]);
+    assert_eq!(search(&store, "доставка").await, ["ru", "uk"]);
+    assert_eq!(search(&store, "скарга").await, ["uk"]);
+    assert_eq!(search(&store, "скаргу").await, ["uk"]);
+    assert_eq!(search(&store, "доставкою").await, ["ru", "uk"]);
+    assert_eq!(search(&store, "delivering").await, ["en"]);
+    assert_eq!(search(&store, "address").await, ["en"]);
+    assert_eq!(search(&store, "жалоба доставка").await, ["ru"], "all words must match");
+    assert!(search(&store, "холодильник").await.is_empty());
+    assert!(search(&store, "!!! ...").await.is_empty());
+}
+
+async fn search_ranks_and_filters_and_pages(store: Arc<dyn Store>) {
+    submit_with_subject(&store, "once", "Пицца была холодной, курьер вежливый, но упаковка порвана и соус пролит").await;
+    submit_with_subject(&store, "thrice", "Холодная пицца. Опять холодная! Всегда холодная").await;
+    let ranked = store
+        .list_cases(&CaseFilter { query: Some("холодный".into()), limit: 10, ..CaseFilter::default() })
+        .await
+        .unwrap();
+    let order: Vec<_> = ranked.items.iter().filter_map(|c| c.subject.clone()).collect();
+    assert_eq!(order, ["thrice", "once"]);
+
+    for n in 0..5 {
+        let mut item = feedback("Пицца снова опоздала");
+        item.subject = Some(format!("late {n}"));
+        item.channel = if n % 2 == 0 { Channel::Telegram } else { Channel::Email };
+        item.kind = Kind::Complaint;
+        submit(&store, item).await;
+    }
+    let telegram = CaseFilter {
+        query: Some("пиццы".into()),
+        channel: Some(Channel::Telegram),
+        limit: 2,
+        ..CaseFilter::default()
+    };
+    let first = store.list_cases(&telegram).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert_eq!(first.next_cursor, Some(Cursor::Offset(2)));
+    let second = store.list_cases(&CaseFilter { cursor: first.next_cursor, ..telegram.clone() }).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.next_cursor, None);
+    assert!(first.items.iter().chain(&second.items).all(|c| c.channel == Channel::Telegram));
+    let complaints = CaseFilter { query: Some("пицца".into()), kind: Some(Kind::Complaint), limit: 50, ..CaseFilter::default() };
+    assert_eq!(store.list_cases(&complaints).await.unwrap().items.len(), 5);
+}
+
+async fn listing_is_newest_first_with_cursor_and_filters(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for day in 0..5 {
+        let mut item = feedback(&format!("item {day}"));
+        item.location = Some(if day < 3 { "north" } else { "south" }.into());
+        let at = T0 + time::Duration::days(day);
+        ids.push(store.submit_feedback(item, token(day as u32), None, stamp(at)).await.unwrap().case.id);
+    }
+    let first = store.list_cases(&CaseFilter { limit: 3, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(first.items.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[4], ids[3], ids[2]]);
+    let rest = store.list_cases(&CaseFilter { limit: 3, cursor: first.next_cursor, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(rest.items.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[1], ids[0]]);
+    assert_eq!(rest.next_cursor, None);
+    let north = CaseFilter { location: Some("north".into()), limit: 10, ..CaseFilter::default() };
+    assert_eq!(store.list_cases(&north).await.unwrap().items.len(), 3);
+    let window = CaseFilter {
+        created_from: Some(T0 + time::Duration::days(1)),
+        created_to: Some(T0 + time::Duration::days(3)),
+        limit: 10,
+        ..CaseFilter::default()
+    };
+    let in_window: Vec<_> = store.list_cases(&window).await.unwrap().items.iter().map(|c| c.id).collect();
+    assert_eq!(in_window, [ids[2], ids[1]]);
+    let wrong_cursor = CaseFilter { cursor: Some(Cursor::Offset(3)), limit: 3, ..CaseFilter::default() };
+    assert!(matches!(store.list_cases(&wrong_cursor).await, Err(StoreError::Invalid(_))));
+}
+
+async fn patch_records_one_event_per_changed_field(store: Arc<dyn Store>) {
+    store.create_user("olga", Some("Ольга"), Role::Agent, "hash", T0).await.unwrap();
+    let case = submit(&store, feedback("text")).await;
+    let patch = CasePatch {
+        kind: Some(Kind::Complaint),
+        priority: Some(Priority::Normal),
+        assignee: Some(Some("olga".into())),
+        tags: Some(vec!["delivery".into(), "late".into()]),
+        ..CasePatch::default()
+    };
+    let later = T0 + time::Duration::minutes(5);
+    let detail = store.update_case(case.id, &patch, stamp(later)).await.unwrap();
+    assert_eq!(detail.case.kind, Kind::Complaint);
+    assert_eq!(detail.case.assignee.as_deref(), Some("olga"));
+    assert_eq!(detail.case.tags, ["delivery", "late"]);
+    assert_eq!(detail.case.updated_at, later);
+    let changed: Vec<_> = detail.events.iter().filter(|e| e.action == "changed").collect();
+    let fields: Vec<_> = changed.iter().filter_map(|e| e.field.as_deref()).collect();
+    assert_eq!(fields, ["kind", "assignee", "tags"], "priority was already normal");
+    assert_eq!(changed[0].old_value.as_deref(), Some("unclassified"));
+    assert_eq!(changed[0].new_value.as_deref(), Some("complaint"));
+    let again = store.update_case(case.id, &patch, stamp(later)).await.unwrap();
+    assert_eq!(again.events.len(), detail.events.len(), "an unchanged patch writes no events");
+}
+
+async fn patch_with_unknown_assignee_changes_nothing(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("text")).await;
+    let patch = CasePatch { kind: Some(Kind::Idea), assignee: Some(Some("nobody".into())), ..CasePatch::default() };
+    let error = store.update_case(case.id, &patch, stamp(T0)).await.unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(ref m) if m.contains("nobody")), "{error}");
+    let detail = store.case(case.id).await.unwrap();
+    assert_eq!(detail.case.kind, Kind::Unclassified);
+    assert_eq!(detail.events.len(), 1);
+    let missing = store.update_case(case.id + 1000, &CasePatch::default(), stamp(T0)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound("case")));
+}
+
+async fn message_is_appended_searchable_and_recorded(store: Arc<dyn Store>) {
+    let case = submit_with_subject(&store, "c", "Где мой заказ?").await;
+    let reply = NewMessage {
+        direction: Direction::Outbound,
+        public: true,
+        channel: Channel::Web,
+        body: "Приносим извинения, курьер приедет сегодня до 18:00".into(),
+    };
+    let later = T0 + time::Duration::hours(1);
+    let message = store.add_message(case.id, reply, Stamp { at: later, actor: "olga".into() }).await.unwrap();
+    assert_eq!(message.author, "olga");
+    let detail = store.case(case.id).await.unwrap();
+    assert_eq!(detail.messages.len(), 2);
+    assert_eq!(detail.messages[1], message);
+    assert_eq!(detail.events.last().map(|e| e.action.as_str()), Some("message_added"));
+    assert_eq!(detail.case.updated_at, later);
+    assert_eq!(search(&store, "курьеры").await, ["c"]);
+    assert_eq!(search(&store, "заказа").await, ["c"]);
+    let note = NewMessage { direction: Direction::Note, public: false, channel: Channel::Web, body: "x".into() };
+    let missing = store.add_message(case.id + 1000, note, stamp(T0)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound("case")));
+}
+
+async fn hidden_cases_leave_listings_but_stay_readable(store: Arc<dyn Store>) {
+    let troll = submit_with_subject(&store, "troll", "Вы все жулики и воры").await;
+    submit_with_subject(&store, "fine", "Жулики? Нет, хорошие ребята").await;
+    store.update_case(troll.id, &CasePatch { hidden: Some(true), ..CasePatch::default() }, stamp(T0)).await.unwrap();
+    assert_eq!(search(&store, "жулики").await, ["fine"]);
+    let with_hidden = CaseFilter { query: Some("жулики".into()), include_hidden: true, limit: 10, ..CaseFilter::default() };
+    assert_eq!(store.list_cases(&with_hidden).await.unwrap().items.len(), 2);
+    let detail = store.case(troll.id).await.unwrap();
+    assert!(detail.case.hidden);
+    assert!(detail.events.iter().any(|e| e.field.as_deref() == Some("hidden") && e.new_value.as_deref() == Some("true")));
+}
+
+async fn customer_shows_cases_across_channels(store: Arc<dyn Store>) {
+    let mut by_mail = with_email(feedback("e-mail"), "ivan@example.com");
+    by_mail.channel = Channel::Email;
+    let mut by_telegram = with_email(feedback("telegram"), "ivan@example.com");
+    by_telegram.channel = Channel::Telegram;
+    by_telegram.customer.identities.push(Identity::telegram("@ivan").unwrap());
+    let first = submit(&store, by_mail).await;
+    let second = submit(&store, by_telegram).await;
+    let detail = store.customer(first.customer_id).await.unwrap();
+    assert_eq!(detail.cases.iter().map(|c| c.id).collect::<Vec<_>>(), [second.id, first.id]);
+    assert_eq!(detail.cases.iter().map(|c| c.channel).collect::<Vec<_>>(), [Channel::Telegram, Channel::Email]);
+    assert!(matches!(store.customer(first.customer_id + 1000).await, Err(StoreError::NotFound("customer"))));
+}
+
+async fn tokens_and_users_are_found_by_hash_and_name(store: Arc<dyn Store>) {
+    assert!(store.is_unclaimed().await.unwrap());
+    let id = store.create_token("crm", Role::Intake, "hash-1", T0).await.unwrap();
+    assert!(!store.is_unclaimed().await.unwrap());
+    let found = store.token_by_hash("hash-1").await.unwrap().expect("token");
+    assert_eq!((found.id, found.name.as_str(), found.role), (id, "crm", Role::Intake));
+    assert_eq!(store.token_by_hash("hash-2").await.unwrap(), None);
+    store.create_user("admin", None, Role::Admin, "argon", T0).await.unwrap();
+    let user = store.user_by_name("admin").await.unwrap().expect("user");
+    assert_eq!((user.role, user.password_hash.as_str()), (Role::Admin, "argon"));
+    let duplicate = store.create_user("admin", None, Role::Agent, "x", T0).await.unwrap_err();
+    assert!(matches!(duplicate, StoreError::Conflict(_)), "{duplicate}");
+    assert_eq!(store.user_by_name("nobody").await.unwrap(), None);
+}
+
+async fn import_writes_a_batch_in_one_go(store: Arc<dyn Store>) {
+    let batch = (0..50).map(|n| (feedback(&format!("Отзыв номер {n} о доставке")), token(n))).collect();
+    store.import_feedback(batch, stamp(T0)).await.unwrap();
+    let found = store
+        .list_cases(&CaseFilter { query: Some("доставка".into()), limit: 100, ..CaseFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 50);
+}

@@ -1,0 +1,188 @@
+//! `otklik bench`: benchmark commands that print figures (not tests). `intake` POSTs realistic
+//! feedback to a running server; `search` fills a database with a generated corpus and times
+//! ranked searches on it. docs/benchmarks.md records the figures and the exact commands.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Subcommand;
+use hdrhistogram::Histogram;
+use otklik_core::{CaseFilter, Channel, Kind};
+use otklik_server::auth::mint_link_secret;
+use otklik_server::Config;
+use otklik_store::Stamp;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use time::OffsetDateTime;
+
+use crate::corpus;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// POST realistic ru/uk/en feedback to a running server and print throughput and latency.
+    Intake {
+        /// The server's base URL, e.g. http://127.0.0.1:8080.
+        #[arg(long)]
+        url: String,
+        /// An API token (any role may submit feedback).
+        #[arg(long)]
+        token: String,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 20_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Fill the configured database up to `--cases` generated cases, then time searches on it.
+    Search {
+        #[arg(long, default_value_t = 100_000)]
+        cases: i64,
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Intake { url, token, concurrency, requests, seed } => {
+            intake(&url, &token, concurrency.max(1), requests, seed).await
+        }
+        BenchCommand::Search { cases, queries, seed } => search(config, cases, queries, seed).await,
+    }
+}
+
+fn millis(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+fn print_latency(histogram: &Histogram<u64>) {
+    println!(
+        "  latency: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        millis(histogram.value_at_quantile(0.50)),
+        millis(histogram.value_at_quantile(0.95)),
+        millis(histogram.value_at_quantile(0.99)),
+        millis(histogram.max()),
+    );
+}
+
+fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+async fn intake(url: &str, token: &str, concurrency: usize, requests: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let bodies: Vec<Vec<u8>> = (0..requests)
+        .map(|n| {
+            let item = corpus::feedback(&mut rng);
+            serde_json::to_vec(&serde_json::json!({
+                "text": item.text,
+                "channel": item.channel,
+                "location": item.location,
+                "product": item.product,
+                "public": item.public,
+                "customer": { "email": format!("bench-{}@example.com", n % 5000), "name": "Bench" },
+            }))
+            .expect("JSON of plain values")
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
+    let endpoint = format!("{}/api/v1/feedback", url.trim_end_matches('/'));
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (client, endpoint, bodies, next) = (client.clone(), endpoint.clone(), bodies.clone(), next.clone());
+        let authorization = format!("Bearer {token}");
+        workers.push(tokio::spawn(async move {
+            let mut histogram = new_histogram();
+            let (mut created, mut failed) = (0usize, 0usize);
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(index) else { break };
+                let sent = Instant::now();
+                let response = client
+                    .post(&endpoint)
+                    .header("authorization", &authorization)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                match response {
+                    Ok(response) if response.status() == reqwest::StatusCode::CREATED => {
+                        let _ = response.bytes().await;
+                        created += 1;
+                        let _ = histogram.record(sent.elapsed().as_micros() as u64);
+                    }
+                    _ => failed += 1,
+                }
+            }
+            (histogram, created, failed)
+        }));
+    }
+    let mut histogram = new_histogram();
+    let (mut created, mut failed) = (0, 0);
+    for worker in workers {
+        let (part, worker_created, worker_failed) = worker.await?;
+        histogram.add(&part).context("merging histograms")?;
+        created += worker_created;
+        failed += worker_failed;
+    }
+    let elapsed = started.elapsed();
+    println!("intake: {requests} requests to {endpoint}, concurrency {concurrency}");
+    println!("  acknowledged (201): {created}, failed: {failed}, wall time {:.2} s", elapsed.as_secs_f64());
+    println!("  throughput: {:.0} acknowledged creates/s", created as f64 / elapsed.as_secs_f64());
+    print_latency(&histogram);
+    anyhow::ensure!(failed == 0, "{failed} requests were not acknowledged");
+    Ok(())
+}
+
+async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyhow::Result<()> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = otklik_store::open(&config.database_url(), &config.open_options()).await?;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let existing = store.case_count().await?;
+    if existing < cases {
+        let started = Instant::now();
+        let mut missing = cases - existing;
+        println!("generating {missing} cases into the {} database…", store.backend());
+        while missing > 0 {
+            let batch_size = missing.min(10_000);
+            let batch = (0..batch_size).map(|_| (corpus::feedback(&mut rng), mint_link_secret())).collect();
+            let stamp = Stamp { at: OffsetDateTime::now_utc(), actor: "bench".into() };
+            store.import_feedback(batch, stamp).await?;
+            missing -= batch_size;
+        }
+        println!("  generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let total = store.case_count().await?;
+    let mut histogram = new_histogram();
+    let mut found = 0usize;
+    let started = Instant::now();
+    for n in 0..queries {
+        let query = corpus::QUERIES[n % corpus::QUERIES.len()];
+        let mut filter = CaseFilter { query: Some(query.into()), limit: 20, ..CaseFilter::default() };
+        // A third of the searches also filter, as an agent narrowing a search would.
+        match rng.random_range(0..6) {
+            0 => filter.channel = Some(Channel::Telegram),
+            1 => filter.kind = Some(Kind::Unclassified),
+            _ => {}
+        }
+        let sent = Instant::now();
+        let page = store.list_cases(&filter).await?;
+        let _ = histogram.record(sent.elapsed().as_micros().max(1) as u64);
+        found += page.items.len();
+    }
+    let elapsed = started.elapsed().max(Duration::from_micros(1));
+    println!("search: {queries} ranked queries (first page of 20) over {total} cases on {}", store.backend());
+    println!("  throughput: {:.0} queries/s, {:.1} results per page on average", queries as f64 / elapsed.as_secs_f64(), found as f64 / queries as f64);
+    print_latency(&histogram);
+    Ok(())
+}
