@@ -3,6 +3,7 @@
 pub mod case;
 pub mod clock;
 pub mod customer;
+pub mod standard;
 pub mod text;
 pub mod vocab;
 

@@ -23,9 +23,10 @@ use crate::corpus;
 pub enum BenchCommand {
     /// POST realistic ru/uk/en feedback to a running server and print throughput and latency.
     Intake {
-        /// The server's base URL, e.g. http://127.0.0.1:8080.
-        #[arg(long)]
-        url: String,
+        /// A server's base URL, e.g. http://127.0.0.1:8080; repeat it to spread the load over
+        /// several nodes on one database.
+        #[arg(long, required = true)]
+        url: Vec<String>,
         /// An API token (any role may submit feedback).
         #[arg(long)]
         token: String,
@@ -74,7 +75,7 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
 
-async fn intake(url: &str, token: &str, concurrency: usize, requests: usize, seed: u64) -> anyhow::Result<()> {
+async fn intake(urls: &[String], token: &str, concurrency: usize, requests: usize, seed: u64) -> anyhow::Result<()> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let bodies: Vec<Vec<u8>> = (0..requests)
         .map(|n| {
@@ -92,12 +93,14 @@ async fn intake(url: &str, token: &str, concurrency: usize, requests: usize, see
         .collect();
     let bodies = Arc::new(bodies);
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build()?;
-    let endpoint = format!("{}/api/v1/feedback", url.trim_end_matches('/'));
+    let endpoints: Vec<String> =
+        urls.iter().map(|url| format!("{}/api/v1/feedback", url.trim_end_matches('/'))).collect();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = Vec::with_capacity(concurrency);
-    for _ in 0..concurrency {
-        let (client, endpoint, bodies, next) = (client.clone(), endpoint.clone(), bodies.clone(), next.clone());
+    for worker in 0..concurrency {
+        let endpoint = endpoints[worker % endpoints.len()].clone();
+        let (client, bodies, next) = (client.clone(), bodies.clone(), next.clone());
         let authorization = format!("Bearer {token}");
         workers.push(tokio::spawn(async move {
             let mut histogram = new_histogram();
@@ -134,7 +137,7 @@ async fn intake(url: &str, token: &str, concurrency: usize, requests: usize, see
         failed += worker_failed;
     }
     let elapsed = started.elapsed();
-    println!("intake: {requests} requests to {endpoint}, concurrency {concurrency}");
+    println!("intake: {requests} requests to {}, concurrency {concurrency}", endpoints.join(" and "));
     println!("  acknowledged (201): {created}, failed: {failed}, wall time {:.2} s", elapsed.as_secs_f64());
     println!("  throughput: {:.0} acknowledged creates/s", created as f64 / elapsed.as_secs_f64());
     print_latency(&histogram);

@@ -14,7 +14,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
 
-use super::parse_json;
+use super::{parse_json, RawBody};
 use super::views::{
     line, text, CaseList, CaseSummary, CaseView, MessageKind, MessageRequest, PatchRequest, SubmitRequest,
     SubmitResponse,
@@ -55,7 +55,7 @@ pub async fn submit(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     principal.require(Role::can_submit, "submit feedback")?;
     let request: SubmitRequest = parse_json(&headers, &body)?;
@@ -260,7 +260,7 @@ pub async fn add_message(
     principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     principal.require(Role::can_work_cases, "write on cases")?;
     let request: MessageRequest = parse_json(&headers, &body)?;
@@ -293,7 +293,7 @@ pub async fn update(
     principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<CaseView>, ApiError> {
     principal.require(Role::can_work_cases, "change cases")?;
     let patch = parse_json::<PatchRequest>(&headers, &body)?.parse()?;

@@ -1,14 +1,16 @@
-//! The SQLite store: one file under the data directory, WAL, foreign keys on. One writer
-//! connection serialises every write (SQLite allows one writer at a time anyway); a pool of
-//! read-only connections serves reads alongside it.
+//! The SQLite store: one file under the data directory, WAL, foreign keys on. New feedback is
+//! written by the intake writer thread in group commits (`writer.rs`); the other writes go
+//! through one sqlx writer connection (SQLite has one writer at a time anyway, and waits its
+//! turn with a busy timeout); a pool of read-only connections serves reads alongside.
 
 mod search;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use otklik_core::{Case, CaseFilter, CasePatch, Customer, Direction, Message, NewCustomer, NewFeedback, NewMessage, Page, Role, Status};
+use otklik_core::{Case, CaseFilter, CasePatch, Customer, Message, NewFeedback, NewMessage, Page, Role};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
@@ -29,6 +31,7 @@ fn select_case() -> String {
 
 /// Otklik on an embedded SQLite file.
 pub struct SqliteStore {
+    intake: writer::IntakeWriter,
     writer: SqlitePool,
     reader: SqlitePool,
 }
@@ -55,13 +58,14 @@ impl SqliteStore {
             .connect_with(base.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
+        let intake = writer::IntakeWriter::start(base.get_filename(), options.sqlite_synchronous)?;
         let reader = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(base.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore { intake, writer, reader })
     }
 
     /// Applies the embedded migrations (also done by `connect`).
@@ -77,175 +81,6 @@ async fn case_in(tx: &mut Tx<'_>, id: i64) -> Result<Case, StoreError> {
     let row: Option<CaseRow> =
         sqlx::query_as(&format!("{} WHERE c.id = $1", select_case())).bind(id).fetch_optional(&mut **tx).await?;
     row.ok_or(StoreError::NotFound("case"))?.into_case()
-}
-
-/// The case a redelivery refers to, if this submission is one.
-async fn existing_case(
-    tx: &mut Tx<'_>,
-    feedback: &NewFeedback,
-    idempotency: Option<&IdempotencyKey>,
-) -> Result<Option<Case>, StoreError> {
-    if let Some(key) = idempotency {
-        let found: Option<(i64, String)> =
-            sqlx::query_as("SELECT case_id, body_digest FROM idempotency_keys WHERE scope = $1 AND key = $2")
-                .bind(&key.scope)
-                .bind(&key.key)
-                .fetch_optional(&mut **tx)
-                .await?;
-        if let Some((case_id, digest)) = found {
-            if digest != key.body_digest {
-                return Err(StoreError::IdempotencyMismatch);
-            }
-            return case_in(tx, case_id).await.map(Some);
-        }
-    }
-    if let Some(external_id) = &feedback.external_id {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE channel = $1 AND external_id = $2")
-            .bind(feedback.channel.as_str())
-            .bind(external_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(case_id) = found {
-            return case_in(tx, case_id).await.map(Some);
-        }
-    }
-    Ok(None)
-}
-
-/// Finds the customer by any of their identities, or creates them; links new identities.
-async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> Result<i64, StoreError> {
-    let mut found = None;
-    let mut unknown = Vec::new();
-    for identity in &customer.identities {
-        let owner: Option<i64> =
-            sqlx::query_scalar("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
-                .bind(identity.kind.as_str())
-                .bind(&identity.value)
-                .fetch_optional(&mut **tx)
-                .await?;
-        match (owner, found) {
-            (Some(owner), None) => found = Some(owner),
-            (Some(_), Some(_)) => {}
-            (None, _) => unknown.push(identity),
-        }
-    }
-    let customer_id = match found {
-        Some(id) => {
-            if customer.name.is_some() || customer.followers.is_some() || customer.locale.is_some() {
-                sqlx::query(
-                    "UPDATE customers SET name = COALESCE(name, $2), followers = COALESCE($3, followers), \
-                     locale = COALESCE(locale, $4) WHERE id = $1",
-                )
-                .bind(id)
-                .bind(&customer.name)
-                .bind(customer.followers)
-                .bind(&customer.locale)
-                .execute(&mut **tx)
-                .await?;
-            }
-            id
-        }
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO customers (name, followers, locale, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(&customer.name)
-            .bind(customer.followers)
-            .bind(&customer.locale)
-            .bind(at)
-            .fetch_one(&mut **tx)
-            .await?
-        }
-    };
-    for identity in unknown {
-        sqlx::query("INSERT INTO customer_identities (kind, value, customer_id) VALUES ($1, $2, $3)")
-            .bind(identity.kind.as_str())
-            .bind(&identity.value)
-            .bind(customer_id)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(customer_id)
-}
-
-/// Writes a new case, its first message, its `created` event and its search terms.
-async fn insert_feedback(
-    tx: &mut Tx<'_>,
-    feedback: NewFeedback,
-    status_token: String,
-    stamp: &Stamp,
-) -> Result<Case, StoreError> {
-    let at = millis(stamp.at);
-    let customer_id = resolve_customer(tx, &feedback.customer, at).await?;
-    let case_id: i64 = sqlx::query_scalar(
-        "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
-    )
-    .bind(feedback.channel.as_str())
-    .bind(feedback.kind.as_str())
-    .bind(feedback.audience.as_str())
-    .bind(feedback.sentiment.map(|s| s.as_str()))
-    .bind(feedback.language.map(|l| l.as_str()))
-    .bind(feedback.priority.as_str())
-    .bind(Status::New.as_str())
-    .bind(&feedback.subject)
-    .bind(&feedback.location)
-    .bind(&feedback.product)
-    .bind(feedback.public)
-    .bind(&feedback.external_id)
-    .bind(customer_id)
-    .bind(&status_token)
-    .bind(at)
-    .fetch_one(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
-         VALUES ($1, $2, $3, $4, 'customer', $5, $6)",
-    )
-    .bind(case_id)
-    .bind(Direction::Inbound.as_str())
-    .bind(true)
-    .bind(feedback.channel.as_str())
-    .bind(&feedback.text)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'created', $4)")
-        .bind(case_id)
-        .bind(at)
-        .bind(&stamp.actor)
-        .bind(feedback.kind.as_str())
-        .execute(&mut **tx)
-        .await?;
-    let terms = crate::records::index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
-    sqlx::query("INSERT INTO case_search (rowid, terms) VALUES ($1, $2)")
-        .bind(case_id)
-        .bind(terms)
-        .execute(&mut **tx)
-        .await?;
-    Ok(Case {
-        id: case_id,
-        channel: feedback.channel,
-        kind: feedback.kind,
-        audience: feedback.audience,
-        sentiment: feedback.sentiment,
-        language: feedback.language,
-        priority: feedback.priority,
-        status: Status::New,
-        subject: feedback.subject,
-        location: feedback.location,
-        product: feedback.product,
-        assignee: None,
-        tags: Vec::new(),
-        public: feedback.public,
-        hidden: false,
-        external_id: feedback.external_id,
-        customer_id,
-        status_token,
-        created_at: stamp.at,
-        updated_at: stamp.at,
-    })
 }
 
 async fn customer_with_identities(pool: &SqlitePool, id: i64) -> Result<Customer, StoreError> {
@@ -281,34 +116,22 @@ impl Store for SqliteStore {
         idempotency: Option<IdempotencyKey>,
         stamp: Stamp,
     ) -> Result<Submitted, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(case) = existing_case(&mut tx, &feedback, idempotency.as_ref()).await? {
-            tx.rollback().await?;
-            return Ok(Submitted { case, created: false });
+        let item = writer::Item { feedback, status_token, idempotency, stamp };
+        let outcome = self.intake.write(vec![item]).await?.pop().ok_or(StoreError::NotFound("write outcome"))?;
+        match outcome {
+            writer::Outcome::Created(case) => Ok(Submitted { case: *case, created: true }),
+            writer::Outcome::Existing(case_id) => {
+                Ok(Submitted { case: self.case(case_id).await?.case, created: false })
+            }
         }
-        let case = insert_feedback(&mut tx, feedback, status_token, &stamp).await?;
-        if let Some(key) = idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (scope, key, body_digest, case_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(&key.scope)
-            .bind(&key.key)
-            .bind(&key.body_digest)
-            .bind(case.id)
-            .bind(millis(stamp.at))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(Submitted { case, created: true })
     }
 
     async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError> {
-        let mut tx = self.writer.begin().await?;
-        for (feedback, status_token) in batch {
-            insert_feedback(&mut tx, feedback, status_token, &stamp).await?;
-        }
-        tx.commit().await?;
+        let items = batch
+            .into_iter()
+            .map(|(feedback, status_token)| writer::Item { feedback, status_token, idempotency: None, stamp: stamp.clone() })
+            .collect();
+        self.intake.write(items).await?;
         Ok(())
     }
 

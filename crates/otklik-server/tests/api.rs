@@ -1,0 +1,340 @@
+//! The JSON API end to end: the whole application on a random port over a fresh SQLite file,
+//! driven with a real HTTP client.
+
+use std::sync::Arc;
+
+use otklik_core::Role;
+use otklik_server::auth::mint_token;
+use otklik_server::{Application, Config};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+struct TestApp {
+    base: String,
+    client: reqwest::Client,
+    agent: String,
+    intake: String,
+    _dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    async fn start() -> TestApp {
+        TestApp::start_with(|_| {}).await
+    }
+
+    async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
+        let app = Application::build(&config).await.expect("app builds");
+        let store = app.state().store.clone();
+        let (agent, digest) = mint_token();
+        store.create_token("agent-token", Role::Agent, &digest, OffsetDateTime::now_utc()).await.unwrap();
+        let (intake, digest) = mint_token();
+        store.create_token("web-form", Role::Intake, &digest, OffsetDateTime::now_utc()).await.unwrap();
+        store.create_user("olga", None, Role::Agent, "unused", OffsetDateTime::now_utc()).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        TestApp { base, client: reqwest::Client::new(), agent, intake, _dir: dir }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self.client.patch(self.url(path)).bearer_auth(&self.agent).json(&body).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn raw_post(&self, body: Vec<u8>, content_type: &str) -> (StatusCode, Value, String) {
+        let response = self
+            .client
+            .post(self.url("/api/v1/feedback"))
+            .bearer_auth(&self.intake)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, response.json().await.unwrap_or(Value::Null), kind)
+    }
+
+    async fn case_count(&self) -> usize {
+        let (status, list) = self.get(&self.agent, "/api/v1/feedback?include_hidden=true&limit=200").await;
+        assert_eq!(status, StatusCode::OK);
+        list["items"].as_array().unwrap().len()
+    }
+}
+
+fn complaint() -> Value {
+    json!({
+        "text": "Курьер опоздал на два часа, пицца холодная",
+        "channel": "telegram",
+        "subject": "Опоздание",
+        "customer": {"name": "Анна", "email": "anna@example.com", "telegram": "@anna", "followers": 120},
+        "location": "Тверская, 1",
+        "product": "pizza",
+    })
+}
+
+#[tokio::test]
+async fn submitted_feedback_is_acknowledged_with_reference_and_status_link() {
+    let app = TestApp::start().await;
+    let (status, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let reference = created["reference"].as_str().unwrap();
+    assert!(reference.starts_with("OT-20") && reference.len() == "OT-2026-000001".len(), "{reference}");
+    assert_eq!(created["status"], "new");
+    let link = created["status_url"].as_str().unwrap();
+    let secret = link.rsplit('/').next().unwrap();
+    assert!(link.starts_with(&app.base) && secret.len() >= 22, "{link}");
+
+    let (status, case) = app.get(&app.agent, &format!("/api/v1/feedback/{reference}")).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["id"], created["id"]);
+    assert_eq!(case["channel"], "telegram");
+    assert_eq!(case["location"], "Тверская, 1");
+    assert_eq!(case["customer"]["name"], "Анна");
+    assert_eq!(case["customer"]["followers"], 120);
+    assert_eq!(case["messages"][0]["body"], "Курьер опоздал на два часа, пицца холодная");
+    assert_eq!(case["events"][0]["action"], "created");
+    assert_eq!(case["events"][0]["actor"], "web-form");
+}
+
+#[tokio::test]
+async fn a_reference_with_another_year_is_not_found() {
+    let app = TestApp::start().await;
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, problem) = app.get(&app.agent, &format!("/api/v1/feedback/OT-1999-{id:06}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    let (status, _) = app.get(&app.agent, "/api/v1/feedback/999999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn missing_or_unknown_token_is_401_and_a_weak_role_is_403() {
+    let app = TestApp::start().await;
+    let response = app.client.get(app.url("/api/v1/feedback")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    let (status, _) = app.get("otk_not-a-real-token", "/api/v1/feedback").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, problem) = app.get(&app.intake, "/api/v1/feedback").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(problem["detail"].as_str().unwrap().contains("intake"), "{problem}");
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let (status, _) = app.patch(&format!("/api/v1/feedback/{}", created["id"]), json!({"kind": "idea"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let response = app
+        .client
+        .patch(app.url(&format!("/api/v1/feedback/{}", created["id"])))
+        .bearer_auth(&app.intake)
+        .json(&json!({"kind": "praise"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_problem_and_creates_nothing() {
+    let app = TestApp::start_with(|config| config.max_body_bytes = 4096).await;
+    let cases = [
+        (b"{\"text\": ".to_vec(), "application/json", StatusCode::BAD_REQUEST, "invalid JSON"),
+        (br#"{"channel": "web"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "text"),
+        (br#"{"text": "   "}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "text: must not be empty"),
+        (br#"{"text": "x", "channel": "fax"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "fax"),
+        (br#"{"text": "x", "kind": "rant"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "kind"),
+        (br#"{"text": "x", "colour": "red"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "colour"),
+        (br#"{"text": "x", "customer": {"email": "nope"}}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "customer.email"),
+        (b"{\"text\": \"\xff\xfe\"}".to_vec(), "application/json", StatusCode::BAD_REQUEST, "invalid JSON"),
+        (br#"{"text": "x"}"#.to_vec(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/json"),
+        (format!(r#"{{"text": "{}"}}"#, "a".repeat(5000)).into_bytes(), "application/json", StatusCode::PAYLOAD_TOO_LARGE, "too large"),
+    ];
+    for (body, content_type, expected, words) in cases {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
+        let (status, problem, kind) = app.raw_post(body, content_type).await;
+        assert_eq!(status, expected, "{shown}: {problem}");
+        assert_eq!(kind, "application/problem+json", "{shown}");
+        assert_eq!(problem["status"], expected.as_u16());
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(words), "{shown}: `{detail}` should mention `{words}`");
+    }
+    assert_eq!(app.case_count().await, 0);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_returns_the_first_case_even_concurrently() {
+    let app = Arc::new(TestApp::start().await);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let response = app
+                .client
+                .post(app.url("/api/v1/feedback"))
+                .bearer_auth(&app.intake)
+                .header("idempotency-key", "form-submission-42")
+                .json(&complaint())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap()["id"].as_i64().unwrap())
+        }));
+    }
+    let mut created = 0;
+    let mut ids = Vec::new();
+    for task in tasks {
+        let (status, id) = task.await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}");
+        created += usize::from(status == StatusCode::CREATED);
+        ids.push(id);
+    }
+    ids.dedup();
+    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(app.case_count().await, 1);
+
+    let mut other = complaint();
+    other["text"] = json!("another text under the same key");
+    let response = app
+        .client
+        .post(app.url("/api/v1/feedback"))
+        .bearer_auth(&app.intake)
+        .header("idempotency-key", "form-submission-42")
+        .json(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.case_count().await, 1);
+}
+
+#[tokio::test]
+async fn redelivery_by_channel_and_external_id_answers_200_with_the_same_case() {
+    let app = TestApp::start().await;
+    let body = json!({"text": "Ужасный сервис", "channel": "social", "external_id": "post-777", "public": true});
+    let (first_status, first) = app.post(&app.intake, "/api/v1/feedback", body.clone()).await;
+    let (again_status, again) = app.post(&app.intake, "/api/v1/feedback", body).await;
+    assert_eq!((first_status, again_status), (StatusCode::CREATED, StatusCode::OK));
+    assert_eq!(first, again);
+    assert_eq!(app.case_count().await, 1);
+}
+
+#[tokio::test]
+async fn search_filters_and_pages_through_the_api() {
+    let app = TestApp::start().await;
+    for (text, channel) in [
+        ("Жалоба на доставку: курьер нагрубил", "telegram"),
+        ("Скарга на доставку, кур'єр запізнився", "email"),
+        ("Delivery was late again", "email"),
+        ("Спасибо за быструю доставку!", "web"),
+    ] {
+        let (status, _) = app.post(&app.intake, "/api/v1/feedback", json!({"text": text, "channel": channel})).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let (status, found) = app.get(&app.agent, "/api/v1/feedback?q=доставка&limit=2").await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["items"].as_array().unwrap().len(), 2);
+    let cursor = found["next_cursor"].as_str().unwrap().to_owned();
+    let (_, rest) = app.get(&app.agent, &format!("/api/v1/feedback?q=доставка&limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next_cursor"].is_null());
+    let (_, by_email) = app.get(&app.agent, "/api/v1/feedback?q=доставку&channel=email").await;
+    assert_eq!(by_email["items"].as_array().unwrap().len(), 1);
+    let (_, english) = app.get(&app.agent, "/api/v1/feedback?q=delivery").await;
+    assert_eq!(english["items"][0]["channel"], "email");
+    let (status, problem) = app.get(&app.agent, "/api/v1/feedback?status=lost").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(problem["detail"].as_str().unwrap().contains("lost"), "{problem}");
+    let (status, _) = app.get(&app.agent, "/api/v1/feedback?cursor=zzz").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.get(&app.agent, "/api/v1/feedback?from=yesterday").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn patch_and_messages_are_recorded_as_events() {
+    let app = TestApp::start().await;
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let path = format!("/api/v1/feedback/{}", created["id"]);
+    let (status, case) = app
+        .patch(&path, json!({"kind": "complaint", "priority": "high", "assignee": "olga", "tags": ["Late", "pizza"]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["tags"], json!(["late", "pizza"]));
+    let fields: Vec<&str> = case["events"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["kind", "priority", "assignee", "tags"]);
+    let (status, problem) = app.patch(&path, json!({"assignee": "ghost"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, _) = app.patch(&path, json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = app.patch(&path, json!({"assignee": null})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let messages = format!("{path}/messages");
+    let reply = json!({"kind": "reply", "body": "Приносим извинения! Курьер привезёт новую пиццу сегодня до 19:00."});
+    let (status, message) = app.post(&app.agent, &messages, reply).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    assert_eq!((message["direction"].as_str(), message["public"].as_bool()), (Some("outbound"), Some(true)));
+    assert_eq!(message["author"], "agent-token");
+    let (status, note) = app.post(&app.agent, &messages, json!({"kind": "note", "body": "Позвонить в филиал"})).await;
+    assert_eq!((status, note["public"].as_bool()), (StatusCode::CREATED, Some(false)));
+    let (status, _) = app.post(&app.agent, &messages, json!({"kind": "note", "body": "x", "public": true})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, case) = app.get(&app.agent, &path).await;
+    assert_eq!(case["messages"].as_array().unwrap().len(), 3);
+    assert_eq!(case["assignee"], Value::Null);
+}
+
+#[tokio::test]
+async fn customer_shows_cases_from_every_channel() {
+    let app = TestApp::start().await;
+    let (_, first) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let second = json!({"text": "И ещё вопрос", "channel": "email", "customer": {"email": "Anna@Example.com"}});
+    let (_, second) = app.post(&app.intake, "/api/v1/feedback", second).await;
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", first["id"])).await;
+    let (status, customer) = app.get(&app.agent, &format!("/api/v1/customers/{}", case["customer_id"])).await;
+    assert_eq!(status, StatusCode::OK, "{customer}");
+    let ids: Vec<&Value> = customer["cases"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
+    assert_eq!(ids, [&second["id"], &first["id"]]);
+    assert_eq!(customer["identities"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_openapi_are_served() {
+    let app = TestApp::start().await;
+    app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"otklik_cases_created_total{channel="telegram"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"route="/api/v1/feedback""#), "{metrics}");
+    assert!(metrics.contains("otklik_http_request_duration_seconds_bucket"), "{metrics}");
+    let (status, document) = app.get(&app.agent, "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/api/v1/feedback", "/api/v1/feedback/{id}", "/api/v1/feedback/{id}/messages", "/api/v1/customers/{id}"] {
+        assert!(document["paths"][path].is_object(), "{path} missing from OpenAPI");
+    }
+    assert!(document["components"]["schemas"]["SubmitRequest"].is_object());
+    let (status, _) = app.get(&app.agent, "/api/v1/nothing-here").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
