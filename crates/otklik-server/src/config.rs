@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use otklik_core::standard::Rules;
 use otklik_store::{OpenOptions, SqliteSync};
 use serde::Deserialize;
 
@@ -27,6 +28,8 @@ pub struct Config {
     pub sqlite_synchronous: SqliteSync,
     /// Database connections to keep open.
     pub max_connections: u32,
+    /// A TOML file of the business's own house-standard rules, added to the built-in ones.
+    pub house_rules_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -39,6 +42,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             sqlite_synchronous: SqliteSync::Normal,
             max_connections: 8,
+            house_rules_file: None,
         }
     }
 }
@@ -85,6 +89,14 @@ impl Config {
             return Err(ConfigError::Invalid { setting: "max_connections", message: "must be at least 1".into() });
         }
         Ok(())
+    }
+
+    /// The house-standard rules: the built-in ones plus the business's file, if any.
+    pub fn house_rules(&self) -> Result<Rules, ConfigError> {
+        let Some(path) = &self.house_rules_file else { return Ok(Rules::builtin()) };
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Rules::builtin_with(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
     }
 
     /// The database URL in effect: the configured one, or SQLite under the data directory.

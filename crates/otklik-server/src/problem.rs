@@ -4,6 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use otklik_core::standard::Finding;
 use otklik_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -20,6 +21,9 @@ pub struct Problem {
     /// For a refused request: what would be allowed instead.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed: Vec<String>,
+    /// For a reply refused by the house-standard checker: what it found.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 /// What a handler can fail with.
@@ -35,6 +39,8 @@ pub enum ApiError {
     Conflict { detail: String, allowed: Vec<String> },
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// A reply that breaks the house standard: 422 with the findings.
+    Standard(Vec<Finding>),
     /// A failure that is not the client's: logged in full, answered with an id only.
     Internal(String),
 }
@@ -65,7 +71,13 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut findings = Vec::new();
         let (status, detail, allowed) = match self {
+            ApiError::Standard(found) => {
+                findings = found;
+                let detail = "the reply breaks the house standard; fix it or send it with `override_standard: true`";
+                (StatusCode::UNPROCESSABLE_ENTITY, detail.to_owned(), Vec::new())
+            }
             ApiError::BadRequest(detail) => (StatusCode::BAD_REQUEST, detail, Vec::new()),
             ApiError::Unprocessable(detail) => (StatusCode::UNPROCESSABLE_ENTITY, detail, Vec::new()),
             ApiError::Unauthorized(detail) => (StatusCode::UNAUTHORIZED, detail, Vec::new()),
@@ -86,6 +98,7 @@ impl IntoResponse for ApiError {
             status: status.as_u16(),
             detail,
             allowed,
+            findings,
         };
         let mut response = (status, axum::Json(problem)).into_response();
         response

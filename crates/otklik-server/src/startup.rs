@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use otklik_core::standard::Rules;
 use otklik_core::Clock;
 use otklik_store::Store;
 use time::OffsetDateTime;
@@ -36,6 +37,8 @@ pub struct AppState {
     /// Where customers reach the server, for the links we hand out.
     pub public_url: Arc<str>,
     pub max_body_bytes: usize,
+    /// The house-standard rules every reply is checked against.
+    pub rules: Arc<Rules>,
 }
 
 /// A built server, bound and ready to run.
@@ -72,6 +75,7 @@ impl Application {
             tokens: Arc::new(TokenCache::default()),
             public_url: config.public_url_for(address).into(),
             max_body_bytes: config.max_body_bytes,
+            rules: Arc::new(config.house_rules()?),
         };
         let router = crate::api::router(state.clone());
         Ok(Application { listener, router, state })

@@ -338,3 +338,40 @@ async fn health_readiness_metrics_and_openapi_are_served() {
     let (status, _) = app.get(&app.agent, "/api/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn replies_are_checked_against_the_house_standard() {
+    let app = TestApp::start().await;
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let messages = format!("/api/v1/feedback/{}/messages", created["id"]);
+    let blaming = json!({"kind": "reply", "body": "Вы сами допустили ошибку в адресе."});
+    let (status, problem) = app.post(&app.agent, &messages, blaming.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let rules: Vec<&str> = problem["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert!(rules.contains(&"blame_customer"), "{rules:?}");
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
+    assert_eq!(case["messages"].as_array().unwrap().len(), 1, "a refused reply is not recorded");
+    let mut overridden = blaming;
+    overridden["override_standard"] = json!(true);
+    let (status, _) = app.post(&app.agent, &messages, overridden).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let response = app
+        .client
+        .post(app.url("/api/v1/replies/check"))
+        .bearer_auth(&app.agent)
+        .header("accept-language", "uk-UA,uk;q=0.9")
+        .json(&json!({"text": "You made a mistake in the form. Prove it.", "kind": "question"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let checked: Value = response.json().await.unwrap();
+    assert_eq!(checked["ok"], false);
+    assert_eq!(checked["language"], "en");
+    let explanation = checked["findings"][0]["explanation"].as_str().unwrap();
+    assert!(explanation.chars().any(|c| ('а'..='я').contains(&c)), "explained in Ukrainian: {explanation}");
+    let (status, templates) = app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!templates.as_array().unwrap().is_empty());
+}

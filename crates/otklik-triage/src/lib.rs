@@ -1,1 +1,346 @@
-//! placeholder
+//! Triage of incoming feedback: the language, kind, sentiment, audience and cause of a message,
+//! and from them and a few facts about its author, its priority. Pure CPU and no network; the
+//! only files touched are the model and data files a caller names.
+
+mod corpus;
+mod data;
+mod evaluate;
+mod features;
+mod language;
+mod model;
+mod priority;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use otklik_core::{Audience, Kind, Language, Priority, Sentiment};
+use serde::{Deserialize, Serialize};
+
+pub use corpus::{CorpusRow, Split, corpus, corpus_rows, is_held_out};
+pub use data::read_labelled_csv;
+pub use evaluate::{ClassScores, Evaluation, evaluate, evaluate_model};
+pub use language::detect_language;
+pub use model::{Model, Prediction, Task, save_models, train};
+pub use priority::{MASS_AUDIENCE_FOLLOWERS, OPINION_LEADER_FOLLOWERS, priority};
+
+/// The shipped models, one per task in `Task::ALL` order.
+const SHIPPED_MODEL: &[u8] = include_bytes!("../models/shipped.otkm");
+
+/// Below this confidence the kind is left `Unclassified` for a person to decide.
+pub const KIND_THRESHOLD: f32 = 0.5;
+/// Below this confidence a complaint's cause is left unknown.
+pub const CAUSE_THRESHOLD: f32 = 0.5;
+
+/// What went wrong reading data or models, or training.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error("{}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{} line {line}: {reason}", path.display())]
+    Csv { path: PathBuf, line: u64, reason: String },
+    #[error("unknown {task} label `{label}` in {place}; expected one of: {}", task.labels().join(", "))]
+    UnknownLabel { task: Task, label: String, place: String },
+    #[error("unknown task `{0}`; expected one of: kind, sentiment, audience, cause")]
+    UnknownTask(String),
+    #[error("{}: not a usable model file: {reason}", path.display())]
+    BadModel { path: PathBuf, reason: String },
+    #[error("training failed: {0}")]
+    Training(String),
+}
+
+/// The cause of a complaint, as the house standard asks to find it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// Bad service: how the customer was treated.
+    Service,
+    /// Poor quality of the product or of the service delivered.
+    Quality,
+    /// A misunderstanding: the customer expected something the business never promised.
+    Misunderstanding,
+}
+
+impl Cause {
+    /// Every cause, in the order of `Task::Cause.labels()`.
+    pub const ALL: [Cause; 3] = [Cause::Service, Cause::Quality, Cause::Misunderstanding];
+
+    /// The cause's one-word spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Service => "service",
+            Cause::Quality => "quality",
+            Cause::Misunderstanding => "misunderstanding",
+        }
+    }
+}
+
+impl std::str::FromStr for Cause {
+    type Err = TriageError;
+
+    fn from_str(s: &str) -> Result<Cause, TriageError> {
+        Cause::ALL.into_iter().find(|cause| cause.as_str() == s).ok_or_else(|| TriageError::UnknownLabel {
+            task: Task::Cause,
+            label: s.to_owned(),
+            place: "a cause".to_owned(),
+        })
+    }
+}
+
+/// A message to triage and what is known about its author.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Input<'a> {
+    pub text: &'a str,
+    /// Posted where others read it (a social page, a review site).
+    pub public: bool,
+    /// The author's follower or friend count, where the channel tells it.
+    pub followers: Option<u64>,
+    pub vip: bool,
+    /// The same customer has complained before about a case not yet resolved.
+    pub repeated_complaint: bool,
+}
+
+impl<'a> Input<'a> {
+    /// A private message from an ordinary customer.
+    pub fn new(text: &'a str) -> Input<'a> {
+        Input { text, ..Input::default() }
+    }
+}
+
+/// What triage found in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Triaged {
+    pub language: Language,
+    /// `Unclassified` when the model's confidence is below the threshold.
+    pub kind: Kind,
+    pub kind_confidence: f32,
+    pub sentiment: Sentiment,
+    pub sentiment_confidence: f32,
+    /// `None` unless the message is public.
+    pub audience: Audience,
+    /// Set for complaints whose cause the model can tell.
+    pub cause: Option<Cause>,
+    pub priority: Priority,
+}
+
+/// The triage models: one per task. Cheap to share behind an `Arc`; `classify` takes `&self`.
+#[derive(Debug, Clone)]
+pub struct Triage {
+    kind: Model,
+    sentiment: Model,
+    audience: Model,
+    cause: Model,
+    kind_threshold: f32,
+}
+
+impl Triage {
+    /// The model Otklik ships: trained from the training part of the project's corpus by the
+    /// `train_shipped` example and embedded in the binary (`models/shipped.otkm`; a test checks
+    /// that it was trained from the corpus as it is now). Parsed once per process.
+    pub fn shipped() -> Triage {
+        static SHIPPED: OnceLock<Triage> = OnceLock::new();
+        SHIPPED
+            .get_or_init(|| {
+                model::parse_models(SHIPPED_MODEL).and_then(Triage::from_models).unwrap_or_else(|reason| {
+                    panic!("models/shipped.otkm is unusable ({reason}): run the train_shipped example")
+                })
+            })
+            .clone()
+    }
+
+    /// Builds the triage from one model per task, in any order.
+    fn from_models(models: Vec<Model>) -> Result<Triage, String> {
+        let mut slots: [Option<Model>; 4] = Default::default();
+        for model in models {
+            let slot = Task::ALL.iter().position(|task| *task == model.task());
+            if let Some(slot) = slot {
+                slots[slot] = Some(model);
+            }
+        }
+        match slots {
+            [Some(kind), Some(sentiment), Some(audience), Some(cause)] => {
+                Ok(Triage { kind, sentiment, audience, cause, kind_threshold: KIND_THRESHOLD })
+            }
+            _ => Err("a model is missing for some task".to_owned()),
+        }
+    }
+
+    /// Loads a model file written by `Model::save` or `save_models`. The file may carry models
+    /// for some tasks only (a file trained with `otklik model train --task sentiment` carries
+    /// just sentiment); the other tasks keep the shipped model.
+    pub fn load(path: &Path) -> Result<Triage, TriageError> {
+        Ok(model::load_models(path)?.into_iter().fold(Triage::shipped(), Triage::with_model))
+    }
+
+    /// Replaces the model of the task `model` was trained for.
+    pub fn with_model(mut self, model: Model) -> Triage {
+        let task = model.task();
+        *self.model_mut(task) = model;
+        self
+    }
+
+    /// Sets the confidence below which the kind is left unclassified.
+    pub fn with_kind_threshold(mut self, threshold: f32) -> Triage {
+        self.kind_threshold = threshold;
+        self
+    }
+
+    /// The model of one task.
+    pub fn model(&self, task: Task) -> &Model {
+        match task {
+            Task::Kind => &self.kind,
+            Task::Sentiment => &self.sentiment,
+            Task::Audience => &self.audience,
+            Task::Cause => &self.cause,
+        }
+    }
+
+    fn model_mut(&mut self, task: Task) -> &mut Model {
+        match task {
+            Task::Kind => &mut self.kind,
+            Task::Sentiment => &mut self.sentiment,
+            Task::Audience => &mut self.audience,
+            Task::Cause => &mut self.cause,
+        }
+    }
+
+    /// Triages one message. Extracts the features once and runs every model on them: tens of
+    /// microseconds on one core.
+    pub fn classify(&self, input: &Input<'_>) -> Triaged {
+        let language = detect_language(input.text);
+        let features = features::extract(input.text, language);
+        let kind = self.kind.predict_features(&features);
+        let sentiment = self.sentiment.predict_features(&features);
+        let kind_word = Kind::ALL[kind.label];
+        let sentiment_word = Sentiment::ALL[sentiment.label];
+        let kind_word = if kind.confidence < self.kind_threshold { Kind::Unclassified } else { kind_word };
+        let audience =
+            if input.public { Audience::ALL[self.audience.predict_features(&features).label] } else { Audience::None };
+        let cause = (kind_word == Kind::Complaint)
+            .then(|| self.cause.predict_features(&features))
+            .filter(|cause| cause.confidence >= CAUSE_THRESHOLD)
+            .map(|cause| Cause::ALL[cause.label]);
+        Triaged {
+            language,
+            kind: kind_word,
+            kind_confidence: kind.confidence,
+            sentiment: sentiment_word,
+            sentiment_confidence: sentiment.confidence,
+            audience,
+            cause,
+            priority: priority(kind_word, sentiment_word, audience, input),
+        }
+    }
+}
+
+/// Trains the shipped models, one per task, from the training part of the corpus.
+pub fn train_shipped_models() -> Result<[Model; 4], TriageError> {
+    let train_task = |task| train(task, &corpus_rows(task, Split::Train)?);
+    Ok([train_task(Task::Kind)?, train_task(Task::Sentiment)?, train_task(Task::Audience)?, train_task(Task::Cause)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(text, label)| ((*text).to_owned(), (*label).to_owned())).collect()
+    }
+
+    #[test]
+    fn label_orders_match_the_domain_vocabularies() {
+        let words = |all: &[&'static str]| all.to_vec();
+        assert_eq!(Task::Kind.labels(), &words(Kind::WORDS)[..5]);
+        assert_eq!(Task::Sentiment.labels(), words(Sentiment::WORDS));
+        assert_eq!(Task::Audience.labels(), &words(Audience::WORDS)[..4]);
+        let causes: Vec<&str> = Cause::ALL.iter().map(|cause| cause.as_str()).collect();
+        assert_eq!(Task::Cause.labels(), causes);
+    }
+
+    #[test]
+    fn the_shipped_model_is_trained_from_the_corpus_as_it_is() {
+        let shipped = Triage::shipped();
+        for task in Task::ALL {
+            let training_rows = corpus_rows(task, Split::Train).expect("the corpus parses");
+            assert_eq!(
+                shipped.model(task).fingerprint(),
+                model::fingerprint(task, &training_rows),
+                "models/shipped.otkm is stale for {task}: run the train_shipped example"
+            );
+        }
+    }
+
+    #[test]
+    fn a_saved_model_loads_back_with_the_same_predictions() {
+        let training = rows(&[
+            ("great, thank you so much", "positive"),
+            ("love it, wonderful service", "positive"),
+            ("terrible, still no refund", "negative"),
+            ("awful, broken again", "negative"),
+            ("the shop opens at nine", "neutral"),
+            ("new branch opened downtown", "neutral"),
+        ]);
+        let model = train(Task::Sentiment, &training).expect("trains");
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        model.save(file.path()).expect("saves");
+        let loaded = Triage::load(file.path()).expect("loads");
+        assert_eq!(loaded.model(Task::Sentiment), &model);
+        assert_eq!(loaded.model(Task::Kind), Triage::shipped().model(Task::Kind));
+        for probe in ["thank you, wonderful", "broken and no refund", "opens downtown", "хм"] {
+            assert_eq!(loaded.model(Task::Sentiment).predict(probe), model.predict(probe), "{probe}");
+        }
+    }
+
+    #[test]
+    fn below_the_threshold_the_kind_is_unclassified() {
+        let input = Input::new("Где мой заказ? Жду уже неделю, верните деньги!");
+        let confident = Triage::shipped().with_kind_threshold(0.0).classify(&input);
+        assert_eq!(confident.kind, Kind::Complaint);
+        let doubtful = Triage::shipped().with_kind_threshold(1.01).classify(&input);
+        assert_eq!(doubtful.kind, Kind::Unclassified);
+        assert_eq!(doubtful.kind_confidence, confident.kind_confidence);
+    }
+
+    #[test]
+    fn only_public_messages_get_an_audience() {
+        let text = "Ахахах, кто вообще пользуется этим банком, одни лохи 😂";
+        let triage = Triage::shipped();
+        assert_eq!(triage.classify(&Input::new(text)).audience, Audience::None);
+        let public = Input { public: true, ..Input::new(text) };
+        assert_ne!(triage.classify(&public).audience, Audience::None);
+    }
+
+    #[test]
+    fn only_complaints_get_a_cause() {
+        let triage = Triage::shipped();
+        let praise = triage.classify(&Input::new("Спасибо огромное, всё отлично!"));
+        assert_eq!(praise.kind, Kind::Praise);
+        assert_eq!(praise.cause, None);
+        let complaint = triage.classify(&Input::new("The courier was rude and threw my parcel"));
+        assert_eq!(complaint.kind, Kind::Complaint);
+        assert_eq!(complaint.cause, Some(Cause::Service));
+    }
+
+    #[test]
+    fn classify_tells_the_language() {
+        let triage = Triage::shipped();
+        assert_eq!(triage.classify(&Input::new("Де моє замовлення?")).language, Language::Uk);
+        assert_eq!(triage.classify(&Input::new("Где мой заказ?")).language, Language::Ru);
+    }
+
+    #[test]
+    fn a_file_that_is_no_model_is_refused_with_its_path() {
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), b"text,label\n").expect("written");
+        let error = Triage::load(file.path()).expect_err("not a model");
+        assert!(matches!(error, TriageError::BadModel { .. }), "{error}");
+        assert!(error.to_string().contains(&file.path().display().to_string()));
+    }
+
+    #[test]
+    fn cause_and_task_parse_from_their_words() {
+        assert_eq!("misunderstanding".parse::<Cause>().ok(), Some(Cause::Misunderstanding));
+        assert_eq!("sentiment".parse::<Task>().ok(), Some(Task::Sentiment));
+        let error = "mood".parse::<Task>().expect_err("no such task");
+        assert!(error.to_string().contains("`mood`"));
+    }
+}

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use otklik_core::standard::Draft;
 use otklik_core::{Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Priority, Role, Status};
 use otklik_store::{CaseDetail, IdempotencyKey, Stamp, StoreError};
 use serde::Deserialize;
@@ -252,7 +253,7 @@ pub async fn show(
     responses(
         (status = 201, description = "Message added", body = otklik_core::Message),
         (status = 404, description = "No such case", body = Problem),
-        (status = 422, description = "A field is missing or wrong", body = Problem),
+        (status = 422, description = "A field is wrong, or the reply breaks the house standard (see `findings`)", body = Problem),
     )
 )]
 pub async fn add_message(
@@ -272,7 +273,15 @@ pub async fn add_message(
         }
         MessageKind::Note => (Direction::Note, false),
     };
-    let message = NewMessage { direction, public, channel: case.channel, body: text("body", &request.body)? };
+    let body = text("body", &request.body)?;
+    if direction == Direction::Outbound && !request.override_standard {
+        let draft = Draft { text: &body, kind: case.kind, public: public && case.public, language: None };
+        let checked = super::replies::check(&state, &draft, &headers);
+        if !checked.ok {
+            return Err(ApiError::Standard(checked.findings));
+        }
+    }
+    let message = NewMessage { direction, public, channel: case.channel, body };
     let message = state.store.add_message(case.id, message, stamp(&state, &principal)).await?;
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }

@@ -4,6 +4,7 @@
 
 mod customers;
 mod feedback;
+mod replies;
 mod views;
 
 use std::sync::OnceLock;
@@ -33,6 +34,8 @@ use crate::startup::AppState;
         feedback::add_message,
         feedback::update,
         customers::show,
+        replies::check_draft,
+        replies::templates,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -64,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback/{id}", get(feedback::show).patch(feedback::update))
         .route("/feedback/{id}/messages", axum::routing::post(feedback::add_message))
         .route("/customers/{id}", get(customers::show))
+        .route("/replies/check", axum::routing::post(replies::check_draft))
+        .route("/replies/templates", get(replies::templates))
         .route("/openapi.json", get(openapi))
         .fallback(not_found);
     Router::new()

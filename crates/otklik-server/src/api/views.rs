@@ -228,6 +228,9 @@ pub struct MessageRequest {
     /// For replies to a public comment: answer in public (`true`, the default for replies) or
     /// privately. Notes are always private.
     pub public: Option<bool>,
+    /// Send a reply even though the house-standard checker found errors in it.
+    #[serde(default)]
+    pub override_standard: bool,
 }
 
 /// Changes to a case. Absent fields stay as they are; `null` clears a clearable field.

@@ -1,7 +1,7 @@
 //! The SQLite intake writer: one thread that owns a connection and commits new feedback in
 //! groups. Whatever arrived while the previous group was committing goes into the next one
-//! transaction (each submission in a savepoint of its own, so one bad item fails alone), and
-//! every caller is answered only after that commit. This is what lets one SQLite file take
+//! transaction (if anything in it fails, each submission is retried alone, so one bad item fails
+//! alone), and every caller is answered only after that commit. This is what lets one SQLite file take
 //! thousands of acknowledged creates per second, and keeps `synchronous = full` affordable: one
 //! disk sync per group, not per case.
 //!
@@ -9,7 +9,7 @@
 //! runs each statement on a worker thread of its own, and the two thread switches per statement
 //! cost more than the statements themselves on this hot path. Both link the same libsqlite3.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -58,18 +58,31 @@ impl IntakeWriter {
             SqliteSync::Full => "FULL",
         };
         connection.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_RESTART_BYTES}; \
+             PRAGMA cache_size = -32768;"
         ))?;
+        let checkpointer = Connection::open(path)?;
+        checkpointer.busy_timeout(Duration::from_secs(1))?;
         connection.set_prepared_statement_cache_capacity(32);
+        let wal_path = PathBuf::from(format!("{}-wal", path.display()));
         let (jobs, queue) = mpsc::channel::<Job>();
+        let (stop_checkpoints, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("otklik-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_until_stopped(&checkpointer, &stopped))
+            .map_err(|e| StoreError::Config(format!("cannot start the SQLite checkpoint thread: {e}")))?;
         std::thread::Builder::new()
             .name("otklik-sqlite-writer".into())
-            .spawn(move || run(connection, queue))
+            .spawn(move || {
+                run(connection, &wal_path, queue);
+                let _ = stop_checkpoints.send(());
+            })
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer thread: {e}")))?;
         Ok(IntakeWriter { jobs })
     }
 
-    /// Writes the items in one savepoint of the next group commit; answers after the commit.
+    /// Writes the items, all or none, in the next group commit; answers after the commit.
     pub(super) async fn write(&self, items: Vec<Item>) -> Result<Vec<Outcome>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs.send(Job { items, reply }).map_err(|_| StoreError::Config("the SQLite writer has stopped".into()))?;
@@ -77,7 +90,28 @@ impl IntakeWriter {
     }
 }
 
-fn run(mut connection: Connection, queue: mpsc::Receiver<Job>) {
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the WAL into the database file in the background (a passive checkpoint never blocks
+/// the writer), so the writer thread does not stall on checkpoints and their disk syncs.
+fn checkpoint_until_stopped(connection: &Connection, stopped: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(error) = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed; will retry");
+        }
+    }
+    let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+/// When the WAL file grows past this, the writer restarts it from the beginning.
+const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Group commits between two looks at the WAL file's size.
+const GROUPS_PER_WAL_CHECK: u32 = 16;
+
+fn run(mut connection: Connection, wal_path: &Path, queue: mpsc::Receiver<Job>) {
+    let mut groups_since_check = 0;
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -87,62 +121,107 @@ fn run(mut connection: Connection, queue: mpsc::Receiver<Job>) {
             }
         }
         commit_group(&mut connection, group);
+        groups_since_check += 1;
+        if groups_since_check >= GROUPS_PER_WAL_CHECK {
+            groups_since_check = 0;
+            restart_wal_if_large(&connection, wal_path);
+        }
+    }
+}
+
+/// Under a steady stream of writes the background checkpoints copy the WAL but never see it
+/// idle, so it would grow without end. Past a size, the writer itself finishes the checkpoint
+/// (most pages are already copied, so this is short) and starts the WAL over.
+fn restart_wal_if_large(connection: &Connection, wal_path: &Path) {
+    let size = std::fs::metadata(wal_path).map(|meta| meta.len()).unwrap_or(0);
+    if size > WAL_RESTART_BYTES
+        && let Err(error) = connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+    {
+        tracing::warn!(%error, "WAL restart failed; will retry");
     }
 }
 
 fn commit_group(connection: &mut Connection, group: Vec<Job>) {
-    let transaction = match connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(transaction) => transaction,
-        Err(error) => {
-            let message = error.to_string();
-            for job in group {
-                let _ = job.reply.send(Err(StoreError::Sqlite(message.clone())));
-            }
-            return;
-        }
-    };
-    let mut answers = Vec::with_capacity(group.len());
-    for job in group {
-        let outcome = write_job(&transaction, &job.items);
-        answers.push((job.reply, outcome));
-    }
-    match transaction.commit() {
-        Ok(()) => {
-            for (reply, outcome) in answers {
-                let _ = reply.send(outcome);
+    let (replies, jobs): (Vec<_>, Vec<_>) = group.into_iter().map(|job| (job.reply, job.items)).unzip();
+    match write_jobs(connection, &jobs) {
+        Ok(answers) => {
+            for (reply, answer) in replies.into_iter().zip(answers) {
+                let _ = reply.send(answer);
             }
         }
-        Err(error) => {
-            let message = error.to_string();
-            for (reply, _) in answers {
-                let _ = reply.send(Err(StoreError::Sqlite(message.clone())));
+        // Something failed half-way and the whole group was rolled back: write each job in a
+        // transaction of its own, so only the job that fails gets an error.
+        Err(_) => {
+            for (reply, items) in replies.into_iter().zip(&jobs) {
+                let answer = write_jobs(connection, std::slice::from_ref(items))
+                    .and_then(|mut answers| answers.pop().unwrap_or(Err(StoreError::NotFound("write outcome"))));
+                let _ = reply.send(answer);
             }
         }
     }
 }
 
-/// Writes one job's items inside a savepoint: all of them, or none if any fails.
-fn write_job(connection: &Connection, items: &[Item]) -> Result<Vec<Outcome>, StoreError> {
-    connection.execute_batch("SAVEPOINT job")?;
-    let mut outcomes = Vec::with_capacity(items.len());
-    for item in items {
-        match write_item(connection, item) {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(error) => {
-                connection.execute_batch("ROLLBACK TO job; RELEASE job")?;
-                return Err(error);
+/// Writes the jobs in one transaction. The outer error means the transaction was rolled back;
+/// an inner error is a job refused before it wrote anything (a reused idempotency key), which
+/// leaves the others to commit. There are no savepoints on this path on purpose: each one would
+/// make SQLite journal pages and FTS5 flush its pending terms, which costs more than the writes.
+fn write_jobs(
+    connection: &mut Connection,
+    jobs: &[Vec<Item>],
+) -> Result<Vec<Result<Vec<Outcome>, StoreError>>, StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut answers = Vec::with_capacity(jobs.len());
+    let mut search = Vec::new();
+    for items in jobs {
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
+            match write_item(&transaction, item, &mut search) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(StoreError::IdempotencyMismatch) if items.len() == 1 => {
+                    answers.push(Err(StoreError::IdempotencyMismatch));
+                    break;
+                }
+                Err(error) => return Err(error),
             }
         }
+        if outcomes.len() == items.len() {
+            answers.push(Ok(outcomes));
+        }
     }
-    connection.execute_batch("RELEASE job")?;
-    Ok(outcomes)
+    index_for_search(&transaction, &search)?;
+    transaction.commit()?;
+    Ok(answers)
 }
 
-fn write_item(connection: &Connection, item: &Item) -> Result<Outcome, StoreError> {
+/// Rows for the search index per statement: two parameters each, far below SQLite's limit.
+const SEARCH_ROWS_PER_STATEMENT: usize = 256;
+
+/// Adds the group's search terms with few multi-row statements. FTS5 writes its pending terms
+/// out as a new segment at every statement savepoint, so one statement per case would make one
+/// segment per case and keep the index merging; one statement per group makes one.
+fn index_for_search(connection: &Connection, rows: &[(i64, String)]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(SEARCH_ROWS_PER_STATEMENT) {
+        let mut sql = String::from("INSERT INTO case_search (rowid, terms) VALUES ");
+        for index in 0..chunk.len() {
+            if index > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(?{}, ?{})", 2 * index + 1, 2 * index + 2));
+        }
+        let values: Vec<&dyn rusqlite::ToSql> =
+            chunk.iter().flat_map(|(id, terms)| [id as &dyn rusqlite::ToSql, terms as &dyn rusqlite::ToSql]).collect();
+        connection.prepare_cached(&sql)?.execute(values.as_slice())?;
+    }
+    Ok(())
+}
+
+fn write_item(connection: &Connection, item: &Item, search: &mut Vec<(i64, String)>) -> Result<Outcome, StoreError> {
     if let Some(case_id) = existing_case(connection, &item.feedback, item.idempotency.as_ref())? {
         return Ok(Outcome::Existing(case_id));
     }
     let case = insert_feedback(connection, &item.feedback, &item.status_token, &item.stamp)?;
+    let feedback = &item.feedback;
+    search.push((case.id, index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]))));
     if let Some(key) = &item.idempotency {
         connection
             .prepare_cached(
@@ -265,8 +344,6 @@ fn insert_feedback(
     connection
         .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)")?
         .execute(params![case_id, at, stamp.actor, feedback.kind.as_str()])?;
-    let terms = index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
-    connection.prepare_cached("INSERT INTO case_search (rowid, terms) VALUES (?1, ?2)")?.execute(params![case_id, terms])?;
     Ok(Case {
         id: case_id,
         channel: feedback.channel,

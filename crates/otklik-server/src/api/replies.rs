@@ -1,0 +1,119 @@
+//! `/api/v1/replies`: the house-standard checker for drafts and the reply templates. The same
+//! checker guards `POST /feedback/{id}/messages`, so a reply that breaks the standard is not
+//! sent unless the agent overrides it knowingly.
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use otklik_core::standard::{self, Draft, Finding, Severity, Template};
+use otklik_core::{Kind, Language, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::text;
+use super::{parse_json, RawBody};
+use crate::auth::Principal;
+use crate::problem::{ApiError, Problem};
+use crate::startup::AppState;
+
+/// A draft reply to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub text: String,
+    /// The kind of the case it answers (complaint replies need an apology, a step and a time).
+    pub kind: Kind,
+    /// Seen by others (a public comment thread, a review site).
+    #[serde(default)]
+    pub public: bool,
+    /// The draft's language; detected when absent.
+    pub language: Option<Language>,
+}
+
+/// What the checker found; `ok` is false when any finding is an error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResponse {
+    pub ok: bool,
+    pub language: Language,
+    pub findings: Vec<Finding>,
+}
+
+/// The agent's language for explanations, from `Accept-Language` (ru, uk or en; English else).
+pub fn agent_language(headers: &HeaderMap) -> Language {
+    let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    accepted
+        .split(',')
+        .filter_map(|part| part.split(';').next())
+        .map(|tag| tag.trim().split('-').next().unwrap_or_default().to_ascii_lowercase())
+        .find_map(|tag| match tag.as_str() {
+            "ru" => Some(Language::Ru),
+            "uk" => Some(Language::Uk),
+            "en" => Some(Language::En),
+            _ => None,
+        })
+        .unwrap_or(Language::En)
+}
+
+/// Checks a draft against the house standard.
+pub fn check(state: &AppState, draft: &Draft, headers: &HeaderMap) -> CheckResponse {
+    let findings = standard::check(&state.rules, draft, agent_language(headers));
+    CheckResponse {
+        ok: !findings.iter().any(|finding| finding.severity == Severity::Error),
+        language: draft.language.unwrap_or_else(|| standard::detect_language_of(draft.text)),
+        findings,
+    }
+}
+
+/// Check a draft reply against the house standard (explanations follow `Accept-Language`).
+#[utoipa::path(
+    post, path = "/api/v1/replies/check", tag = "replies",
+    request_body = CheckRequest,
+    params(("Accept-Language" = Option<String>, Header, description = "ru, uk or en: the language of the explanations")),
+    responses(
+        (status = 200, description = "The findings", body = CheckResponse),
+        (status = 422, description = "A field is missing or wrong", body = Problem),
+    )
+)]
+pub async fn check_draft(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<CheckResponse>, ApiError> {
+    principal.require(Role::can_work_cases, "write replies")?;
+    let request: CheckRequest = parse_json(&headers, &body)?;
+    let draft_text = text("text", &request.text)?;
+    let draft = Draft { text: &draft_text, kind: request.kind, public: request.public, language: request.language };
+    Ok(Json(check(&state, &draft, &headers)))
+}
+
+/// Which templates to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateParams {
+    kind: Option<Kind>,
+    language: Option<Language>,
+    public: Option<bool>,
+}
+
+/// Reply templates that follow the house standard, per kind, language and audience.
+#[utoipa::path(
+    get, path = "/api/v1/replies/templates", tag = "replies",
+    params(TemplateParams),
+    responses((status = 200, description = "Matching templates", body = [Template]))
+)]
+pub async fn templates(
+    principal: Principal,
+    params: Result<Query<TemplateParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Vec<Template>>, ApiError> {
+    principal.require(Role::can_work_cases, "write replies")?;
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let matching = standard::templates()
+        .iter()
+        .filter(|t| params.kind.is_none_or(|kind| t.kind == kind))
+        .filter(|t| params.language.is_none_or(|language| t.language == language))
+        .filter(|t| params.public.is_none_or(|public| t.public.is_none_or(|only| only == public)))
+        .cloned()
+        .collect();
+    Ok(Json(matching))
+}
