@@ -42,10 +42,7 @@ impl FromStr for CaseRef {
         if year.len() != 4 || !all_digits(year) || !all_digits(number) || number.len() > 18 {
             return Err(invalid());
         }
-        Ok(CaseRef {
-            year: year.parse().map_err(|_| invalid())?,
-            number: number.parse().map_err(|_| invalid())?,
-        })
+        Ok(CaseRef { year: year.parse().map_err(|_| invalid())?, number: number.parse().map_err(|_| invalid())? })
     }
 }
 

@@ -91,9 +91,8 @@ impl Identity {
     /// A Telegram user: a numeric id or an `@username` (stored lowercase, without `@`).
     pub fn telegram(raw: &str) -> Result<Identity, InvalidIdentity> {
         let value = raw.trim().trim_start_matches('@').to_lowercase();
-        let valid = !value.is_empty()
-            && value.len() <= 64
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid =
+            !value.is_empty() && value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(InvalidIdentity {
                 field: "customer.telegram",

@@ -7,7 +7,9 @@ pub mod standard;
 pub mod text;
 pub mod vocab;
 
-pub use case::{Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page};
+pub use case::{
+    Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page,
+};
 pub use clock::Clock;
 pub use customer::{Customer, Identity, IdentityKind, NewCustomer};
 pub use vocab::{Audience, Channel, Direction, Kind, Language, Priority, Role, Sentiment, Status, UnknownWord};

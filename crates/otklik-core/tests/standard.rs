@@ -13,16 +13,7 @@ fn builtin() -> &'static Rules {
 }
 
 fn findings(rules: &Rules, text: &str, kind: Kind, public: bool) -> Vec<Finding> {
-    check(
-        rules,
-        &Draft {
-            text,
-            kind,
-            public,
-            language: None,
-        },
-        Language::En,
-    )
+    check(rules, &Draft { text, kind, public, language: None }, Language::En)
 }
 
 /// Asserts that `rule` flags every sentence of `flagged` and none of `fine`, listing every miss.
@@ -30,19 +21,13 @@ fn assert_rule(rule: &str, kind: Kind, public: bool, flagged: &[&str], fine: &[&
     let rules = builtin();
     let mut wrong = Vec::new();
     for text in flagged {
-        if !findings(rules, text, kind, public)
-            .iter()
-            .any(|f| f.rule == rule)
-        {
+        if !findings(rules, text, kind, public).iter().any(|f| f.rule == rule) {
             wrong.push(format!("not flagged: {text}"));
         }
     }
     for text in fine {
-        let hits: Vec<String> = findings(rules, text, kind, public)
-            .into_iter()
-            .filter(|f| f.rule == rule)
-            .map(|f| f.words)
-            .collect();
+        let hits: Vec<String> =
+            findings(rules, text, kind, public).into_iter().filter(|f| f.rule == rule).map(|f| f.words).collect();
         if !hits.is_empty() {
             wrong.push(format!("flagged {hits:?}: {text}"));
         }
@@ -373,11 +358,7 @@ fn who_is_right_uk() {
             "Інші клієнти задоволені нашим сервісом.",
             "Ніхто більше не скаржився.",
         ],
-        &[
-            "Ви праві, ми мали вас попередити.",
-            "Ви маєте рацію, вибачте нам.",
-            "Ми розуміємо, що ви не винні.",
-        ],
+        &["Ви праві, ми мали вас попередити.", "Ви маєте рацію, вибачте нам.", "Ми розуміємо, що ви не винні."],
     );
 }
 
@@ -428,20 +409,8 @@ fn first_person_singular_ru() {
         "Вы пишете: «я ждал два часа» — простите нас.",
         "Ваш заказ готов.",
     ];
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        true,
-        &flagged,
-        &fine,
-    );
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        false,
-        &[],
-        &flagged,
-    );
+    assert_rule("first_person_singular", Kind::Complaint, true, &flagged, &fine);
+    assert_rule("first_person_singular", Kind::Complaint, false, &[], &flagged);
 }
 
 #[test]
@@ -454,25 +423,9 @@ fn first_person_singular_uk() {
         "Уточню в колег і повернуся з відповіддю.",
         "Перепрошую за затримку.",
     ];
-    let fine = [
-        "Ми перевіримо ваше замовлення.",
-        "Нам дуже прикро.",
-        "Ми вибачаємось i виправимо це.",
-    ];
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        true,
-        &flagged,
-        &fine,
-    );
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        false,
-        &[],
-        &flagged,
-    );
+    let fine = ["Ми перевіримо ваше замовлення.", "Нам дуже прикро.", "Ми вибачаємось i виправимо це."];
+    assert_rule("first_person_singular", Kind::Complaint, true, &flagged, &fine);
+    assert_rule("first_person_singular", Kind::Complaint, false, &[], &flagged);
 }
 
 #[test]
@@ -484,25 +437,9 @@ fn first_person_singular_en() {
         "This was my mistake.",
         "I've passed it to the team.",
     ];
-    let fine = [
-        "We will check your order.",
-        "We are so sorry.",
-        "Our courier, i.e. the delivery service, is late.",
-    ];
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        true,
-        &flagged,
-        &fine,
-    );
-    assert_rule(
-        "first_person_singular",
-        Kind::Complaint,
-        false,
-        &[],
-        &flagged,
-    );
+    let fine = ["We will check your order.", "We are so sorry.", "Our courier, i.e. the delivery service, is late."];
+    assert_rule("first_person_singular", Kind::Complaint, true, &flagged, &fine);
+    assert_rule("first_person_singular", Kind::Complaint, false, &[], &flagged);
 }
 
 // ── missing_apology, missing_next_step, missing_time (complaints) ───────────────────────────
@@ -528,13 +465,7 @@ fn missing_apology_ru() {
             "Извиняемся за задержку.",
         ],
     );
-    assert_rule(
-        "missing_apology",
-        Kind::Praise,
-        false,
-        &[],
-        &["Спасибо за тёплые слова!"],
-    );
+    assert_rule("missing_apology", Kind::Praise, false, &[], &["Спасибо за тёплые слова!"]);
 }
 
 #[test]
@@ -543,10 +474,7 @@ fn missing_apology_uk() {
         "missing_apology",
         Kind::Complaint,
         false,
-        &[
-            "Дякуємо за відгук. Ми замінимо товар завтра.",
-            "На жаль, кур'єр запізнився. Ми повернемо кошти сьогодні.",
-        ],
+        &["Дякуємо за відгук. Ми замінимо товар завтра.", "На жаль, кур'єр запізнився. Ми повернемо кошти сьогодні."],
         &[
             "Просимо вибачення за затримку.",
             "Вибачте, будь ласка, за очікування.",
@@ -611,11 +539,7 @@ fn missing_next_step_uk() {
         "missing_next_step",
         Kind::Complaint,
         false,
-        &[
-            "Просимо вибачення за затримку.",
-            "Вибачте, ми розберемося.",
-            "Вибачте, зверніться до нашої підтримки.",
-        ],
+        &["Просимо вибачення за затримку.", "Вибачте, ми розберемося.", "Вибачте, зверніться до нашої підтримки."],
         &[
             "Ми замінимо товар завтра.",
             "Повернемо кошти протягом 2 годин.",
@@ -730,19 +654,10 @@ fn missing_rules_apply_only_to_complaints() {
     let rules = builtin();
     for kind in [Kind::Idea, Kind::Question, Kind::Praise, Kind::Referral] {
         let found = findings(rules, "Спасибо!", kind, true);
-        assert!(
-            found.iter().all(|f| !f.rule.starts_with("missing_")),
-            "{kind}: {found:?}"
-        );
+        assert!(found.iter().all(|f| !f.rule.starts_with("missing_")), "{kind}: {found:?}");
     }
-    let found: Vec<String> = findings(rules, "Спасибо!", Kind::Complaint, true)
-        .into_iter()
-        .map(|f| f.rule)
-        .collect();
-    assert_eq!(
-        found,
-        ["missing_apology", "missing_next_step", "missing_time"]
-    );
+    let found: Vec<String> = findings(rules, "Спасибо!", Kind::Complaint, true).into_iter().map(|f| f.rule).collect();
+    assert_eq!(found, ["missing_apology", "missing_next_step", "missing_time"]);
 }
 
 // ── personal_data ───────────────────────────────────────────────────────────────────────────
@@ -787,12 +702,7 @@ fn personal_data_suggests_moving_to_a_private_channel() {
         .find(|f| f.rule == "personal_data")
         .expect("a phone number is flagged");
     assert_eq!(finding.words, "+7 912 345-67-89");
-    assert!(
-        finding
-            .suggestion
-            .expect("a rewording")
-            .contains("связались с вами")
-    );
+    assert!(finding.suggestion.expect("a rewording").contains("связались с вами"));
 }
 
 // ── rudeness ────────────────────────────────────────────────────────────────────────────────
@@ -931,10 +841,7 @@ fn jargon_suggests_a_plain_word_in_the_drafts_language() {
             .find(|f| f.rule == "jargon")
             .expect("jargon is flagged");
         assert_eq!(finding.severity, Severity::Warning);
-        assert!(
-            finding.suggestion.expect("a plain word").contains(expected),
-            "{text}"
-        );
+        assert!(finding.suggestion.expect("a plain word").contains(expected), "{text}");
     }
 }
 
@@ -1024,11 +931,7 @@ fn realistic_good_replies_have_no_findings() {
             true,
             "Thanks for the suggestion! We've passed it to our product team and will get back to you by the end of the month.",
         ),
-        (
-            Kind::Question,
-            true,
-            "Дякуємо за запитання! Так, у нас можна оплатити карткою під час отримання.",
-        ),
+        (Kind::Question, true, "Дякуємо за запитання! Так, у нас можна оплатити карткою під час отримання."),
         (
             Kind::Complaint,
             false,
@@ -1037,23 +940,11 @@ fn realistic_good_replies_have_no_findings() {
     ];
     let mut wrong = Vec::new();
     for (kind, public, text) in good {
-        let found = check(
-            rules,
-            &Draft {
-                text,
-                kind: *kind,
-                public: *public,
-                language: None,
-            },
-            Language::En,
-        );
+        let found = check(rules, &Draft { text, kind: *kind, public: *public, language: None }, Language::En);
         if !found.is_empty() {
             wrong.push(format!(
                 "{:?}: {text}",
-                found
-                    .iter()
-                    .map(|f| (f.rule.as_str(), f.words.as_str()))
-                    .collect::<Vec<_>>()
+                found.iter().map(|f| (f.rule.as_str(), f.words.as_str())).collect::<Vec<_>>()
             ));
         }
     }
@@ -1064,65 +955,26 @@ fn realistic_good_replies_have_no_findings() {
 fn realistic_bad_replies_are_flagged() {
     let rules = builtin();
     let bad: &[(&str, &str)] = &[
-        (
-            "blame_customer",
-            "Уважаемый клиент, вы сами выбрали неправильный размер.",
-        ),
+        ("blame_customer", "Уважаемый клиент, вы сами выбрали неправильный размер."),
         ("blame_customer", "Заказ оформлен вами с ошибкой."),
-        (
-            "blame_customer",
-            "Вы не забрали посылку вовремя, поэтому она вернулась.",
-        ),
+        ("blame_customer", "Вы не забрали посылку вовремя, поэтому она вернулась."),
         ("blame_customer", "Ви не забрали посилку вчасно."),
-        (
-            "blame_customer",
-            "You failed to pick up the parcel on time.",
-        ),
-        (
-            "demand_proof",
-            "Приложите доказательства брака, иначе рассмотрение невозможно.",
-        ),
-        (
-            "demand_proof",
-            "Пока вы не докажете, что это наш товар, мы ничего делать не будем.",
-        ),
-        (
-            "who_is_right",
-            "Уважаемые комментаторы, клиент сам виноват, мы правы.",
-        ),
-        (
-            "first_person_singular",
-            "Добрый день, с вами Екатерина, моя задача — помочь вам.",
-        ),
+        ("blame_customer", "You failed to pick up the parcel on time."),
+        ("demand_proof", "Приложите доказательства брака, иначе рассмотрение невозможно."),
+        ("demand_proof", "Пока вы не докажете, что это наш товар, мы ничего делать не будем."),
+        ("who_is_right", "Уважаемые комментаторы, клиент сам виноват, мы правы."),
+        ("first_person_singular", "Добрый день, с вами Екатерина, моя задача — помочь вам."),
         ("rudeness", "Ну и что, что опоздали на 10 минут?"),
         ("rudeness", "Не надо тут скандалить."),
         ("rudeness", "Whatever, we don't care about your review."),
         ("jargon", "Ваше обращение взято в работу по SLA."),
-        (
-            "hiding_behind_internal_problems",
-            "Поставщик подвёл, поэтому заказ задерживается.",
-        ),
-        (
-            "hiding_behind_internal_problems",
-            "Сейчас большая загруженность, поэтому ответ задерживается.",
-        ),
-        (
-            "personal_data",
-            "Иван Петров, ваш заказ по адресу ул. Садовая 12 доставлен.",
-        ),
+        ("hiding_behind_internal_problems", "Поставщик подвёл, поэтому заказ задерживается."),
+        ("hiding_behind_internal_problems", "Сейчас большая загруженность, поэтому ответ задерживается."),
+        ("personal_data", "Иван Петров, ваш заказ по адресу ул. Садовая 12 доставлен."),
     ];
     let mut wrong = Vec::new();
     for (rule, text) in bad {
-        let found = check(
-            rules,
-            &Draft {
-                text,
-                kind: Kind::Complaint,
-                public: true,
-                language: None,
-            },
-            Language::En,
-        );
+        let found = check(rules, &Draft { text, kind: Kind::Complaint, public: true, language: None }, Language::En);
         if !found.iter().any(|f| f.rule == *rule) {
             wrong.push(format!("{rule}: {text}"));
         }
@@ -1135,31 +987,12 @@ fn realistic_bad_replies_are_flagged() {
 #[test]
 fn explanation_follows_the_agents_language() {
     let rules = builtin();
-    let draft = Draft {
-        text: "Вы допустили ошибку.",
-        kind: Kind::Question,
-        public: false,
-        language: None,
-    };
-    for (agent, expected) in [
-        (Language::Ru, "упрёк"),
-        (Language::Uk, "докір"),
-        (Language::En, "blames"),
-    ] {
-        let finding = check(rules, &draft, agent)
-            .into_iter()
-            .find(|f| f.rule == "blame_customer")
-            .expect("flagged");
-        assert!(
-            finding.explanation.contains(expected),
-            "{agent}: {}",
-            finding.explanation
-        );
-        assert!(
-            finding.explanation.contains("Вы допустили ошибку"),
-            "{}",
-            finding.explanation
-        );
+    let draft =
+        Draft { text: "Вы допустили ошибку.", kind: Kind::Question, public: false, language: None };
+    for (agent, expected) in [(Language::Ru, "упрёк"), (Language::Uk, "докір"), (Language::En, "blames")] {
+        let finding = check(rules, &draft, agent).into_iter().find(|f| f.rule == "blame_customer").expect("flagged");
+        assert!(finding.explanation.contains(expected), "{agent}: {}", finding.explanation);
+        assert!(finding.explanation.contains("Вы допустили ошибку"), "{}", finding.explanation);
     }
 }
 
@@ -1190,13 +1023,13 @@ fn rules_file_errors_name_the_line() {
     assert!(error.to_string().starts_with("line 8: "), "{error}");
     assert!(error.message.contains("gap"), "{error}");
 
-    let bad_severity =
-        "[[rule]]\nid = \"x\"\ncheck = \"forbid\"\nseverity = \"fatal\"\nexplanation.en = \"x\"\n";
+    let bad_severity = "[[rule]]\nid = \"x\"\ncheck = \"forbid\"\nseverity = \"fatal\"\nexplanation.en = \"x\"\n";
     let error = Rules::from_toml(bad_severity).unwrap_err();
     assert_eq!(error.line, 4, "{error}");
     assert!(error.message.contains("fatal"), "{error}");
 
-    let bad_regex = "[[rule]]\nid = \"x\"\ncheck = \"forbid\"\nseverity = \"error\"\nexplanation.en = \"x\"\nregex.any = ['(']\n";
+    let bad_regex =
+        "[[rule]]\nid = \"x\"\ncheck = \"forbid\"\nseverity = \"error\"\nexplanation.en = \"x\"\nregex.any = ['(']\n";
     let error = Rules::from_toml(bad_regex).unwrap_err();
     assert_eq!(error.line, 6, "{error}");
 
@@ -1227,51 +1060,22 @@ explanation.ru = "Не называйте конкурентов: «{words}»."
 patterns.any = ["=megashop"]
 "#;
     let rules = Rules::builtin_with(business).expect("the business file is valid");
-    let found = findings(
-        &rules,
-        "Ваш лид попал в воронку, а MegaShop так не умеет. Вы чайник.",
-        Kind::Question,
-        false,
-    );
-    let rules_found: Vec<(&str, &str)> = found
-        .iter()
-        .map(|f| (f.rule.as_str(), f.words.as_str()))
-        .collect();
+    let found = findings(&rules, "Ваш лид попал в воронку, а MegaShop так не умеет. Вы чайник.", Kind::Question, false);
+    let rules_found: Vec<(&str, &str)> = found.iter().map(|f| (f.rule.as_str(), f.words.as_str())).collect();
     assert!(rules_found.contains(&("jargon", "лид")), "{rules_found:?}");
-    assert!(
-        rules_found.contains(&("jargon", "воронку")),
-        "{rules_found:?}"
-    );
-    assert!(
-        rules_found.contains(&("rudeness", "чайник")),
-        "{rules_found:?}"
-    );
-    assert!(
-        rules_found.contains(&("competitor_names", "MegaShop")),
-        "{rules_found:?}"
-    );
-    let lead = found
-        .iter()
-        .find(|f| f.words == "лид")
-        .expect("lead is flagged");
+    assert!(rules_found.contains(&("jargon", "воронку")), "{rules_found:?}");
+    assert!(rules_found.contains(&("rudeness", "чайник")), "{rules_found:?}");
+    assert!(rules_found.contains(&("competitor_names", "MegaShop")), "{rules_found:?}");
+    let lead = found.iter().find(|f| f.words == "лид").expect("lead is flagged");
     assert_eq!(lead.suggestion.as_deref(), Some("потенциальный клиент"));
     // The built-in jargon is still there.
-    assert!(
-        findings(&rules, "Мы создали тикет.", Kind::Question, false)
-            .iter()
-            .any(|f| f.rule == "jargon")
-    );
+    assert!(findings(&rules, "Мы создали тикет.", Kind::Question, false).iter().any(|f| f.rule == "jargon"));
 }
 
 #[test]
 fn business_file_disables_rules_by_id() {
-    let rules =
-        Rules::builtin_with("disable = [\"first_person_singular\", \"jargon\"]").expect("valid");
-    assert!(
-        rules
-            .ids()
-            .all(|id| id != "first_person_singular" && id != "jargon")
-    );
+    let rules = Rules::builtin_with("disable = [\"first_person_singular\", \"jargon\"]").expect("valid");
+    assert!(rules.ids().all(|id| id != "first_person_singular" && id != "jargon"));
     let found = findings(&rules, "Я создал тикет.", Kind::Question, true);
     assert_eq!(found, []);
 }
@@ -1281,8 +1085,7 @@ fn business_file_naming_an_unknown_rule_is_an_error_with_its_line() {
     let error = Rules::builtin_with("\n\ndisable = [\"no_such_rule\"]").unwrap_err();
     assert_eq!(error.line, 3, "{error}");
     assert!(error.message.contains("no_such_rule"), "{error}");
-    let error =
-        Rules::builtin_with("[[add]]\nrule = \"nope\"\npatterns.en = [\"x\"]\n").unwrap_err();
+    let error = Rules::builtin_with("[[add]]\nrule = \"nope\"\npatterns.en = [\"x\"]\n").unwrap_err();
     assert_eq!(error.line, 1, "{error}");
 }
 
@@ -1312,21 +1115,11 @@ fn language_is_taken_from_the_draft_when_given() {
     let rules = builtin();
     // Without a hint this short reply reads as Russian; the agent says it is Ukrainian.
     let draft = Draft {
-        text: "Ви помилилися.",
-        kind: Kind::Complaint,
-        public: false,
-        language: Some(Language::Uk),
+        text: "Ви помилилися.", kind: Kind::Complaint, public: false, language: Some(Language::Uk)
     };
-    let apology = check(rules, &draft, Language::En)
-        .into_iter()
-        .find(|f| f.rule == "missing_apology")
-        .expect("flagged");
-    assert!(
-        apology
-            .suggestion
-            .expect("a suggestion")
-            .contains("Просимо вибачення")
-    );
+    let apology =
+        check(rules, &draft, Language::En).into_iter().find(|f| f.rule == "missing_apology").expect("flagged");
+    assert!(apology.suggestion.expect("a suggestion").contains("Просимо вибачення"));
 }
 
 // ── templates ───────────────────────────────────────────────────────────────────────────────
@@ -1377,33 +1170,16 @@ fn every_template_passes_the_checker() {
             None => vec![true, false],
         };
         for public in audiences {
-            let draft = Draft {
-                text: &text,
-                kind: template.kind,
-                public,
-                language: Some(template.language),
-            };
+            let draft = Draft { text: &text, kind: template.kind, public, language: Some(template.language) };
             let found = check(rules, &draft, Language::En);
-            assert_eq!(
-                found,
-                [],
-                "{:?} {:?} public={public}: {text}",
-                template.kind,
-                template.language
-            );
+            assert_eq!(found, [], "{:?} {:?} public={public}: {text}", template.kind, template.language);
         }
     }
 }
 
 #[test]
 fn there_is_a_template_for_every_kind_language_and_audience() {
-    for kind in [
-        Kind::Complaint,
-        Kind::Idea,
-        Kind::Question,
-        Kind::Praise,
-        Kind::Referral,
-    ] {
+    for kind in [Kind::Complaint, Kind::Idea, Kind::Question, Kind::Praise, Kind::Referral] {
         for language in [Language::Ru, Language::Uk, Language::En] {
             for public in [true, false] {
                 let template = standard::template(kind, language, public);
@@ -1418,14 +1194,10 @@ fn there_is_a_template_for_every_kind_language_and_audience() {
 
 #[test]
 fn templates_file_errors_name_the_line() {
-    let error = standard::parse_templates(
-        "[[template]]\nkind = \"complaint\"\nlanguage = \"ru\"\ntext = \"{Name}\"\n",
-    )
-    .unwrap_err();
+    let error = standard::parse_templates("[[template]]\nkind = \"complaint\"\nlanguage = \"ru\"\ntext = \"{Name}\"\n")
+        .unwrap_err();
     assert_eq!(error.line, 1, "{error}");
-    let error = standard::parse_templates(
-        "[[template]]\nkind = \"gripe\"\nlanguage = \"ru\"\ntext = \"x\"\n",
-    )
-    .unwrap_err();
+    let error =
+        standard::parse_templates("[[template]]\nkind = \"gripe\"\nlanguage = \"ru\"\ntext = \"x\"\n").unwrap_err();
     assert_eq!(error.line, 2, "{error}");
 }

@@ -83,7 +83,10 @@ impl Config {
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
-            return Err(ConfigError::Invalid { setting: "public_url", message: "must start with http:// or https://".into() });
+            return Err(ConfigError::Invalid {
+                setting: "public_url",
+                message: "must start with http:// or https://".into(),
+            });
         }
         if self.max_connections == 0 {
             return Err(ConfigError::Invalid { setting: "max_connections", message: "must be at least 1".into() });

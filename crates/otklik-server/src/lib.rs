@@ -10,4 +10,4 @@ mod problem;
 mod startup;
 
 pub use config::{Config, ConfigError};
-pub use startup::{shutdown_signal, AppState, Application, SystemClock};
+pub use startup::{AppState, Application, SystemClock, shutdown_signal};

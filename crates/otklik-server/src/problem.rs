@@ -2,7 +2,7 @@
 //! Bad input is a 4xx naming the field; an infrastructure failure is a 500 that says only
 //! "internal error" with an id, while the log gets the detail under the same id.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use otklik_core::standard::Finding;
 use otklik_store::StoreError;
@@ -36,7 +36,10 @@ pub enum ApiError {
     Unauthorized(String),
     Forbidden(String),
     NotFound(String),
-    Conflict { detail: String, allowed: Vec<String> },
+    Conflict {
+        detail: String,
+        allowed: Vec<String>,
+    },
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     /// A reply that breaks the house standard: 422 with the findings.
@@ -101,9 +104,7 @@ impl IntoResponse for ApiError {
             findings,
         };
         let mut response = (status, axum::Json(problem)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

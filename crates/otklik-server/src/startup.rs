@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use otklik_core::standard::Rules;
 use otklik_core::Clock;
+use otklik_core::standard::Rules;
 use otklik_store::Store;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
@@ -63,10 +63,13 @@ impl Application {
     }
 
     /// Builds around a store and clock the caller made (tests inject a clock this way).
-    pub async fn build_with(config: &Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+    pub async fn build_with(
+        config: &Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let state = AppState {
             store,

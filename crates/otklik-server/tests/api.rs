@@ -7,7 +7,7 @@ use otklik_core::Role;
 use otklik_server::auth::mint_token;
 use otklik_server::{Application, Config};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 struct TestApp {
@@ -158,14 +158,29 @@ async fn bad_input_gets_a_clear_problem_and_creates_nothing() {
     let cases = [
         (b"{\"text\": ".to_vec(), "application/json", StatusCode::BAD_REQUEST, "invalid JSON"),
         (br#"{"channel": "web"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "text"),
-        (br#"{"text": "   "}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "text: must not be empty"),
+        (
+            br#"{"text": "   "}"#.to_vec(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text: must not be empty",
+        ),
         (br#"{"text": "x", "channel": "fax"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "fax"),
         (br#"{"text": "x", "kind": "rant"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "kind"),
         (br#"{"text": "x", "colour": "red"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "colour"),
-        (br#"{"text": "x", "customer": {"email": "nope"}}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "customer.email"),
+        (
+            br#"{"text": "x", "customer": {"email": "nope"}}"#.to_vec(),
+            "application/json",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "customer.email",
+        ),
         (b"{\"text\": \"\xff\xfe\"}".to_vec(), "application/json", StatusCode::BAD_REQUEST, "invalid JSON"),
         (br#"{"text": "x"}"#.to_vec(), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/json"),
-        (format!(r#"{{"text": "{}"}}"#, "a".repeat(5000)).into_bytes(), "application/json", StatusCode::PAYLOAD_TOO_LARGE, "too large"),
+        (
+            format!(r#"{{"text": "{}"}}"#, "a".repeat(5000)).into_bytes(),
+            "application/json",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too large",
+        ),
     ];
     for (body, content_type, expected, words) in cases {
         let shown = String::from_utf8_lossy(&body[..body.len().min(60)]).into_owned();
@@ -331,7 +346,9 @@ async fn health_readiness_metrics_and_openapi_are_served() {
     assert!(metrics.contains("otklik_http_request_duration_seconds_bucket"), "{metrics}");
     let (status, document) = app.get(&app.agent, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    for path in ["/api/v1/feedback", "/api/v1/feedback/{id}", "/api/v1/feedback/{id}/messages", "/api/v1/customers/{id}"] {
+    for path in
+        ["/api/v1/feedback", "/api/v1/feedback/{id}", "/api/v1/feedback/{id}/messages", "/api/v1/customers/{id}"]
+    {
         assert!(document["paths"][path].is_object(), "{path} missing from OpenAPI");
     }
     assert!(document["components"]["schemas"]["SubmitRequest"].is_object());
@@ -342,7 +359,8 @@ async fn health_readiness_metrics_and_openapi_are_served() {
 #[tokio::test]
 async fn replies_are_checked_against_the_house_standard() {
     let app = TestApp::start().await;
-    let (_, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
     let messages = format!("/api/v1/feedback/{}/messages", created["id"]);
     let blaming = json!({"kind": "reply", "body": "Вы сами допустили ошибку в адресе."});
     let (status, problem) = app.post(&app.agent, &messages, blaming.clone()).await;
@@ -371,7 +389,8 @@ async fn replies_are_checked_against_the_house_standard() {
     assert_eq!(checked["language"], "en");
     let explanation = checked["findings"][0]["explanation"].as_str().unwrap();
     assert!(explanation.chars().any(|c| ('а'..='я').contains(&c)), "explained in Ukrainian: {explanation}");
-    let (status, templates) = app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
+    let (status, templates) =
+        app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!templates.as_array().unwrap().is_empty());
 }

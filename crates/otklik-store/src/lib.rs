@@ -111,7 +111,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError>;
 
-    async fn create_token(&self, name: &str, role: Role, token_hash: &str, at: OffsetDateTime) -> Result<i64, StoreError>;
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError>;
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
 

@@ -6,15 +6,15 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use otklik_core::{
-    CaseFilter, CasePatch, Channel, Cursor, Direction, Identity, Kind, NewCustomer, NewFeedback, NewMessage,
-    Priority, Role, Status,
+    CaseFilter, CasePatch, Channel, Cursor, Direction, Identity, Kind, NewCustomer, NewFeedback, NewMessage, Priority,
+    Role, Status,
 };
 use otklik_store::postgres::PgStore;
 use otklik_store::sqlite::SqliteStore;
 use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError};
 use sqlx::postgres::PgConnectOptions;
-use time::macros::datetime;
 use time::OffsetDateTime;
+use time::macros::datetime;
 
 /// A store under test and what must be cleaned up after it.
 struct Backend {
@@ -276,7 +276,8 @@ async fn search_finds_russian_ukrainian_and_english_word_forms(store: Arc<dyn St
 }
 
 async fn search_ranks_and_filters_and_pages(store: Arc<dyn Store>) {
-    submit_with_subject(&store, "once", "Пицца была холодной, курьер вежливый, но упаковка порвана и соус пролит").await;
+    submit_with_subject(&store, "once", "Пицца была холодной, курьер вежливый, но упаковка порвана и соус пролит")
+        .await;
     submit_with_subject(&store, "thrice", "Холодная пицца. Опять холодная! Всегда холодная").await;
     let ranked = store
         .list_cases(&CaseFilter { query: Some("холодный".into()), limit: 10, ..CaseFilter::default() })
@@ -292,12 +293,10 @@ async fn search_ranks_and_filters_and_pages(store: Arc<dyn Store>) {
         item.kind = Kind::Complaint;
         submit(&store, item).await;
     }
-    let telegram = CaseFilter {
-        query: Some("пиццы".into()),
-        channel: Some(Channel::Telegram),
-        limit: 2,
-        ..CaseFilter::default()
-    };
+    let telegram =
+        CaseFilter {
+            query: Some("пиццы".into()), channel: Some(Channel::Telegram), limit: 2, ..CaseFilter::default()
+        };
     let first = store.list_cases(&telegram).await.unwrap();
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.next_cursor, Some(Cursor::Offset(2)));
@@ -305,7 +304,10 @@ async fn search_ranks_and_filters_and_pages(store: Arc<dyn Store>) {
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next_cursor, None);
     assert!(first.items.iter().chain(&second.items).all(|c| c.channel == Channel::Telegram));
-    let complaints = CaseFilter { query: Some("пицца".into()), kind: Some(Kind::Complaint), limit: 50, ..CaseFilter::default() };
+    let complaints =
+        CaseFilter {
+            query: Some("пицца".into()), kind: Some(Kind::Complaint), limit: 50, ..CaseFilter::default()
+        };
     assert_eq!(store.list_cases(&complaints).await.unwrap().items.len(), 5);
 }
 
@@ -319,7 +321,8 @@ async fn listing_is_newest_first_with_cursor_and_filters(store: Arc<dyn Store>) 
     }
     let first = store.list_cases(&CaseFilter { limit: 3, ..CaseFilter::default() }).await.unwrap();
     assert_eq!(first.items.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[4], ids[3], ids[2]]);
-    let rest = store.list_cases(&CaseFilter { limit: 3, cursor: first.next_cursor, ..CaseFilter::default() }).await.unwrap();
+    let rest =
+        store.list_cases(&CaseFilter { limit: 3, cursor: first.next_cursor, ..CaseFilter::default() }).await.unwrap();
     assert_eq!(rest.items.iter().map(|c| c.id).collect::<Vec<_>>(), [ids[1], ids[0]]);
     assert_eq!(rest.next_cursor, None);
     let north = CaseFilter { location: Some("north".into()), limit: 10, ..CaseFilter::default() };
@@ -401,11 +404,14 @@ async fn hidden_cases_leave_listings_but_stay_readable(store: Arc<dyn Store>) {
     submit_with_subject(&store, "fine", "Жулики? Нет, хорошие ребята").await;
     store.update_case(troll.id, &CasePatch { hidden: Some(true), ..CasePatch::default() }, stamp(T0)).await.unwrap();
     assert_eq!(search(&store, "жулики").await, ["fine"]);
-    let with_hidden = CaseFilter { query: Some("жулики".into()), include_hidden: true, limit: 10, ..CaseFilter::default() };
+    let with_hidden =
+        CaseFilter { query: Some("жулики".into()), include_hidden: true, limit: 10, ..CaseFilter::default() };
     assert_eq!(store.list_cases(&with_hidden).await.unwrap().items.len(), 2);
     let detail = store.case(troll.id).await.unwrap();
     assert!(detail.case.hidden);
-    assert!(detail.events.iter().any(|e| e.field.as_deref() == Some("hidden") && e.new_value.as_deref() == Some("true")));
+    assert!(
+        detail.events.iter().any(|e| e.field.as_deref() == Some("hidden") && e.new_value.as_deref() == Some("true"))
+    );
 }
 
 async fn customer_shows_cases_across_channels(store: Arc<dyn Store>) {

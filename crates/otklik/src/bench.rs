@@ -2,16 +2,16 @@
 //! feedback to a running server; `search` fills a database with a generated corpus and times
 //! ranked searches on it. docs/benchmarks.md records the figures and the exact commands.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Subcommand;
 use hdrhistogram::Histogram;
 use otklik_core::{CaseFilter, Channel, Kind};
-use otklik_server::auth::mint_link_secret;
 use otklik_server::Config;
+use otklik_server::auth::mint_link_secret;
 use otklik_store::Stamp;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -185,7 +185,11 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
     }
     let elapsed = started.elapsed().max(Duration::from_micros(1));
     println!("search: {queries} ranked queries (first page of 20) over {total} cases on {}", store.backend());
-    println!("  throughput: {:.0} queries/s, {:.1} results per page on average", queries as f64 / elapsed.as_secs_f64(), found as f64 / queries as f64);
+    println!(
+        "  throughput: {:.0} queries/s, {:.1} results per page on average",
+        queries as f64 / elapsed.as_secs_f64(),
+        found as f64 / queries as f64
+    );
     print_latency(&histogram);
     Ok(())
 }

@@ -3,13 +3,21 @@
 //! search index sees natural word forms and a natural spread of common and rare words.
 
 use otklik_core::{Audience, Channel, Kind, NewCustomer, NewFeedback, Priority};
+use rand::Rng;
 use rand::rngs::SmallRng;
 use rand::seq::IndexedRandom;
-use rand::Rng;
 
 const RU_OPENINGS: &[&str] = &[
-    "Здравствуйте!", "Добрый день.", "Пишу уже второй раз.", "Доброго вечера,", "Слушайте,", "Уважаемая поддержка,", "",
-    "Не знаю, куда ещё написать.", "Спасибо, что читаете.", "Хочу оставить отзыв.",
+    "Здравствуйте!",
+    "Добрый день.",
+    "Пишу уже второй раз.",
+    "Доброго вечера,",
+    "Слушайте,",
+    "Уважаемая поддержка,",
+    "",
+    "Не знаю, куда ещё написать.",
+    "Спасибо, что читаете.",
+    "Хочу оставить отзыв.",
 ];
 const RU_BODIES: &[&str] = &[
     "Курьер опоздал на два часа и даже не позвонил",
@@ -34,10 +42,19 @@ const RU_BODIES: &[&str] = &[
     "списали абонентскую плату за услугу, которую я не подключал",
 ];
 const RU_CLOSINGS: &[&str] = &[
-    "Прошу разобраться.", "Жду ответа.", "Спасибо!", "Верните деньги.", "Очень разочарован.", "Буду рекомендовать друзьям.",
-    "", "Надеюсь на понимание.", "Это уже третья жалоба.", "Позвоните мне, пожалуйста.",
+    "Прошу разобраться.",
+    "Жду ответа.",
+    "Спасибо!",
+    "Верните деньги.",
+    "Очень разочарован.",
+    "Буду рекомендовать друзьям.",
+    "",
+    "Надеюсь на понимание.",
+    "Это уже третья жалоба.",
+    "Позвоните мне, пожалуйста.",
 ];
-const UK_OPENINGS: &[&str] = &["Доброго дня!", "Вітаю.", "Пишу вдруге.", "Шановна підтримко,", "", "Хочу залишити відгук."];
+const UK_OPENINGS: &[&str] =
+    &["Доброго дня!", "Вітаю.", "Пишу вдруге.", "Шановна підтримко,", "", "Хочу залишити відгук."];
 const UK_BODIES: &[&str] = &[
     "кур'єр запізнився на дві години і не зателефонував",
     "замовлення привезли холодним, піца розвалилася",
@@ -52,8 +69,10 @@ const UK_BODIES: &[&str] = &[
     "мій колега шукає сервіс для корпоративних замовлень, порадив вас",
     "лікар прийняв вчасно, все пояснив, дуже задоволена",
 ];
-const UK_CLOSINGS: &[&str] = &["Прошу розібратися.", "Чекаю на відповідь.", "Дякую!", "Поверніть гроші.", "", "Це вже третя скарга."];
-const EN_OPENINGS: &[&str] = &["Hi,", "Hello team,", "Dear support,", "", "Second time writing about this.", "Quick note:"];
+const UK_CLOSINGS: &[&str] =
+    &["Прошу розібратися.", "Чекаю на відповідь.", "Дякую!", "Поверніть гроші.", "", "Це вже третя скарга."];
+const EN_OPENINGS: &[&str] =
+    &["Hi,", "Hello team,", "Dear support,", "", "Second time writing about this.", "Quick note:"];
 const EN_BODIES: &[&str] = &[
     "the courier was two hours late and never called",
     "my order arrived cold and the pizza was falling apart",
@@ -68,8 +87,10 @@ const EN_BODIES: &[&str] = &[
     "a colleague of mine needs corporate catering, I recommended you",
     "the doctor saw me on time and explained everything, very happy",
 ];
-const EN_CLOSINGS: &[&str] = &["Please sort this out.", "Waiting for your reply.", "Thanks!", "I want my money back.", "", "Not impressed."];
-const LOCATIONS: &[&str] = &["Тверская, 1", "Невский, 28", "Хрещатик, 22", "Online", "Mall Avenue 5", "Аэропорт, терминал B"];
+const EN_CLOSINGS: &[&str] =
+    &["Please sort this out.", "Waiting for your reply.", "Thanks!", "I want my money back.", "", "Not impressed."];
+const LOCATIONS: &[&str] =
+    &["Тверская, 1", "Невский, 28", "Хрещатик, 22", "Online", "Mall Avenue 5", "Аэропорт, терминал B"];
 const PRODUCTS: &[&str] = &["pizza", "mobile", "mortgage", "delivery", "internet", "insurance", "car service", "hotel"];
 
 /// One synthetic message: text, channel, location and product, in a random language.
@@ -114,8 +135,26 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
 
 /// Search queries an agent would type, from common words to rare phrases.
 pub const QUERIES: &[&str] = &[
-    "курьер опоздал", "возврат денег", "грубо", "доставка", "оплата ошибка", "кондиционер", "скарга",
-    "повернення грошей", "кур'єр", "refund", "rude cashier", "delivery time", "очередь отделение",
-    "интернет пропадает", "абонентская плата", "пицца холодная", "запчасти мастер", "замовлення", "oil change",
-    "Ольга", "коллега", "корпоративных заказов",
+    "курьер опоздал",
+    "возврат денег",
+    "грубо",
+    "доставка",
+    "оплата ошибка",
+    "кондиционер",
+    "скарга",
+    "повернення грошей",
+    "кур'єр",
+    "refund",
+    "rude cashier",
+    "delivery time",
+    "очередь отделение",
+    "интернет пропадает",
+    "абонентская плата",
+    "пицца холодная",
+    "запчасти мастер",
+    "замовлення",
+    "oil change",
+    "Ольга",
+    "коллега",
+    "корпоративных заказов",
 ];

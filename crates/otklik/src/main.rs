@@ -207,7 +207,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         match created {
             Ok(_) => {}
             // Another node on the same database claimed it first.
-            Err(otklik_store::StoreError::Conflict(_)) => return app.run_until_stopped(otklik_server::shutdown_signal()).await,
+            Err(otklik_store::StoreError::Conflict(_)) => {
+                return app.run_until_stopped(otklik_server::shutdown_signal()).await;
+            }
             Err(error) => return Err(error.into()),
         }
         println!("First start: sign in as `admin` with password `{password}` (shown only now).");

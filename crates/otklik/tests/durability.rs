@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_otklik");
 
@@ -116,10 +116,7 @@ fn first_start_prints_the_address_and_how_to_sign_in() {
 
 #[test]
 fn bad_configuration_is_refused_with_the_setting_named() {
-    let output = Command::new(BINARY)
-        .args(["serve", "--database-url", "mysql://localhost/otklik"])
-        .output()
-        .unwrap();
+    let output = Command::new(BINARY).args(["serve", "--database-url", "mysql://localhost/otklik"]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("database_url"), "{stderr}");

@@ -77,9 +77,7 @@ impl Texts {
             Language::Uk => &self.uk,
             Language::En | Language::Other => &self.en,
         };
-        [wanted, &self.en, &self.ru, &self.uk]
-            .into_iter()
-            .find_map(|text| text.as_deref())
+        [wanted, &self.en, &self.ru, &self.uk].into_iter().find_map(|text| text.as_deref())
     }
 }
 
@@ -99,13 +97,7 @@ pub fn check(rules: &Rules, draft: &Draft, agent_language: Language) -> Vec<Find
                         .suggestion
                         .or_else(|| rule.suggestion.pick(draft_language))
                         .map(|text| text.replace("{words}", words));
-                    findings.push(finding(
-                        rule,
-                        Some(hit.range.clone()),
-                        words,
-                        agent_language,
-                        suggestion,
-                    ));
+                    findings.push(finding(rule, Some(hit.range.clone()), words, agent_language, suggestion));
                 }
             }
             Check::Require if hits.is_empty() => {
@@ -119,8 +111,7 @@ pub fn check(rules: &Rules, draft: &Draft, agent_language: Language) -> Vec<Find
 }
 
 fn applies(rule: &Rule, draft: &Draft) -> bool {
-    (draft.public || !rule.public_only)
-        && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
+    (draft.public || !rule.public_only) && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
 }
 
 fn finding(
@@ -130,11 +121,7 @@ fn finding(
     agent_language: Language,
     suggestion: Option<String>,
 ) -> Finding {
-    let explanation = rule
-        .explanation
-        .pick(agent_language)
-        .unwrap_or(rule.id.as_str())
-        .replace("{words}", words);
+    let explanation = rule.explanation.pick(agent_language).unwrap_or(rule.id.as_str()).replace("{words}", words);
     Finding {
         rule: rule.id.clone(),
         severity: rule.severity,
@@ -156,51 +143,27 @@ struct Hit<'r> {
 /// The rule's matches in the draft, without those an exception overlaps, those in quotes when
 /// the rule ignores quotations, and overlapping repeats (the earliest, longest one is kept,
 /// preferring a pattern in the draft's language, whose rewording is in the right language).
-fn hits<'r>(
-    rule: &'r Rule,
-    draft: &str,
-    tokens: &Tokens,
-    draft_language: Language,
-) -> Vec<Hit<'r>> {
-    let exceptions: Vec<Range<usize>> = rule
-        .exceptions
-        .iter()
-        .flat_map(|pattern| pattern.find(draft, tokens))
-        .collect();
+fn hits<'r>(rule: &'r Rule, draft: &str, tokens: &Tokens, draft_language: Language) -> Vec<Hit<'r>> {
+    let exceptions: Vec<Range<usize>> =
+        rule.exceptions.iter().flat_map(|pattern| pattern.find(draft, tokens)).collect();
     let mut hits: Vec<Hit> = rule
         .patterns
         .iter()
         .flat_map(|pattern| {
             let in_draft_language = pattern.language.fits(draft_language);
-            pattern
-                .find(draft, tokens)
-                .into_iter()
-                .map(move |range| Hit {
-                    range,
-                    suggestion: pattern.suggestion.as_deref(),
-                    in_draft_language,
-                })
+            pattern.find(draft, tokens).into_iter().map(move |range| Hit {
+                range,
+                suggestion: pattern.suggestion.as_deref(),
+                in_draft_language,
+            })
         })
-        .filter(|hit| {
-            !exceptions
-                .iter()
-                .any(|exception| overlaps(exception, &hit.range))
-        })
+        .filter(|hit| !exceptions.iter().any(|exception| overlaps(exception, &hit.range)))
         .filter(|hit| !(rule.ignore_quoted && tokens.is_quoted(hit.range.start)))
         .collect();
-    hits.sort_by_key(|hit| {
-        (
-            hit.range.start,
-            std::cmp::Reverse(hit.range.end),
-            !hit.in_draft_language,
-        )
-    });
+    hits.sort_by_key(|hit| (hit.range.start, std::cmp::Reverse(hit.range.end), !hit.in_draft_language));
     let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
     for hit in hits {
-        if kept
-            .last()
-            .is_none_or(|last| last.range.end <= hit.range.start)
-        {
+        if kept.last().is_none_or(|last| last.range.end <= hit.range.start) {
             kept.push(hit);
         }
     }
@@ -212,39 +175,10 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
 }
 
 /// Words that only one of Russian and Ukrainian uses, for texts whose letters do not tell.
-const RUSSIAN_ONLY: &[&str] = &[
-    "вы",
-    "мы",
-    "что",
-    "это",
-    "как",
-    "чтобы",
-    "или",
-    "уже",
-    "спасибо",
-    "пожалуйста",
-    "извините",
-    "его",
-    "ее",
-    "если",
-];
-const UKRAINIAN_ONLY: &[&str] = &[
-    "ви",
-    "ми",
-    "що",
-    "це",
-    "як",
-    "щоб",
-    "або",
-    "вже",
-    "дякуємо",
-    "будь",
-    "ласка",
-    "вибачте",
-    "його",
-    "її",
-    "якщо",
-];
+const RUSSIAN_ONLY: &[&str] =
+    &["вы", "мы", "что", "это", "как", "чтобы", "или", "уже", "спасибо", "пожалуйста", "извините", "его", "ее", "если"];
+const UKRAINIAN_ONLY: &[&str] =
+    &["ви", "ми", "що", "це", "як", "щоб", "або", "вже", "дякуємо", "будь", "ласка", "вибачте", "його", "її", "якщо"];
 
 /// The language of a draft by its words: Latin letters read as English, Cyrillic as Ukrainian
 /// or Russian by the letters and the small words only one of them uses.

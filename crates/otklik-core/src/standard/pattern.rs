@@ -93,18 +93,12 @@ impl Tokens {
             quoted.push(range);
         }
         let latin_sentence = latin_sentences(&tokens, sentence + 1);
-        Tokens {
-            tokens,
-            latin_sentence,
-            quoted,
-        }
+        Tokens { tokens, latin_sentence, quoted }
     }
 
     /// True when a byte offset falls inside quotation marks.
     pub fn is_quoted(&self, at: usize) -> bool {
-        self.quoted
-            .iter()
-            .any(|&(start, end)| start <= at && at < end)
+        self.quoted.iter().any(|&(start, end)| start <= at && at < end)
     }
 }
 
@@ -119,8 +113,7 @@ fn ends_sentence(c: char, rest: &str) -> bool {
         '!' | '?' | '…' | ';' | '\n' => true,
         '.' => {
             let after_space = rest.trim_start();
-            rest.is_empty()
-                || (after_space.len() < rest.len() && !after_space.starts_with(char::is_lowercase))
+            rest.is_empty() || (after_space.len() < rest.len() && !after_space.starts_with(char::is_lowercase))
         }
         _ => false,
     }
@@ -152,9 +145,7 @@ fn latin_sentences(tokens: &[Token], sentences: usize) -> Vec<bool> {
     for token in tokens {
         match token.script {
             WordScript::Latin => balance[token.sentence] += 1,
-            WordScript::Ukrainian | WordScript::Russian | WordScript::Cyrillic => {
-                balance[token.sentence] -= 1
-            }
+            WordScript::Ukrainian | WordScript::Russian | WordScript::Cyrillic => balance[token.sentence] -= 1,
             WordScript::Other => {}
         }
     }
@@ -171,10 +162,9 @@ impl QuoteTracker {
     /// Feeds one character; returns the quoted range when it closes the outermost quotation.
     fn feed(&mut self, at: usize, c: char) -> Option<(usize, usize)> {
         let closes = match (self.open.last(), c) {
-            (Some(('«', _)), '»')
-            | (Some(('„', _)), '“')
-            | (Some(('“', _)), '”')
-            | (Some(('"', _)), '"') => true,
+            (Some(('«', _)), '»') | (Some(('„', _)), '“') | (Some(('“', _)), '”') | (Some(('"', _)), '"') => {
+                true
+            }
             (_, '«' | '„' | '“' | '"') => {
                 self.open.push((c, at));
                 false
@@ -244,9 +234,7 @@ impl WordTest {
             },
             WordTest::Exact(word) => token.word == *word,
             WordTest::Prefix(prefix) => token.word.starts_with(prefix.as_str()),
-            WordTest::Suffix(suffix) => {
-                token.word.ends_with(suffix.as_str()) && token.word != *suffix
-            }
+            WordTest::Suffix(suffix) => token.word.ends_with(suffix.as_str()) && token.word != *suffix,
             WordTest::Number => token.word.starts_with(|c: char| c.is_ascii_digit()),
             WordTest::AnyWord => true,
         }
@@ -258,9 +246,7 @@ fn one_word(word: &str, whole: &str) -> Result<String, String> {
     let mut words = text::words(word);
     match (words.next(), words.next()) {
         (Some(only), None) if only.chars().count() == word.chars().count() => Ok(only),
-        _ => Err(format!(
-            "`{whole}` is not one word (letters, digits, inner `-` or `'`)"
-        )),
+        _ => Err(format!("`{whole}` is not one word (letters, digits, inner `-` or `'`)")),
     }
 }
 
@@ -286,9 +272,7 @@ impl WordPattern {
                 Some(number) => match number.parse::<usize>() {
                     Ok(gap) if (1..=MAX_GAP).contains(&gap) => Step::Gap(gap),
                     _ => {
-                        return Err(format!(
-                            "`{item}`: a gap is `...` or `...N` with N from 1 to {MAX_GAP}"
-                        ));
+                        return Err(format!("`{item}`: a gap is `...` or `...N` with N from 1 to {MAX_GAP}"));
                     }
                 },
                 None => Step::Word(
@@ -304,9 +288,9 @@ impl WordPattern {
         }
         match (steps.first(), steps.last()) {
             (None, _) => Err("the pattern is empty".to_owned()),
-            (Some(Step::Gap(_)), _) | (_, Some(Step::Gap(_))) => Err(format!(
-                "`{source}`: a pattern cannot start or end with a gap"
-            )),
+            (Some(Step::Gap(_)), _) | (_, Some(Step::Gap(_))) => {
+                Err(format!("`{source}`: a pattern cannot start or end with a gap"))
+            }
             _ => Ok(WordPattern { steps, language }),
         }
     }
@@ -314,19 +298,11 @@ impl WordPattern {
     /// Every place the pattern matches, as ranges of token indices (inclusive).
     pub fn find(&self, tokens: &Tokens) -> Vec<(usize, usize)> {
         (0..tokens.tokens.len())
-            .filter_map(|start| {
-                self.match_from(&self.steps, tokens, start, tokens.tokens[start].sentence)
-            })
+            .filter_map(|start| self.match_from(&self.steps, tokens, start, tokens.tokens[start].sentence))
             .collect()
     }
 
-    fn match_from(
-        &self,
-        steps: &[Step],
-        tokens: &Tokens,
-        at: usize,
-        sentence: usize,
-    ) -> Option<(usize, usize)> {
+    fn match_from(&self, steps: &[Step], tokens: &Tokens, at: usize, sentence: usize) -> Option<(usize, usize)> {
         match steps.split_first()? {
             (Step::Word(tests), rest) => {
                 let token = tokens.tokens.get(at)?;
@@ -337,23 +313,16 @@ impl WordPattern {
                 if rest.is_empty() {
                     return Some((at, at));
                 }
-                self.match_from(rest, tokens, at + 1, sentence)
-                    .map(|(_, end)| (at, end))
+                self.match_from(rest, tokens, at + 1, sentence).map(|(_, end)| (at, end))
             }
-            (Step::Gap(gap), rest) => {
-                (0..=*gap).find_map(|skip| self.match_from(rest, tokens, at + skip, sentence))
-            }
+            (Step::Gap(gap), rest) => (0..=*gap).find_map(|skip| self.match_from(rest, tokens, at + skip, sentence)),
         }
     }
 
     /// English patterns read only sentences written mostly in Latin letters (so a Latin `i` typed
     /// for the Ukrainian `і` is not taken for "I"), Russian and Ukrainian ones only the others.
     fn may_read(&self, tokens: &Tokens, token: &Token) -> bool {
-        let latin = tokens
-            .latin_sentence
-            .get(token.sentence)
-            .copied()
-            .unwrap_or(false);
+        let latin = tokens.latin_sentence.get(token.sentence).copied().unwrap_or(false);
         match self.language {
             PatternLanguage::En => latin,
             PatternLanguage::Ru | PatternLanguage::Uk => !latin,
@@ -372,36 +341,21 @@ mod tests {
         pattern
             .find(&tokens)
             .into_iter()
-            .map(|(first, last)| {
-                text[tokens.tokens[first].start..tokens.tokens[last].end].to_owned()
-            })
+            .map(|(first, last)| text[tokens.tokens[first].start..tokens.tokens[last].end].to_owned())
             .collect()
     }
 
     #[test]
     fn stems_cover_word_forms() {
         let pattern = "вы ...2 ошибку";
-        assert_eq!(
-            finds(pattern, PatternLanguage::Ru, "Вы сделали ошибкой"),
-            ["Вы сделали ошибкой"]
-        );
+        assert_eq!(finds(pattern, PatternLanguage::Ru, "Вы сделали ошибкой"), ["Вы сделали ошибкой"]);
     }
 
     #[test]
     fn gap_is_bounded_and_stays_in_the_sentence() {
         assert!(finds("вы ...1 ошибк*", PatternLanguage::Ru, "вы тут там ошибка").is_empty());
-        assert!(
-            finds(
-                "вы ...3 ошибк*",
-                PatternLanguage::Ru,
-                "Спасибо вам. Ошибка исправлена"
-            )
-            .is_empty()
-        );
-        assert_eq!(
-            finds("вы ...3 ошибк*", PatternLanguage::Ru, "вы тут там ошибка").len(),
-            1
-        );
+        assert!(finds("вы ...3 ошибк*", PatternLanguage::Ru, "Спасибо вам. Ошибка исправлена").is_empty());
+        assert_eq!(finds("вы ...3 ошибк*", PatternLanguage::Ru, "вы тут там ошибка").len(), 1);
     }
 
     #[test]
@@ -414,12 +368,8 @@ mod tests {
     #[test]
     fn quotes_are_tracked() {
         let tokens = Tokens::new("Вы пишете: «я ждал», и мы “I agree”.");
-        let quoted: Vec<&str> = tokens
-            .tokens
-            .iter()
-            .filter(|t| tokens.is_quoted(t.start))
-            .map(|t| t.word.as_str())
-            .collect();
+        let quoted: Vec<&str> =
+            tokens.tokens.iter().filter(|t| tokens.is_quoted(t.start)).map(|t| t.word.as_str()).collect();
         assert_eq!(quoted, ["я", "ждал", "i", "agree"]);
     }
 

@@ -119,10 +119,7 @@ impl Rules {
             let line = line_of(source, rule.span().start);
             let rule = compile_rule(source, rule.into_inner(), line)?;
             if rules.rules.iter().any(|known| known.id == rule.id) {
-                return Err(RulesError {
-                    line,
-                    message: format!("rule `{}` is defined twice", rule.id),
-                });
+                return Err(RulesError { line, message: format!("rule `{}` is defined twice", rule.id) });
             }
             rules.rules.push(rule);
         }
@@ -134,11 +131,7 @@ impl Rules {
                 line,
                 patterns: compile_patterns(source, &addition.patterns, MatcherKind::Words)?
                     .into_iter()
-                    .chain(compile_patterns(
-                        source,
-                        &addition.regex,
-                        MatcherKind::Regex,
-                    )?)
+                    .chain(compile_patterns(source, &addition.regex, MatcherKind::Regex)?)
                     .collect(),
                 exceptions: compile_patterns(source, &addition.except, MatcherKind::Words)?,
             });
@@ -151,11 +144,8 @@ impl Rules {
                 exceptions: Vec::new(),
             });
         }
-        rules.disable = file
-            .disable
-            .into_iter()
-            .map(|id| (id.get_ref().clone(), line_of(source, id.span().start)))
-            .collect();
+        rules.disable =
+            file.disable.into_iter().map(|id| (id.get_ref().clone(), line_of(source, id.span().start))).collect();
         let additions = std::mem::take(&mut rules.pending);
         rules.pending = rules.apply_additions(additions);
         Ok(rules)
@@ -182,10 +172,7 @@ impl Rules {
             let before = self.rules.len();
             self.rules.retain(|rule| rule.id != id);
             if self.rules.len() == before {
-                return Err(RulesError {
-                    line,
-                    message: format!("disables rule `{id}`, which does not exist"),
-                });
+                return Err(RulesError { line, message: format!("disables rule `{id}`, which does not exist") });
             }
         }
         Ok(())
@@ -291,28 +278,19 @@ enum MatcherKind {
 }
 
 fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, RulesError> {
-    let id_is_plain = !rule.id.is_empty()
-        && rule
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let id_is_plain =
+        !rule.id.is_empty() && rule.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !id_is_plain {
         return Err(RulesError {
             line,
-            message: format!(
-                "rule id `{}` must be lowercase letters, digits and `_`",
-                rule.id
-            ),
+            message: format!("rule id `{}` must be lowercase letters, digits and `_`", rule.id),
         });
     }
     let explanation = texts(rule.explanation);
     if explanation.is_empty() {
         return Err(RulesError {
             line,
-            message: format!(
-                "rule `{}` has no explanation (explanation.ru, .uk or .en)",
-                rule.id
-            ),
+            message: format!("rule `{}` has no explanation (explanation.ru, .uk or .en)", rule.id),
         });
     }
     let patterns: Vec<Pattern> = compile_patterns(source, &rule.patterns, MatcherKind::Words)?
@@ -320,10 +298,7 @@ fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, Rules
         .chain(compile_patterns(source, &rule.regex, MatcherKind::Regex)?)
         .collect();
     if patterns.is_empty() && rule.check == Check::Require {
-        return Err(RulesError {
-            line,
-            message: format!("rule `{}` requires something but has no patterns", rule.id),
-        });
+        return Err(RulesError { line, message: format!("rule `{}` requires something but has no patterns", rule.id) });
     }
     Ok(Rule {
         id: rule.id,
@@ -340,18 +315,10 @@ fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, Rules
 }
 
 fn texts(toml: TextsToml) -> Texts {
-    Texts {
-        ru: toml.ru,
-        uk: toml.uk,
-        en: toml.en,
-    }
+    Texts { ru: toml.ru, uk: toml.uk, en: toml.en }
 }
 
-fn compile_patterns(
-    source: &str,
-    patterns: &PatternsToml,
-    kind: MatcherKind,
-) -> Result<Vec<Pattern>, RulesError> {
+fn compile_patterns(source: &str, patterns: &PatternsToml, kind: MatcherKind) -> Result<Vec<Pattern>, RulesError> {
     let by_language = [
         (PatternLanguage::Ru, &patterns.ru),
         (PatternLanguage::Uk, &patterns.uk),
@@ -361,11 +328,8 @@ fn compile_patterns(
     let mut compiled = Vec::new();
     for (language, entries) in by_language {
         for entry in entries {
-            let pattern =
-                compile_pattern(entry.get_ref(), language, kind).map_err(|message| RulesError {
-                    line: line_of(source, entry.span().start),
-                    message,
-                })?;
+            let pattern = compile_pattern(entry.get_ref(), language, kind)
+                .map_err(|message| RulesError { line: line_of(source, entry.span().start), message })?;
             compiled.push(pattern);
         }
     }
@@ -373,37 +337,22 @@ fn compile_patterns(
 }
 
 /// One entry: `PATTERN` or `PATTERN => SUGGESTION`.
-fn compile_pattern(
-    entry: &str,
-    language: PatternLanguage,
-    kind: MatcherKind,
-) -> Result<Pattern, String> {
+fn compile_pattern(entry: &str, language: PatternLanguage, kind: MatcherKind) -> Result<Pattern, String> {
     let (pattern, suggestion) = match entry.split_once(" => ") {
-        Some((pattern, suggestion)) => (
-            pattern.trim(),
-            Some(suggestion.trim().to_owned()).filter(|s| !s.is_empty()),
-        ),
+        Some((pattern, suggestion)) => (pattern.trim(), Some(suggestion.trim().to_owned()).filter(|s| !s.is_empty())),
         None => (entry.trim(), None),
     };
     let matcher = match kind {
         MatcherKind::Words => Matcher::Words(WordPattern::parse(pattern, language)?),
-        MatcherKind::Regex => Matcher::Regex(
-            Regex::new(pattern).map_err(|error| format!("bad regex `{pattern}`: {error}"))?,
-        ),
+        MatcherKind::Regex => {
+            Matcher::Regex(Regex::new(pattern).map_err(|error| format!("bad regex `{pattern}`: {error}"))?)
+        }
     };
-    Ok(Pattern {
-        matcher,
-        language,
-        suggestion,
-    })
+    Ok(Pattern { matcher, language, suggestion })
 }
 
 /// The 1-based line of a byte offset.
 pub(crate) fn line_of(source: &str, offset: usize) -> usize {
     let offset = offset.min(source.len());
-    source.as_bytes()[..offset]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    source.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
 }

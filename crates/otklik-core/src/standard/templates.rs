@@ -46,16 +46,12 @@ impl Template {
     }
 
     fn fits(&self, kind: Kind, language: Language, public: bool) -> bool {
-        self.kind == kind
-            && self.language == language
-            && self.public.is_none_or(|only| only == public)
+        self.kind == kind && self.language == language && self.public.is_none_or(|only| only == public)
     }
 }
 
 fn placeholder_names(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{')
-        .skip(1)
-        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
 }
 
 /// The built-in templates (`standard/templates.toml`).
@@ -69,14 +65,8 @@ pub fn templates() -> &'static [Template] {
 
 /// The built-in template for a reply, preferring one written for exactly that audience.
 pub fn template(kind: Kind, language: Language, public: bool) -> Option<&'static Template> {
-    let fitting = || {
-        templates()
-            .iter()
-            .filter(move |t| t.fits(kind, language, public))
-    };
-    fitting()
-        .find(|t| t.public.is_some())
-        .or_else(|| fitting().next())
+    let fitting = || templates().iter().filter(move |t| t.fits(kind, language, public));
+    fitting().find(|t| t.public.is_some()).or_else(|| fitting().next())
 }
 
 #[derive(Deserialize)]
@@ -96,9 +86,8 @@ pub fn parse_templates(source: &str) -> Result<Vec<Template>, RulesError> {
     for spanned in file.template {
         let line = line_of(source, spanned.span().start);
         let template = spanned.into_inner();
-        let bad = placeholder_names(&template.text).find(|name| {
-            name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        });
+        let bad = placeholder_names(&template.text)
+            .find(|name| name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
         if let Some(name) = bad {
             return Err(RulesError {
                 line,
@@ -106,10 +95,7 @@ pub fn parse_templates(source: &str) -> Result<Vec<Template>, RulesError> {
             });
         }
         if template.text.matches('{').count() != template.text.matches('}').count() {
-            return Err(RulesError {
-                line,
-                message: "unbalanced `{` and `}` in the template text".to_owned(),
-            });
+            return Err(RulesError { line, message: "unbalanced `{` and `}` in the template text".to_owned() });
         }
         templates.push(template);
     }

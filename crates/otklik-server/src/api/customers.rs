@@ -1,7 +1,7 @@
 //! `/api/v1/customers/{id}`: one customer with their identities and cases across channels.
 
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use otklik_core::Role;
 
 use super::views::{CaseSummary, CustomerView};

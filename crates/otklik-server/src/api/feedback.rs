@@ -1,26 +1,28 @@
 //! `/api/v1/feedback`: submit new feedback, list and search cases, read one case, reply or note,
 //! and change a case. Every write is committed before it is acknowledged.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use otklik_core::standard::Draft;
-use otklik_core::{Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Priority, Role, Status};
+use otklik_core::{
+    Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Priority, Role, Status,
+};
 use otklik_store::{CaseDetail, IdempotencyKey, Stamp, StoreError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use utoipa::IntoParams;
 
-use super::{parse_json, RawBody};
 use super::views::{
-    line, text, CaseList, CaseSummary, CaseView, MessageKind, MessageRequest, PatchRequest, SubmitRequest,
-    SubmitResponse,
+    CaseList, CaseSummary, CaseView, MessageKind, MessageRequest, PatchRequest, SubmitRequest, SubmitResponse, line,
+    text,
 };
-use crate::auth::{mint_link_secret, Principal};
+use super::{RawBody, parse_json};
+use crate::auth::{Principal, mint_link_secret};
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -77,10 +79,8 @@ pub async fn submit(
         external_id: line("external_id", request.external_id)?,
     };
     let channel = feedback.channel;
-    let submitted = state
-        .store
-        .submit_feedback(feedback, mint_link_secret(), idempotency, stamp(&state, &principal))
-        .await?;
+    let submitted =
+        state.store.submit_feedback(feedback, mint_link_secret(), idempotency, stamp(&state, &principal)).await?;
     let case = submitted.case;
     let response = SubmitResponse {
         id: case.id,
@@ -98,7 +98,11 @@ pub async fn submit(
     }
 }
 
-fn idempotency_key(headers: &HeaderMap, principal: &Principal, body: &Bytes) -> Result<Option<IdempotencyKey>, ApiError> {
+fn idempotency_key(
+    headers: &HeaderMap,
+    principal: &Principal,
+    body: &Bytes,
+) -> Result<Option<IdempotencyKey>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
     let key = value
         .to_str()
@@ -141,8 +145,9 @@ pub struct ListParams {
 fn instant(field: &str, value: Option<String>) -> Result<Option<OffsetDateTime>, ApiError> {
     value
         .map(|v| {
-            OffsetDateTime::parse(&v, &Rfc3339)
-                .map_err(|_| ApiError::Unprocessable(format!("{field}: `{v}` is not an RFC 3339 time like 2026-11-23T10:00:00Z")))
+            OffsetDateTime::parse(&v, &Rfc3339).map_err(|_| {
+                ApiError::Unprocessable(format!("{field}: `{v}` is not an RFC 3339 time like 2026-11-23T10:00:00Z"))
+            })
         })
         .transpose()
 }

@@ -2,16 +2,16 @@
 //! checker guards `POST /feedback/{id}/messages`, so a reply that breaks the standard is not
 //! sent unless the agent overrides it knowingly.
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
 use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
 use otklik_core::standard::{self, Draft, Finding, Severity, Template};
 use otklik_core::{Kind, Language, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::views::text;
-use super::{parse_json, RawBody};
+use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;

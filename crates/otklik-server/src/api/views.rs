@@ -312,9 +312,7 @@ fn parse_tags(tags: Vec<String>) -> Result<Vec<String>, ApiError> {
             && tag.chars().count() <= 50
             && tag.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            return Err(ApiError::Unprocessable(format!(
-                "tags: `{tag}` must be 1 to 50 letters, digits, `-` or `_`"
-            )));
+            return Err(ApiError::Unprocessable(format!("tags: `{tag}` must be 1 to 50 letters, digits, `-` or `_`")));
         }
         if !parsed.contains(&tag) {
             parsed.push(tag);

@@ -8,20 +8,25 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use otklik_core::{Case, CaseFilter, CasePatch, Customer, Direction, Message, NewCustomer, NewFeedback, NewMessage, Page, Role, Status};
+use otklik_core::{
+    Case, CaseFilter, CasePatch, Customer, Direction, Message, NewCustomer, NewFeedback, NewMessage, Page, Role, Status,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 
-use crate::records::{millis, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, CASE_COLUMNS};
+use crate::records::{
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis,
+};
 use crate::{
-    CaseDetail, CustomerDetail, IdempotencyKey, OpenOptions, Stamp, Store, StoreError, Submitted,
-    TokenRecord, UserRecord,
+    CaseDetail, CustomerDetail, IdempotencyKey, OpenOptions, Stamp, Store, StoreError, Submitted, TokenRecord,
+    UserRecord,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-const SELECT_CASE: &str = "SELECT {columns}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c";
+const SELECT_CASE: &str =
+    "SELECT {columns}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c";
 
 fn select_case() -> String {
     SELECT_CASE.replace("{columns}", CASE_COLUMNS)
@@ -39,8 +44,8 @@ impl PgStore {
     /// Connects to a `postgres://` URL and migrates the database (migrations take a lock, so
     /// several nodes starting together apply them once).
     pub async fn connect(url: &str, options: &OpenOptions) -> Result<PgStore, StoreError> {
-        let connect_options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+        let connect_options =
+            PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
         PgStore::connect_with(connect_options, options).await
     }
 
@@ -238,7 +243,8 @@ async fn insert_feedback(
         .bind(feedback.kind.as_str())
         .execute(&mut **tx)
         .await?;
-    let terms = crate::records::index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
+    let terms =
+        crate::records::index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
     sqlx::query("INSERT INTO case_search (case_id, terms) VALUES ($1, $2)")
         .bind(case_id)
         .bind(terms)
@@ -371,13 +377,15 @@ impl Store for PgStore {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)")
-            .bind(case_id)
-            .bind(at)
-            .bind(&stamp.actor)
-            .bind(message.direction.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)",
+        )
+        .bind(case_id)
+        .bind(at)
+        .bind(&stamp.actor)
+        .bind(message.direction.as_str())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1").bind(case_id).bind(at).execute(&mut *tx).await?;
         let terms = crate::records::index_terms([message.body.as_str()]);
         sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE case_id = $1")
@@ -464,15 +472,22 @@ impl Store for PgStore {
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
         let customer = customer_with_identities(&self.pool, id).await?;
-        let rows: Vec<CaseRow> = sqlx::query_as(&format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case()))
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows: Vec<CaseRow> =
+            sqlx::query_as(&format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case()))
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
         let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
         Ok(CustomerDetail { customer, cases })
     }
 
-    async fn create_token(&self, name: &str, role: Role, token_hash: &str, at: OffsetDateTime) -> Result<i64, StoreError> {
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )

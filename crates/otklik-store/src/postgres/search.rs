@@ -6,8 +6,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use otklik_core::text::query_terms;
 
-use crate::records::{millis, CaseRow, CASE_COLUMNS};
 use crate::StoreError;
+use crate::records::{CASE_COLUMNS, CaseRow, millis};
 
 pub(super) async fn list_cases(pool: &PgPool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);

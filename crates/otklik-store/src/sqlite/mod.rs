@@ -15,7 +15,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
 
-use crate::records::{millis, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, CASE_COLUMNS};
+use crate::records::{
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis,
+};
 use crate::{
     CaseDetail, CustomerDetail, IdempotencyKey, OpenOptions, SqliteSync, Stamp, Store, StoreError, Submitted,
     TokenRecord, UserRecord,
@@ -23,7 +25,8 @@ use crate::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-const SELECT_CASE: &str = "SELECT {columns}, (SELECT group_concat(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c";
+const SELECT_CASE: &str =
+    "SELECT {columns}, (SELECT group_concat(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c";
 
 fn select_case() -> String {
     SELECT_CASE.replace("{columns}", CASE_COLUMNS)
@@ -129,7 +132,12 @@ impl Store for SqliteStore {
     async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError> {
         let items = batch
             .into_iter()
-            .map(|(feedback, status_token)| writer::Item { feedback, status_token, idempotency: None, stamp: stamp.clone() })
+            .map(|(feedback, status_token)| writer::Item {
+                feedback,
+                status_token,
+                idempotency: None,
+                stamp: stamp.clone(),
+            })
             .collect();
         self.intake.write(items).await?;
         Ok(())
@@ -187,13 +195,15 @@ impl Store for SqliteStore {
         .bind(at)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)")
-            .bind(case_id)
-            .bind(at)
-            .bind(&stamp.actor)
-            .bind(message.direction.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)",
+        )
+        .bind(case_id)
+        .bind(at)
+        .bind(&stamp.actor)
+        .bind(message.direction.as_str())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1").bind(case_id).bind(at).execute(&mut *tx).await?;
         let terms = crate::records::index_terms([message.body.as_str()]);
         sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE rowid = $1")
@@ -280,15 +290,22 @@ impl Store for SqliteStore {
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
         let customer = customer_with_identities(&self.reader, id).await?;
-        let rows: Vec<CaseRow> = sqlx::query_as(&format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case()))
-            .bind(id)
-            .fetch_all(&self.reader)
-            .await?;
+        let rows: Vec<CaseRow> =
+            sqlx::query_as(&format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case()))
+                .bind(id)
+                .fetch_all(&self.reader)
+                .await?;
         let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
         Ok(CustomerDetail { customer, cases })
     }
 
-    async fn create_token(&self, name: &str, role: Role, token_hash: &str, at: OffsetDateTime) -> Result<i64, StoreError> {
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
         let id = sqlx::query_scalar(
             "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )

@@ -6,8 +6,8 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use otklik_core::text::query_terms;
 
-use crate::records::{millis, CaseRow, CASE_COLUMNS};
 use crate::StoreError;
+use crate::records::{CASE_COLUMNS, CaseRow, millis};
 
 pub(super) async fn list_cases(pool: &SqlitePool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);

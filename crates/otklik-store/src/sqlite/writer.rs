@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use otklik_core::{Case, Direction, NewCustomer, NewFeedback, Status};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use crate::records::{index_terms, millis};
@@ -342,7 +342,9 @@ fn insert_feedback(
         )?
         .execute(params![case_id, Direction::Inbound.as_str(), feedback.channel.as_str(), feedback.text, at])?;
     connection
-        .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)")?
+        .prepare_cached(
+            "INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)",
+        )?
         .execute(params![case_id, at, stamp.actor, feedback.kind.as_str()])?;
     Ok(Case {
         id: case_id,
