@@ -30,6 +30,9 @@ pub struct Config {
     pub max_connections: u32,
     /// A TOML file of the business's own house-standard rules, added to the built-in ones.
     pub house_rules_file: Option<PathBuf>,
+    /// A triage model from `otklik model train`; the shipped model while it does not exist. The
+    /// server reloads it when the file changes. Default: `<data_dir>/triage-model.otkm`.
+    pub model_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             sqlite_synchronous: SqliteSync::Normal,
             max_connections: 8,
             house_rules_file: None,
+            model_file: None,
         }
     }
 }
@@ -100,6 +104,11 @@ impl Config {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Rules::builtin_with(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+    }
+
+    /// The triage model file the server watches.
+    pub fn model_file(&self) -> PathBuf {
+        self.model_file.clone().unwrap_or_else(|| self.data_dir.join("triage-model.otkm"))
     }
 
     /// The database URL in effect: the configured one, or SQLite under the data directory.

@@ -8,6 +8,7 @@ pub mod config;
 mod metrics;
 mod problem;
 mod startup;
+pub mod triage;
 
 pub use config::{Config, ConfigError};
 pub use startup::{AppState, Application, SystemClock, shutdown_signal};

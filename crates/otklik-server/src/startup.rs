@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use crate::auth::TokenCache;
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::triage::TriageModel;
 
 /// The wall clock.
 pub struct SystemClock;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The house-standard rules every reply is checked against.
     pub rules: Arc<Rules>,
+    /// Classifies new feedback: language, kind, sentiment, audience, priority.
+    pub triage: Arc<TriageModel>,
 }
 
 /// A built server, bound and ready to run.
@@ -79,7 +82,9 @@ impl Application {
             public_url: config.public_url_for(address).into(),
             max_body_bytes: config.max_body_bytes,
             rules: Arc::new(config.house_rules()?),
+            triage: Arc::new(TriageModel::open(config.model_file())),
         };
+        state.triage.watch();
         let router = crate::api::router(state.clone());
         Ok(Application { listener, router, state })
     }

@@ -290,7 +290,7 @@ async fn patch_and_messages_are_recorded_as_events() {
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let path = format!("/api/v1/feedback/{}", created["id"]);
     let (status, case) = app
-        .patch(&path, json!({"kind": "complaint", "priority": "high", "assignee": "olga", "tags": ["Late", "pizza"]}))
+        .patch(&path, json!({"kind": "question", "priority": "urgent", "assignee": "olga", "tags": ["Late", "pizza"]}))
         .await;
     assert_eq!(status, StatusCode::OK, "{case}");
     assert_eq!(case["tags"], json!(["late", "pizza"]));
@@ -393,4 +393,20 @@ async fn replies_are_checked_against_the_house_standard() {
         app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!templates.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn unclassified_feedback_is_triaged_at_intake() {
+    let app = TestApp::start().await;
+    let praise = json!({"text": "Огромное спасибо вашему курьеру, всё привёз вовремя и очень вежливо!"});
+    let (status, created) = app.post(&app.intake, "/api/v1/feedback", praise).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(created["kind"], "praise");
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
+    assert_eq!(case["language"], "ru");
+    assert_eq!(case["sentiment"], "positive");
+    assert_eq!(case["audience"], "none");
+    let given = json!({"text": "Дякую, все чудово", "kind": "idea"});
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", given).await;
+    assert_eq!(created["kind"], "idea", "a kind the source gives is kept");
 }

@@ -97,6 +97,11 @@ pub trait Store: Send + Sync + 'static {
     /// Records many pieces of feedback in one transaction (imports and benchmarks).
     async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError>;
 
+    /// Training rows from the cases an agent corrected: the first message's text and the
+    /// current value of `field` (`kind` or `sentiment`) of every case with a `changed` event for
+    /// that field.
+    async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError>;
+
     /// How many cases there are, hidden ones included.
     async fn case_count(&self) -> Result<i64, StoreError>;
 
@@ -134,6 +139,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// True when nobody can get in yet: no users and no tokens.
     async fn is_unclaimed(&self) -> Result<bool, StoreError>;
+}
+
+/// The query behind `Store::corrected_labels`, the same on both backends.
+pub(crate) fn corrected_labels_sql(field: &str) -> Result<String, StoreError> {
+    let column = match field {
+        "kind" => "c.kind",
+        "sentiment" => "c.sentiment",
+        other => return Err(StoreError::Invalid(format!("cannot learn the field `{other}`"))),
+    };
+    Ok(format!(
+        "SELECT m.body, {column} FROM cases c \
+         JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = c.id) \
+         WHERE {column} IS NOT NULL AND {column} <> 'unclassified' AND EXISTS \
+         (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.action = 'changed' AND e.field = $1) \
+         ORDER BY c.id"
+    ))
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…` (created if missing).

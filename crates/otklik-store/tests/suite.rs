@@ -105,6 +105,7 @@ on_both_backends!(
     customer_shows_cases_across_channels,
     tokens_and_users_are_found_by_hash_and_name,
     import_writes_a_batch_in_one_go,
+    corrected_cases_become_training_rows,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -451,4 +452,15 @@ async fn import_writes_a_batch_in_one_go(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(found.items.len(), 50);
+}
+
+async fn corrected_cases_become_training_rows(store: Arc<dyn Store>) {
+    let corrected = submit(&store, feedback("Доставка опоздала")).await;
+    submit(&store, feedback("Не тронутый агентом")).await;
+    let patch = CasePatch { kind: Some(Kind::Complaint), ..CasePatch::default() };
+    store.update_case(corrected.id, &patch, stamp(T0)).await.unwrap();
+    let rows = store.corrected_labels("kind").await.unwrap();
+    assert_eq!(rows, [("Доставка опоздала".to_owned(), "complaint".to_owned())]);
+    assert!(store.corrected_labels("sentiment").await.unwrap().is_empty());
+    assert!(matches!(store.corrected_labels("status").await, Err(StoreError::Invalid(_))));
 }

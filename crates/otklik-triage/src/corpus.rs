@@ -39,6 +39,18 @@ pub(crate) const FILES: &[(&str, &str)] = corpus_files![
     "mention_uk.csv",
     "mention_en.csv",
     "hard_cases.csv",
+    "more_complaint_ru.csv",
+    "more_complaint_uk.csv",
+    "more_complaint_en.csv",
+    "more_idea_ru.csv",
+    "more_idea_uk.csv",
+    "more_idea_en.csv",
+    "more_praise_ru.csv",
+    "more_praise_uk.csv",
+    "more_praise_en.csv",
+    "more_referral_ru.csv",
+    "more_referral_uk.csv",
+    "more_referral_en.csv",
 ];
 
 /// Which part of the corpus to take.

@@ -269,14 +269,19 @@ impl Model {
 const MAGIC: &[u8; 8] = b"OTKLIKTM";
 const FORMAT_VERSION: u32 = 1;
 
-/// Writes models to one file, one per task.
+/// Writes models to one file, one per task. The file is written beside the target and renamed
+/// over it, so a server watching the path never reads half a model.
 pub fn save_models(models: &[&Model], path: &Path) -> Result<(), TriageError> {
     let mut bytes = Vec::new();
     write_models(models, &mut bytes);
     let io_error = |source| TriageError::Io { path: path.to_owned(), source };
-    let mut file = std::fs::File::create(path).map_err(io_error)?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let mut file = std::fs::File::create(&partial).map_err(io_error)?;
     file.write_all(&bytes).map_err(io_error)?;
-    file.sync_all().map_err(io_error)
+    file.sync_all().map_err(io_error)?;
+    std::fs::rename(&partial, path).map_err(io_error)
 }
 
 fn write_models(models: &[&Model], out: &mut Vec<u8>) {

@@ -1,8 +1,9 @@
-//! The `otklik` command: `serve`, `migrate`, `token create`, `user create` and `bench`. It parses
+//! The `otklik` command: `serve`, `migrate`, `token create`, `user create`, `model` and `bench`. It parses
 //! flags, loads the configuration once and hands over to the server or the store.
 
 mod bench;
 mod corpus;
+mod model;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -54,6 +55,9 @@ enum Command {
     /// Manage people who sign in to the web workspace.
     #[command(subcommand)]
     User(UserCommand),
+    /// Evaluate and train the triage models.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
     /// Measure throughput and latency (prints figures; see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -121,7 +125,7 @@ impl GlobalArgs {
     }
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
@@ -191,6 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(command) => bench::run(command, &cli.global.config()?).await,
+        Command::Model(command) => model::run(command, &cli.global.config()?).await,
     }
 }
 

@@ -8,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use otklik_core::standard::Draft;
 use otklik_core::{
-    Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Priority, Role, Status,
+    Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Role, Status,
 };
 use otklik_store::{CaseDetail, IdempotencyKey, Stamp, StoreError};
+use otklik_triage::Input;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -63,19 +64,28 @@ pub async fn submit(
     principal.require(Role::can_submit, "submit feedback")?;
     let request: SubmitRequest = parse_json(&headers, &body)?;
     let idempotency = idempotency_key(&headers, &principal, &body)?;
+    let text = text("text", &request.text)?;
+    let customer = request.customer.unwrap_or_default().parse()?;
+    let triaged = state.triage.current().classify(&Input {
+        text: &text,
+        public: request.public,
+        followers: customer.followers.and_then(|f| u64::try_from(f).ok()),
+        vip: false,
+        repeated_complaint: false,
+    });
     let feedback = NewFeedback {
         channel: request.channel.unwrap_or(Channel::Api),
         subject: line("subject", request.subject)?,
-        text: text("text", &request.text)?,
-        customer: request.customer.unwrap_or_default().parse()?,
+        text,
+        customer,
         location: line("location", request.location)?,
         product: line("product", request.product)?,
         public: request.public,
-        kind: request.kind.unwrap_or(Kind::Unclassified),
-        sentiment: None,
-        audience: Audience::None,
-        language: None,
-        priority: Priority::Normal,
+        kind: request.kind.unwrap_or(triaged.kind),
+        sentiment: Some(triaged.sentiment),
+        audience: if request.public { triaged.audience } else { Audience::None },
+        language: Some(triaged.language),
+        priority: triaged.priority,
         external_id: line("external_id", request.external_id)?,
     };
     let channel = feedback.channel;

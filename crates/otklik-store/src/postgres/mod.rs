@@ -325,6 +325,11 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let sql = crate::corrected_labels_sql(field)?;
+        Ok(sqlx::query_as(&sql).bind(field).fetch_all(&self.pool).await?)
+    }
+
     async fn case_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT count(*) FROM cases").fetch_one(&self.pool).await?)
     }
