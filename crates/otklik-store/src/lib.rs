@@ -15,6 +15,12 @@ use time::OffsetDateTime;
 
 pub use error::StoreError;
 
+/// How many of the newest matches a search ranks. A query whose words are in more cases than
+/// this (a word like "delivery" in a large desk) ranks the newest this many of them, which is what
+/// an agent looking for a recent case wants and keeps search fast at any size; more words narrow
+/// the matches. Both backends use the same window, so they return the same cases.
+pub const SEARCH_WINDOW: i64 = 2_000;
+
 /// A redelivery guard: the same key from the same client returns the first result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyKey {

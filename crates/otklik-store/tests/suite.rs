@@ -106,6 +106,7 @@ on_both_backends!(
     tokens_and_users_are_found_by_hash_and_name,
     import_writes_a_batch_in_one_go,
     corrected_cases_become_training_rows,
+    a_common_word_ranks_the_newest_matches,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -452,6 +453,37 @@ async fn import_writes_a_batch_in_one_go(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(found.items.len(), 50);
+}
+
+async fn a_common_word_ranks_the_newest_matches(store: Arc<dyn Store>) {
+    // The oldest case says "доставка" most often, so it would rank first, but it is older than
+    // the newest SEARCH_WINDOW matches: a word this common ranks the newest matches only.
+    let window = otklik_store::SEARCH_WINDOW as u32;
+    let oldest = (feedback("доставка доставка доставка, снова доставка"), token(0));
+    let newer =
+        (1..=window + 10).map(|n| (feedback(&format!("Отзыв {n}: доставка и ещё много других слов")), token(n)));
+    store.import_feedback(std::iter::once(oldest).chain(newer).collect(), stamp(T0)).await.unwrap();
+    let mut filter = CaseFilter { query: Some("доставку".into()), limit: 200, ..CaseFilter::default() };
+    let (mut seen, mut pages) = (Vec::new(), 0);
+    loop {
+        let page = store.list_cases(&filter).await.unwrap();
+        seen.extend(page.items.iter().map(|case| case.id));
+        pages += 1;
+        match page.next_cursor {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(pages, window.div_ceil(200));
+    assert_eq!(seen.len(), window as usize);
+    let rare =
+        store.list_cases(&CaseFilter { query: Some("снова доставка".into()), ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(rare.items.len(), 1, "a rarer word still finds the oldest case");
+    let oldest = rare.items[0].id;
+    assert!(!seen.contains(&oldest), "the oldest match is outside the window");
+    let (lowest, highest) = (*seen.iter().min().unwrap(), *seen.iter().max().unwrap());
+    assert_eq!(highest - lowest + 1, i64::from(window), "the newest matches, none skipped");
+    assert_eq!(lowest, oldest + 11);
 }
 
 async fn corrected_cases_become_training_rows(store: Arc<dyn Store>) {

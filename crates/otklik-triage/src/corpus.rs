@@ -51,6 +51,21 @@ pub(crate) const FILES: &[(&str, &str)] = corpus_files![
     "more_referral_ru.csv",
     "more_referral_uk.csv",
     "more_referral_en.csv",
+    "extra_complaint_ru.csv",
+    "extra_complaint_uk.csv",
+    "extra_complaint_en.csv",
+    "extra_idea_ru.csv",
+    "extra_idea_uk.csv",
+    "extra_idea_en.csv",
+    "extra_question_ru.csv",
+    "extra_question_uk.csv",
+    "extra_question_en.csv",
+    "extra_praise_ru.csv",
+    "extra_praise_uk.csv",
+    "extra_praise_en.csv",
+    "extra_referral_ru.csv",
+    "extra_referral_uk.csv",
+    "extra_referral_en.csv",
 ];
 
 /// Which part of the corpus to take.

@@ -168,6 +168,7 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
     let total = store.case_count().await?;
     let mut histogram = new_histogram();
     let mut found = 0usize;
+    let mut by_query: Vec<Vec<u64>> = vec![Vec::new(); corpus::QUERIES.len()];
     let started = Instant::now();
     for n in 0..queries {
         let query = corpus::QUERIES[n % corpus::QUERIES.len()];
@@ -180,7 +181,9 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
         }
         let sent = Instant::now();
         let page = store.list_cases(&filter).await?;
-        let _ = histogram.record(sent.elapsed().as_micros().max(1) as u64);
+        let micros = sent.elapsed().as_micros().max(1) as u64;
+        let _ = histogram.record(micros);
+        by_query[n % corpus::QUERIES.len()].push(micros);
         found += page.items.len();
     }
     let elapsed = started.elapsed().max(Duration::from_micros(1));
@@ -191,5 +194,12 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
         found as f64 / queries as f64
     );
     print_latency(&histogram);
+    println!("  median by query:");
+    for (query, mut times) in corpus::QUERIES.iter().zip(by_query) {
+        times.sort_unstable();
+        if let Some(median) = times.get(times.len() / 2) {
+            println!("    {:>8.2} ms  {query}", *median as f64 / 1000.0);
+        }
+    }
     Ok(())
 }

@@ -6,43 +6,49 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use otklik_core::text::query_terms;
 
-use crate::StoreError;
 use crate::records::{CASE_COLUMNS, CaseRow, millis};
+use crate::{SEARCH_WINDOW, StoreError};
 
 pub(super) async fn list_cases(pool: &PgPool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);
+    let terms = filter.query.as_deref().map(query_terms);
+    let offset = match (&terms, filter.cursor) {
+        (Some(_), Some(Cursor::Offset(offset))) => offset,
+        (None, Some(Cursor::Before(_))) | (_, None) => 0,
+        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
+    };
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT {CASE_COLUMNS}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags "
     ));
-    let terms = filter.query.as_deref().map(query_terms);
     match &terms {
         Some(terms) if terms.is_empty() => return Ok(Page { items: Vec::new(), next_cursor: None }),
         Some(terms) => {
-            sql.push("FROM case_search s CROSS JOIN to_tsquery('simple', ");
-            sql.push_bind(tsquery_expression(terms));
-            sql.push(") AS q JOIN cases c ON c.id = s.case_id WHERE s.document @@ q");
+            // The newest SEARCH_WINDOW matches that pass the filters, ranked; the same window as
+            // on SQLite, so both backends return the same cases.
+            let expression = tsquery_expression(terms);
+            sql.push("FROM (SELECT w.id, ts_rank(w.document, to_tsquery('simple', ");
+            sql.push_bind(expression.clone());
+            sql.push(
+                ")) AS score FROM (SELECT c.id, s.document FROM case_search s JOIN cases c ON c.id = s.case_id \
+                 WHERE s.document @@ to_tsquery('simple', ",
+            );
+            sql.push_bind(expression);
+            sql.push(")");
+            push_filters(&mut sql, filter);
+            sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(SEARCH_WINDOW);
+            sql.push(") w ORDER BY score DESC, w.id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+            sql.push(" OFFSET ").push_bind(i64::from(offset));
+            sql.push(") m JOIN cases c ON c.id = m.id ORDER BY m.score DESC, c.id DESC");
         }
         None => {
             sql.push("FROM cases c WHERE 1 = 1");
+            push_filters(&mut sql, filter);
+            if let Some(Cursor::Before(id)) = filter.cursor {
+                sql.push(" AND c.id < ").push_bind(id);
+            }
+            sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(limit) + 1);
         }
     }
-    push_filters(&mut sql, filter);
-    let offset = match (&terms, filter.cursor) {
-        (Some(_), Some(Cursor::Offset(offset))) => offset,
-        (None, Some(Cursor::Before(id))) => {
-            sql.push(" AND c.id < ").push_bind(id);
-            0
-        }
-        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
-        (_, None) => 0,
-    };
-    if terms.is_some() {
-        sql.push(" ORDER BY ts_rank(s.document, q) DESC, c.id DESC");
-    } else {
-        sql.push(" ORDER BY c.id DESC");
-    }
-    sql.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-    sql.push(" OFFSET ").push_bind(i64::from(offset));
     let rows: Vec<CaseRow> = sql.build_query_as().fetch_all(pool).await?;
     let mut items: Vec<Case> = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
     let more = items.len() > limit as usize;

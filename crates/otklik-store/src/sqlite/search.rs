@@ -6,42 +6,46 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use otklik_core::text::query_terms;
 
-use crate::StoreError;
 use crate::records::{CASE_COLUMNS, CaseRow, millis};
+use crate::{SEARCH_WINDOW, StoreError};
 
 pub(super) async fn list_cases(pool: &SqlitePool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);
+    let terms = filter.query.as_deref().map(query_terms);
+    let offset = match (&terms, filter.cursor) {
+        (Some(_), Some(Cursor::Offset(offset))) => offset,
+        (None, Some(Cursor::Before(_))) | (_, None) => 0,
+        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
+    };
     let mut sql: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
         "SELECT {CASE_COLUMNS}, (SELECT group_concat(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags "
     ));
-    let terms = filter.query.as_deref().map(query_terms);
     match &terms {
         Some(terms) if terms.is_empty() => return Ok(Page { items: Vec::new(), next_cursor: None }),
         Some(terms) => {
-            sql.push("FROM case_search s JOIN cases c ON c.id = s.rowid WHERE case_search MATCH ");
+            // The newest SEARCH_WINDOW matches that pass the filters, walked newest first straight
+            // from the index (so bm25 is computed for those only), then ranked; only the page's
+            // rows are read from `cases`.
+            sql.push(
+                "FROM (SELECT id, score FROM (SELECT s.rowid AS id, bm25(case_search) AS score \
+                 FROM case_search s CROSS JOIN cases c ON c.id = s.rowid WHERE case_search MATCH ",
+            );
             sql.push_bind(fts5_expression(terms));
+            push_filters(&mut sql, filter);
+            sql.push(" ORDER BY s.rowid DESC LIMIT ").push_bind(SEARCH_WINDOW);
+            sql.push(") ORDER BY score, id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+            sql.push(" OFFSET ").push_bind(i64::from(offset));
+            sql.push(") m JOIN cases c ON c.id = m.id ORDER BY m.score, c.id DESC");
         }
         None => {
             sql.push("FROM cases c WHERE 1 = 1");
+            push_filters(&mut sql, filter);
+            if let Some(Cursor::Before(id)) = filter.cursor {
+                sql.push(" AND c.id < ").push_bind(id);
+            }
+            sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(limit) + 1);
         }
     }
-    push_filters(&mut sql, filter);
-    let offset = match (&terms, filter.cursor) {
-        (Some(_), Some(Cursor::Offset(offset))) => offset,
-        (None, Some(Cursor::Before(id))) => {
-            sql.push(" AND c.id < ").push_bind(id);
-            0
-        }
-        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
-        (_, None) => 0,
-    };
-    if terms.is_some() {
-        sql.push(" ORDER BY bm25(case_search), c.id DESC");
-    } else {
-        sql.push(" ORDER BY c.id DESC");
-    }
-    sql.push(" LIMIT ").push_bind(i64::from(limit) + 1);
-    sql.push(" OFFSET ").push_bind(i64::from(offset));
     let rows: Vec<CaseRow> = sql.build_query_as().fetch_all(pool).await?;
     let mut items: Vec<Case> = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
     let more = items.len() > limit as usize;
