@@ -1,15 +1,29 @@
 //! Otklik's domain: the types every other crate speaks in. No I/O, no async, no SQL, no HTTP.
 
+pub mod calendar;
 pub mod case;
 pub mod clock;
+pub mod compensation;
 pub mod customer;
+pub mod deadline;
+pub mod playbook;
 pub mod standard;
 pub mod text;
 pub mod vocab;
 
+pub use calendar::{BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours};
 pub use case::{
     Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page,
 };
 pub use clock::Clock;
+pub use compensation::{ApprovalLimits, Compensation, CompensationOffer};
 pub use customer::{Customer, Identity, IdentityKind, NewCustomer};
-pub use vocab::{Audience, Channel, Direction, Kind, Language, Priority, Role, Sentiment, Status, UnknownWord};
+pub use deadline::{DeadlinePolicy, DeadlineRule, DeadlineState, DeadlineStatus, Hours, Milestone, Target};
+pub use playbook::{
+    Action, ActionInput, CaseFacts, Effect, Playbook, PlaybookError, PlaybookErrors, Playbooks, Refusal, Requirement,
+    Stage, StageSet, Transition, Workflow,
+};
+pub use vocab::{
+    ApologyForm, Audience, Channel, CompensationKind, Direction, Kind, Language, Priority, Role, Sentiment, Status,
+    UnknownWord,
+};

@@ -54,6 +54,8 @@ macro_rules! vocabulary {
     };
 }
 
+pub(crate) use vocabulary;
+
 vocabulary! {
     /// Where a piece of feedback came from (and where the reply goes back to).
     Channel as "channel" {
@@ -135,6 +137,20 @@ vocabulary! {
         Outbound = "outbound",
         /// A note between staff; never shown to the customer.
         Note = "note",
+    }
+}
+
+vocabulary! {
+    /// What a customer is offered to make up for a problem; decided case by case.
+    CompensationKind as "compensation kind" {
+        Discount = "discount", FreeProduct = "free_product", Gift = "gift", Refund = "refund", Other = "other",
+    }
+}
+
+vocabulary! {
+    /// How the apology reaches the customer, chosen per customer.
+    ApologyForm as "apology form" {
+        Call = "call", Email = "email", Letter = "letter", Meeting = "meeting",
     }
 }
 

@@ -1,0 +1,268 @@
+//! Business hours: a time zone, working intervals per weekday and holidays, and the arithmetic of
+//! deadlines that count only working time and stop while a case waits on the customer.
+//! Pure functions over instants the caller passes in; never reads the clock.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use time::{Duration, OffsetDateTime};
+
+/// Minutes in a day; an interval may end at `24:00`.
+const DAY_MINUTES: u16 = 24 * 60;
+
+/// How far ahead [`BusinessCalendar::add_business`] looks before giving up on a calendar that
+/// has (almost) no working time: about ten years of days.
+const MAX_DAYS_SCANNED: u32 = 3660;
+
+/// One working interval within a day, in minutes since midnight, `start < end <= 1440`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WorkingHours {
+    pub start_minute: u16,
+    pub end_minute: u16,
+}
+
+/// A day off: one date, or the same day every year (`01-01`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Holiday {
+    Date(time::Date),
+    EveryYear { month: u8, day: u8 },
+}
+
+/// A time zone, working hours per weekday (Monday first) and holidays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BusinessCalendar {
+    time_zone: TimeZone,
+    time_zone_name: String,
+    week: [Vec<WorkingHours>; 7],
+    holidays: BTreeSet<Holiday>,
+}
+
+/// A stretch during which a case's clock was stopped (it waited on the customer). `to: None`
+/// means the clock is stopped still.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    pub from: OffsetDateTime,
+    pub to: Option<OffsetDateTime>,
+}
+
+/// A calendar setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CalendarError {
+    #[error("unknown time zone `{0}`; expected an IANA name such as Europe/Moscow")]
+    UnknownTimeZone(String),
+    #[error("the week has no working hours")]
+    NoWorkingHours,
+    #[error("working hours overlap on weekday {0} (1 = Monday)")]
+    Overlap(usize),
+}
+
+impl BusinessCalendar {
+    /// A calendar in the IANA time zone `time_zone` with `week[0]` Monday's hours.
+    pub fn new(
+        time_zone: &str,
+        mut week: [Vec<WorkingHours>; 7],
+        holidays: impl IntoIterator<Item = Holiday>,
+    ) -> Result<BusinessCalendar, CalendarError> {
+        let zone = TimeZone::get(time_zone).map_err(|_| CalendarError::UnknownTimeZone(time_zone.to_owned()))?;
+        if week.iter().all(Vec::is_empty) {
+            return Err(CalendarError::NoWorkingHours);
+        }
+        for (index, day) in week.iter_mut().enumerate() {
+            day.sort();
+            if day.windows(2).any(|pair| pair[0].end_minute > pair[1].start_minute) {
+                return Err(CalendarError::Overlap(index + 1));
+            }
+        }
+        Ok(BusinessCalendar {
+            time_zone: zone,
+            time_zone_name: time_zone.to_owned(),
+            week,
+            holidays: holidays.into_iter().collect(),
+        })
+    }
+
+    /// Round the clock in UTC with no holidays: for targets counted in calendar hours.
+    pub fn always() -> BusinessCalendar {
+        let whole_day = vec![WorkingHours { start_minute: 0, end_minute: DAY_MINUTES }];
+        BusinessCalendar {
+            time_zone: TimeZone::UTC,
+            time_zone_name: "UTC".to_owned(),
+            week: std::array::from_fn(|_| whole_day.clone()),
+            holidays: BTreeSet::new(),
+        }
+    }
+
+    /// The IANA name of the calendar's time zone.
+    pub fn time_zone(&self) -> &str {
+        &self.time_zone_name
+    }
+
+    /// True when `date` (in the calendar's zone) is a holiday.
+    pub fn is_holiday(&self, date: time::Date) -> bool {
+        self.holidays.contains(&Holiday::Date(date))
+            || self.holidays.contains(&Holiday::EveryYear { month: date.month() as u8, day: date.day() })
+    }
+
+    /// True when `at` falls within working hours.
+    pub fn is_business_time(&self, at: OffsetDateTime) -> bool {
+        let at = nanos(at);
+        self.intervals_on(self.local_date(at)).any(|(start, end)| start <= at && at < end)
+    }
+
+    /// The instant when `duration` of working time has passed since `start`.
+    pub fn add_business(&self, start: OffsetDateTime, duration: Duration) -> OffsetDateTime {
+        instant(self.add_nanos(nanos(start), duration.whole_nanoseconds().max(0)))
+    }
+
+    /// The working time between `from` and `to`; zero when `to` is not after `from`.
+    pub fn business_between(&self, from: OffsetDateTime, to: OffsetDateTime) -> Duration {
+        duration(self.between_nanos(nanos(from), nanos(to)))
+    }
+
+    /// The working time a case's clock has run between `start` and `now`, not counting pauses.
+    pub fn elapsed(&self, start: OffsetDateTime, pauses: &[Pause], now: OffsetDateTime) -> Duration {
+        let (start, now) = (nanos(start), nanos(now));
+        let (paused, _) = merge_pauses(pauses, start, now);
+        let stopped: i128 = paused.iter().map(|&(from, to)| self.between_nanos(from, to)).sum();
+        duration(self.between_nanos(start, now) - stopped)
+    }
+
+    /// When a clock started at `start` reaches `target` of working time, given the pauses known at
+    /// `now`. `None` while the clock is stopped at `now` and the target was not reached before.
+    pub fn due(
+        &self,
+        start: OffsetDateTime,
+        target: Duration,
+        pauses: &[Pause],
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let (start, now) = (nanos(start), nanos(now));
+        let (paused, stopped_now) = merge_pauses(pauses, start, now);
+        let mut remaining = target.whole_nanoseconds().max(0);
+        let mut cursor = start;
+        for (from, to) in paused {
+            let available = self.between_nanos(cursor, from);
+            if available >= remaining {
+                return Some(instant(self.add_nanos(cursor, remaining)));
+            }
+            remaining -= available;
+            cursor = to;
+        }
+        (!stopped_now).then(|| instant(self.add_nanos(cursor, remaining)))
+    }
+
+    fn local_date(&self, at: i128) -> Date {
+        timestamp(at).to_zoned(self.time_zone.clone()).date()
+    }
+
+    /// Working intervals of `date` as unix nanoseconds, in order; none on a holiday.
+    fn intervals_on(&self, date: Date) -> impl Iterator<Item = (i128, i128)> + '_ {
+        let holiday = time::Month::try_from(date.month() as u8)
+            .and_then(|month| time::Date::from_calendar_date(i32::from(date.year()), month, date.day() as u8))
+            .is_ok_and(|date| self.is_holiday(date));
+        let hours: &[WorkingHours] =
+            if holiday { &[] } else { &self.week[date.weekday().to_monday_zero_offset() as usize] };
+        hours.iter().filter_map(move |hours| {
+            Some((self.at_minute(date, hours.start_minute)?, self.at_minute(date, hours.end_minute)?))
+        })
+    }
+
+    fn at_minute(&self, date: Date, minute: u16) -> Option<i128> {
+        let civil: DateTime = if minute >= DAY_MINUTES {
+            date.tomorrow().ok()?.at(0, 0, 0, 0)
+        } else {
+            date.at((minute / 60) as i8, (minute % 60) as i8, 0, 0)
+        };
+        // In a daylight-saving gap or overlap, the earlier reading of the wall clock wins.
+        let zoned = self.time_zone.to_ambiguous_zoned(civil).compatible().ok()?;
+        Some(zoned.timestamp().as_nanosecond())
+    }
+
+    fn add_nanos(&self, start: i128, mut remaining: i128) -> i128 {
+        let mut date = self.local_date(start);
+        let mut last_end = start;
+        for _ in 0..MAX_DAYS_SCANNED {
+            for (from, to) in self.intervals_on(date) {
+                let from = from.max(start);
+                if to <= from {
+                    continue;
+                }
+                if to - from >= remaining {
+                    return from + remaining;
+                }
+                remaining -= to - from;
+                last_end = to;
+            }
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+        }
+        last_end
+    }
+
+    fn between_nanos(&self, from: i128, to: i128) -> i128 {
+        if to <= from {
+            return 0;
+        }
+        let last = self.local_date(to);
+        let mut date = self.local_date(from);
+        let mut total = 0;
+        while date <= last {
+            total += self.intervals_on(date).map(|(start, end)| (end.min(to) - start.max(from)).max(0)).sum::<i128>();
+            match date.tomorrow() {
+                Ok(next) => date = next,
+                Err(_) => break,
+            }
+        }
+        total
+    }
+}
+
+/// The pauses clipped to `[start, now]`, sorted and merged, and whether the clock is stopped at
+/// `now`.
+fn merge_pauses(pauses: &[Pause], start: i128, now: i128) -> (Vec<(i128, i128)>, bool) {
+    let mut stopped_now = false;
+    let mut clipped: Vec<(i128, i128)> = Vec::with_capacity(pauses.len());
+    for pause in pauses {
+        if nanos(pause.from) <= now && pause.to.is_none_or(|to| nanos(to) > now) {
+            stopped_now = true;
+        }
+        let from = nanos(pause.from).max(start);
+        let to = pause.to.map_or(now, nanos).min(now);
+        if from < to {
+            clipped.push((from, to));
+        }
+    }
+    clipped.sort();
+    let mut merged: Vec<(i128, i128)> = Vec::with_capacity(clipped.len());
+    for (from, to) in clipped {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(to),
+            _ => merged.push((from, to)),
+        }
+    }
+    (merged, stopped_now)
+}
+
+fn nanos(at: OffsetDateTime) -> i128 {
+    at.unix_timestamp_nanos()
+}
+
+fn timestamp(nanos: i128) -> Timestamp {
+    Timestamp::from_nanosecond(nanos).unwrap_or(if nanos < 0 { Timestamp::MIN } else { Timestamp::MAX })
+}
+
+/// The instant `nanos` after the epoch, saturating at the ends of the supported range.
+fn instant(nanos: i128) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or_else(|_| {
+        let end = if nanos < 0 { time::PrimitiveDateTime::MIN } else { time::PrimitiveDateTime::MAX };
+        end.assume_utc()
+    })
+}
+
+fn duration(nanos: i128) -> Duration {
+    Duration::nanoseconds_i128(nanos)
+}

@@ -1,0 +1,141 @@
+//! Deadline targets per kind, priority and public visibility, and a case's deadline state at a
+//! given instant: ok, warning (most of the time used) or breached. No clock reads: `now` is passed.
+
+use std::borrow::Cow;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::calendar::{BusinessCalendar, Pause};
+use crate::vocab::{Kind, Priority};
+
+/// What a deadline is measured to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Milestone {
+    /// The first customer-facing message: the first transition that emits a template.
+    FirstResponse,
+    /// The case reaching a resolved or closed status.
+    Resolution,
+}
+
+/// Whether a target counts working hours of the business calendar or every hour of the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Hours {
+    Business,
+    Calendar,
+}
+
+/// A time allowed to reach a milestone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub within: Duration,
+    pub hours: Hours,
+}
+
+/// One row of the policy. A `None` field matches every case; the most specific matching row
+/// that sets a milestone wins, and among equally specific rows the later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineRule {
+    pub kind: Option<Kind>,
+    pub priority: Option<Priority>,
+    pub public: Option<bool>,
+    pub first_response: Option<Target>,
+    pub resolution: Option<Target>,
+}
+
+impl DeadlineRule {
+    fn matches(&self, kind: Kind, priority: Priority, public: bool) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+            && self.priority.is_none_or(|p| p == priority)
+            && self.public.is_none_or(|p| p == public)
+    }
+
+    fn specificity(&self) -> usize {
+        usize::from(self.kind.is_some()) + usize::from(self.priority.is_some()) + usize::from(self.public.is_some())
+    }
+
+    fn target(&self, milestone: Milestone) -> Option<Target> {
+        match milestone {
+            Milestone::FirstResponse => self.first_response,
+            Milestone::Resolution => self.resolution,
+        }
+    }
+}
+
+/// Where a deadline stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeadlineState {
+    Ok,
+    /// More than [`DeadlinePolicy::warn_at`] of the time is used: time to escalate.
+    Warning,
+    Breached,
+}
+
+/// A deadline's state at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlineStatus {
+    pub state: DeadlineState,
+    /// When the target is (or was) reached; `None` while the clock is stopped and not yet breached.
+    pub due_at: Option<OffsetDateTime>,
+    /// Counted time used so far, pauses excluded.
+    pub elapsed: Duration,
+    /// True when the clock is stopped at this instant (the case waits on the customer).
+    pub paused: bool,
+}
+
+/// The business calendar, the targets and when to warn.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlinePolicy {
+    pub calendar: BusinessCalendar,
+    pub rules: Vec<DeadlineRule>,
+    /// The share of a target after which a deadline is in warning, `0 < warn_at < 1`.
+    pub warn_at: f64,
+}
+
+/// The share of a target after which a deadline is in warning, unless configured.
+pub const DEFAULT_WARN_AT: f64 = 0.75;
+
+impl DeadlinePolicy {
+    /// The target for a milestone of a case, if any row sets one.
+    pub fn target(&self, kind: Kind, priority: Priority, public: bool, milestone: Milestone) -> Option<Target> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.matches(kind, priority, public))
+            .filter_map(|rule| Some((rule.specificity(), rule.target(milestone)?)))
+            .fold(None, |best: Option<(usize, Target)>, (score, target)| match best {
+                Some((best_score, _)) if best_score > score => best,
+                _ => Some((score, target)),
+            })
+            .map(|(_, target)| target)
+    }
+
+    /// The calendar a target counts in.
+    pub fn calendar_for(&self, hours: Hours) -> Cow<'_, BusinessCalendar> {
+        match hours {
+            Hours::Business => Cow::Borrowed(&self.calendar),
+            Hours::Calendar => Cow::Owned(BusinessCalendar::always()),
+        }
+    }
+
+    /// The state at `now` of a deadline whose clock started at `started_at` and stopped during
+    /// `pauses`. For a milestone already reached, pass the instant it was reached as `now`.
+    pub fn status(
+        &self,
+        target: Target,
+        started_at: OffsetDateTime,
+        pauses: &[Pause],
+        now: OffsetDateTime,
+    ) -> DeadlineStatus {
+        let calendar = self.calendar_for(target.hours);
+        let elapsed = calendar.elapsed(started_at, pauses, now);
+        let due_at = calendar.due(started_at, target.within, pauses, now);
+        let paused = pauses.iter().any(|pause| pause.from <= now && pause.to.is_none_or(|to| to > now));
+        let state = if elapsed >= target.within {
+            DeadlineState::Breached
+        } else if elapsed.as_seconds_f64() >= target.within.as_seconds_f64() * self.warn_at {
+            DeadlineState::Warning
+        } else {
+            DeadlineState::Ok
+        };
+        DeadlineStatus { state, due_at, elapsed, paused }
+    }
+}

@@ -1,0 +1,282 @@
+//! Business-hours arithmetic on fixed instants: within a day, overnight, weekends, holidays,
+//! time zones with and without daylight saving, pauses while a case waits on the customer; and
+//! the deadline policy's targets and states.
+
+use otklik_core::{
+    BusinessCalendar, CalendarError, DeadlinePolicy, DeadlineState, Holiday, Hours, Kind, Milestone, Pause, Priority,
+    Target, Workflow, WorkingHours,
+};
+use time::macros::{date, datetime};
+use time::{Duration, OffsetDateTime};
+
+/// The built-in calendar: Europe/Moscow, Monday to Friday 09:00–18:00, Russian public holidays.
+fn moscow() -> BusinessCalendar {
+    Workflow::builtin().deadlines.calendar
+}
+
+fn policy() -> DeadlinePolicy {
+    Workflow::builtin().deadlines
+}
+
+fn hours(start: &str, end: &str) -> WorkingHours {
+    let minute = |clock: &str| {
+        let (h, m) = clock.split_once(':').unwrap();
+        h.parse::<u16>().unwrap() * 60 + m.parse::<u16>().unwrap()
+    };
+    WorkingHours { start_minute: minute(start), end_minute: minute(end) }
+}
+
+/// New York, Monday to Friday 09:00–17:00, Sunday round the clock.
+fn new_york() -> BusinessCalendar {
+    let weekday = vec![hours("09:00", "17:00")];
+    let week = [
+        weekday.clone(),
+        weekday.clone(),
+        weekday.clone(),
+        weekday.clone(),
+        weekday,
+        vec![],
+        vec![hours("00:00", "24:00")],
+    ];
+    BusinessCalendar::new("America/New_York", week, []).unwrap()
+}
+
+// ── Adding business time ────────────────────────────────────────────────────────────────────
+
+#[test]
+fn business_time_within_one_day() {
+    let due = moscow().add_business(datetime!(2026-03-10 10:00 +3), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-03-10 12:00 +3));
+}
+
+#[test]
+fn business_time_continues_next_morning() {
+    let due = moscow().add_business(datetime!(2026-03-10 17:00 +3), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-03-11 10:00 +3));
+}
+
+#[test]
+fn question_deadline_skips_weekend() {
+    let due = moscow().add_business(datetime!(2026-03-13 17:30 +3), Duration::hours(1));
+    assert_eq!(due, datetime!(2026-03-16 09:30 +3), "Friday 17:30 + 1 working hour = Monday 09:30");
+}
+
+#[test]
+fn clock_started_at_the_weekend_starts_counting_on_monday() {
+    let due = moscow().add_business(datetime!(2026-03-14 12:00 +3), Duration::hours(1));
+    assert_eq!(due, datetime!(2026-03-16 10:00 +3));
+}
+
+#[test]
+fn input_in_another_offset_gives_the_same_instant() {
+    let due = moscow().add_business(datetime!(2026-03-10 14:00 UTC), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-03-11 10:00 +3), "14:00 UTC is 17:00 in Moscow");
+}
+
+#[test]
+fn every_year_holiday_is_skipped() {
+    // 12 June 2026, Russia Day, is a Friday.
+    let calendar = moscow();
+    assert!(calendar.is_holiday(date!(2026 - 06 - 12)));
+    let due = calendar.add_business(datetime!(2026-06-11 17:00 +3), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-06-15 10:00 +3));
+}
+
+#[test]
+fn new_year_holidays_are_skipped() {
+    // 1–8 January are days off; 9 January 2026 is a Friday.
+    let due = moscow().add_business(datetime!(2025-12-31 17:00 +3), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-01-09 10:00 +3));
+}
+
+#[test]
+fn one_day_holiday_is_skipped() {
+    let weekday = vec![hours("09:00", "18:00")];
+    let week = std::array::from_fn(|day| if day < 5 { weekday.clone() } else { vec![] });
+    let calendar = BusinessCalendar::new("Europe/Moscow", week, [Holiday::Date(date!(2026 - 03 - 11))]).unwrap();
+    let due = calendar.add_business(datetime!(2026-03-10 17:00 +3), Duration::hours(2));
+    assert_eq!(due, datetime!(2026-03-12 10:00 +3));
+}
+
+#[test]
+fn lunch_break_is_not_counted() {
+    let day = vec![hours("09:00", "13:00"), hours("14:00", "18:00")];
+    let week = std::array::from_fn(|index| if index < 5 { day.clone() } else { vec![] });
+    let calendar = BusinessCalendar::new("Europe/Moscow", week, []).unwrap();
+    assert_eq!(
+        calendar.add_business(datetime!(2026-03-10 12:00 +3), Duration::hours(2)),
+        datetime!(2026-03-10 15:00 +3)
+    );
+    assert!(!calendar.is_business_time(datetime!(2026-03-10 13:30 +3)));
+    assert!(calendar.is_business_time(datetime!(2026-03-10 14:00 +3)));
+}
+
+// ── Counting business time between two instants ─────────────────────────────────────────────
+
+#[test]
+fn business_between_counts_only_working_hours() {
+    let calendar = moscow();
+    let between = |a, b| calendar.business_between(a, b);
+    assert_eq!(between(datetime!(2026-03-13 17:00 +3), datetime!(2026-03-16 10:00 +3)), Duration::hours(2));
+    assert_eq!(between(datetime!(2026-03-16 09:00 +3), datetime!(2026-03-23 09:00 +3)), Duration::hours(45));
+    assert_eq!(between(datetime!(2026-03-16 12:00 +3), datetime!(2026-03-16 10:00 +3)), Duration::ZERO);
+}
+
+#[test]
+fn business_between_and_add_business_agree() {
+    let calendar = moscow();
+    let start = datetime!(2026-03-12 15:17 +3);
+    for minutes in [1, 59, 60, 180, 540, 541, 2000, 10_000] {
+        let due = calendar.add_business(start, Duration::minutes(minutes));
+        assert_eq!(calendar.business_between(start, due), Duration::minutes(minutes), "{minutes} minutes");
+    }
+}
+
+// ── Daylight saving ─────────────────────────────────────────────────────────────────────────
+
+#[test]
+fn new_york_business_hours_across_spring_forward() {
+    // Friday 6 March 2026 16:00 EST; clocks move forward on Sunday 8 March.
+    let friday = datetime!(2026-03-06 16:00 -5);
+    let due = new_york().add_business(friday, Duration::hours(26));
+    // 1 hour on Friday, 23 real hours on the short Sunday, 2 hours on Monday (EDT).
+    assert_eq!(due, datetime!(2026-03-09 11:00 -4));
+}
+
+#[test]
+fn new_york_sunday_of_fall_back_has_25_hours() {
+    let calendar = new_york();
+    let sunday = calendar.business_between(datetime!(2026-11-01 00:00 -4), datetime!(2026-11-02 00:00 -5));
+    assert_eq!(sunday, Duration::hours(25));
+}
+
+#[test]
+fn monday_hours_keep_local_wall_clock_after_the_change() {
+    let due = new_york().add_business(datetime!(2026-03-09 08:00 -4), Duration::hours(1));
+    assert_eq!(due, datetime!(2026-03-09 10:00 -4), "09:00 EDT + 1 hour");
+}
+
+#[test]
+fn calendar_hours_are_real_hours_across_a_change() {
+    let start = datetime!(2026-03-07 12:00 -5);
+    assert_eq!(BusinessCalendar::always().add_business(start, Duration::hours(24)), datetime!(2026-03-08 13:00 -4));
+}
+
+// ── Pauses while waiting on the customer ────────────────────────────────────────────────────
+
+const START: OffsetDateTime = datetime!(2026-03-16 09:00 +3);
+
+#[test]
+fn closed_pause_moves_the_due_time() {
+    let pauses = [Pause { from: datetime!(2026-03-16 10:00 +3), to: Some(datetime!(2026-03-16 14:00 +3)) }];
+    let now = datetime!(2026-03-16 15:00 +3);
+    let calendar = moscow();
+    assert_eq!(calendar.due(START, Duration::hours(4), &pauses, now), Some(datetime!(2026-03-16 17:00 +3)));
+    assert_eq!(calendar.elapsed(START, &pauses, now), Duration::hours(2));
+}
+
+#[test]
+fn open_pause_has_no_due_time() {
+    let pauses = [Pause { from: datetime!(2026-03-16 10:00 +3), to: None }];
+    let now = datetime!(2026-03-17 16:00 +3);
+    let calendar = moscow();
+    assert_eq!(calendar.due(START, Duration::hours(4), &pauses, now), None);
+    assert_eq!(calendar.elapsed(START, &pauses, now), Duration::hours(1));
+}
+
+#[test]
+fn overlapping_pauses_count_once() {
+    let pauses = [
+        Pause { from: datetime!(2026-03-16 10:00 +3), to: Some(datetime!(2026-03-16 12:00 +3)) },
+        Pause { from: datetime!(2026-03-16 11:00 +3), to: Some(datetime!(2026-03-16 13:00 +3)) },
+    ];
+    let now = datetime!(2026-03-16 18:00 +3);
+    assert_eq!(moscow().elapsed(START, &pauses, now), Duration::hours(6));
+}
+
+#[test]
+fn pause_after_the_deadline_does_not_hide_the_breach() {
+    let pauses = [Pause { from: datetime!(2026-03-16 11:00 +3), to: None }];
+    let target = Target { within: Duration::hours(1), hours: Hours::Business };
+    let status = policy().status(target, START, &pauses, datetime!(2026-03-16 12:00 +3));
+    assert_eq!(status.state, DeadlineState::Breached);
+    assert_eq!(status.due_at, Some(datetime!(2026-03-16 10:00 +3)));
+    assert!(status.paused);
+}
+
+// ── The deadline policy ─────────────────────────────────────────────────────────────────────
+
+#[test]
+fn public_complaints_get_the_fastest_first_response() {
+    let policy = policy();
+    let first = |kind, priority, public| policy.target(kind, priority, public, Milestone::FirstResponse).unwrap();
+    let one_working_hour = Target { within: Duration::hours(1), hours: Hours::Business };
+    assert_eq!(first(Kind::Complaint, Priority::Normal, true), one_working_hour);
+    assert_eq!(first(Kind::Complaint, Priority::Normal, false).within, Duration::hours(2));
+    assert_eq!(first(Kind::Complaint, Priority::Urgent, false), one_working_hour);
+}
+
+#[test]
+fn question_answered_and_referral_contacted_within_a_calendar_day() {
+    let policy = policy();
+    let day = Target { within: Duration::hours(24), hours: Hours::Calendar };
+    assert_eq!(policy.target(Kind::Question, Priority::Low, false, Milestone::FirstResponse), Some(day));
+    assert_eq!(policy.target(Kind::Question, Priority::High, true, Milestone::Resolution), Some(day));
+    assert_eq!(policy.target(Kind::Referral, Priority::Normal, false, Milestone::FirstResponse), Some(day));
+}
+
+#[test]
+fn most_specific_row_wins_per_milestone() {
+    let policy = policy();
+    // The public-complaint row sets no resolution: the complaint row's applies.
+    let resolution = policy.target(Kind::Complaint, Priority::Normal, true, Milestone::Resolution).unwrap();
+    assert_eq!(resolution.within, Duration::hours(27));
+    let urgent = policy.target(Kind::Complaint, Priority::Urgent, true, Milestone::Resolution).unwrap();
+    assert_eq!(urgent.within, Duration::hours(9));
+    let idea = policy.target(Kind::Idea, Priority::Normal, false, Milestone::FirstResponse).unwrap();
+    assert_eq!(idea, Target { within: Duration::hours(4), hours: Hours::Business }, "the catch-all row");
+}
+
+#[test]
+fn question_deadline_goes_ok_warning_breached_in_calendar_hours() {
+    let policy = policy();
+    let target = policy.target(Kind::Question, Priority::Normal, false, Milestone::FirstResponse).unwrap();
+    let asked = datetime!(2026-03-13 20:00 +3);
+    let at = |now| policy.status(target, asked, &[], now);
+    let ok = at(datetime!(2026-03-14 13:59 +3));
+    assert_eq!(ok.state, DeadlineState::Ok);
+    assert_eq!(ok.due_at, Some(datetime!(2026-03-14 20:00 +3)), "calendar hours run through Saturday");
+    assert_eq!(at(datetime!(2026-03-14 14:00 +3)).state, DeadlineState::Warning, "18 of 24 hours is 75%");
+    let breached = at(datetime!(2026-03-14 20:00 +3));
+    assert_eq!(breached.state, DeadlineState::Breached);
+    assert_eq!(breached.elapsed, Duration::hours(24));
+}
+
+#[test]
+fn complaint_deadline_waiting_on_the_customer_is_paused_not_breached() {
+    let policy = policy();
+    let target = policy.target(Kind::Complaint, Priority::Normal, false, Milestone::Resolution).unwrap();
+    let pauses = [Pause { from: datetime!(2026-03-16 12:00 +3), to: None }];
+    let status = policy.status(target, START, &pauses, datetime!(2026-04-20 12:00 +3));
+    assert_eq!(status.state, DeadlineState::Ok);
+    assert!(status.paused);
+    assert_eq!(status.due_at, None);
+    assert_eq!(status.elapsed, Duration::hours(3));
+}
+
+// ── Building a calendar ─────────────────────────────────────────────────────────────────────
+
+#[test]
+fn calendar_without_hours_or_with_overlaps_or_unknown_zone_is_refused() {
+    let empty: [Vec<WorkingHours>; 7] = Default::default();
+    assert_eq!(BusinessCalendar::new("UTC", empty, []), Err(CalendarError::NoWorkingHours));
+    let mut overlapping: [Vec<WorkingHours>; 7] = Default::default();
+    overlapping[2] = vec![hours("09:00", "13:00"), hours("12:00", "18:00")];
+    assert_eq!(BusinessCalendar::new("UTC", overlapping, []), Err(CalendarError::Overlap(3)));
+    let mut week: [Vec<WorkingHours>; 7] = Default::default();
+    week[0] = vec![hours("09:00", "18:00")];
+    assert_eq!(
+        BusinessCalendar::new("Europe/Atlantis", week, []),
+        Err(CalendarError::UnknownTimeZone("Europe/Atlantis".into()))
+    );
+}
