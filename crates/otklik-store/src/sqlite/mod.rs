@@ -119,7 +119,7 @@ impl Store for SqliteStore {
         idempotency: Option<IdempotencyKey>,
         stamp: Stamp,
     ) -> Result<Submitted, StoreError> {
-        let item = writer::Item { feedback, status_token, idempotency, stamp };
+        let item = writer::Item::new(feedback, status_token, idempotency, stamp);
         let outcome = self.intake.write(vec![item]).await?.pop().ok_or(StoreError::NotFound("write outcome"))?;
         match outcome {
             writer::Outcome::Created(case) => Ok(Submitted { case: *case, created: true }),
@@ -132,12 +132,7 @@ impl Store for SqliteStore {
     async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError> {
         let items = batch
             .into_iter()
-            .map(|(feedback, status_token)| writer::Item {
-                feedback,
-                status_token,
-                idempotency: None,
-                stamp: stamp.clone(),
-            })
+            .map(|(feedback, status_token)| writer::Item::new(feedback, status_token, None, stamp.clone()))
             .collect();
         self.intake.write(items).await?;
         Ok(())

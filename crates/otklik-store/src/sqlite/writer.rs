@@ -25,10 +25,24 @@ const MAX_GROUP: usize = 512;
 
 /// One new piece of feedback to write.
 pub(super) struct Item {
-    pub feedback: NewFeedback,
-    pub status_token: String,
-    pub idempotency: Option<IdempotencyKey>,
-    pub stamp: Stamp,
+    feedback: NewFeedback,
+    status_token: String,
+    idempotency: Option<IdempotencyKey>,
+    stamp: Stamp,
+    /// The case's search terms, stemmed by the caller so the one writer thread does not.
+    terms: String,
+}
+
+impl Item {
+    pub(super) fn new(
+        feedback: NewFeedback,
+        status_token: String,
+        idempotency: Option<IdempotencyKey>,
+        stamp: Stamp,
+    ) -> Item {
+        let terms = index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
+        Item { feedback, status_token, idempotency, stamp, terms }
+    }
 }
 
 /// What writing an item led to.
@@ -90,7 +104,10 @@ impl IntakeWriter {
     }
 }
 
-/// How often the WAL is copied back into the database file.
+/// How often the WAL is copied back into the database file. Each checkpoint syncs the disk, and
+/// on ext4 a sync can hold the writer's next appends to the WAL behind the file system's journal:
+/// that, not the CPU, is what makes intake's slowest requests slow (docs/benchmarks.md). Half a
+/// second measured best among 0.1, 0.5 and 4 s: rarer checkpoints sync more at once.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// Copies the WAL into the database file in the background (a passive checkpoint never blocks
@@ -104,7 +121,12 @@ fn checkpoint_until_stopped(connection: &Connection, stopped: &mpsc::Receiver<()
     let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
-/// When the WAL file grows past this, the writer restarts it from the beginning.
+/// When the WAL file grows past this, the writer restarts it from the beginning. Each restart
+/// costs the writer two disk syncs (tens of milliseconds on a plain disk, during which intake
+/// waits); a WAL kept at this size is reused in place, so the writes into it need no new disk
+/// blocks (growing a file waits on the file system's journal while a checkpoint syncs). Under a
+/// normal load the background checkpoints catch up in quiet moments and the WAL restarts by
+/// itself, long before this size.
 const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Group commits between two looks at the WAL file's size.
@@ -129,15 +151,18 @@ fn run(mut connection: Connection, wal_path: &Path, queue: mpsc::Receiver<Job>) 
     }
 }
 
-/// Under a steady stream of writes the background checkpoints copy the WAL but never see it
-/// idle, so it would grow without end. Past a size, the writer itself finishes the checkpoint
-/// (most pages are already copied, so this is short) and starts the WAL over.
+/// Under a steady stream of writes the background checkpoints copy the WAL but never catch up
+/// with its end, so SQLite never starts the WAL over and it would grow without end. Past a size,
+/// the writer itself runs a passive checkpoint between two groups: nothing else writes then, so
+/// it copies the last few frames (the background thread did the rest) and the next write starts
+/// the WAL from the beginning. A passive checkpoint never waits: when the background one holds
+/// the checkpoint lock this one returns at once and the writer tries again a little later. (A
+/// RESTART checkpoint here would sleep in the busy handler behind the background checkpoint and
+/// stall every waiting request for up to a hundred milliseconds.)
 fn restart_wal_if_large(connection: &Connection, wal_path: &Path) {
     let size = std::fs::metadata(wal_path).map(|meta| meta.len()).unwrap_or(0);
-    if size > WAL_RESTART_BYTES
-        && let Err(error) = connection.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
-    {
-        tracing::warn!(%error, "WAL restart failed; will retry");
+    if size > WAL_RESTART_BYTES {
+        let _ = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 }
 
@@ -220,8 +245,7 @@ fn write_item(connection: &Connection, item: &Item, search: &mut Vec<(i64, Strin
         return Ok(Outcome::Existing(case_id));
     }
     let case = insert_feedback(connection, &item.feedback, &item.status_token, &item.stamp)?;
-    let feedback = &item.feedback;
-    search.push((case.id, index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]))));
+    search.push((case.id, item.terms.clone()));
     if let Some(key) = &item.idempotency {
         connection
             .prepare_cached(
