@@ -43,7 +43,7 @@ impl Default for Config {
             database_url: None,
             public_url: None,
             max_body_bytes: 1024 * 1024,
-            sqlite_synchronous: SqliteSync::Normal,
+            sqlite_synchronous: SqliteSync::Full,
             max_connections: 8,
             house_rules_file: None,
             model_file: None,

@@ -189,7 +189,7 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { sqlite_synchronous: SqliteSync::Normal, max_connections: 8 }
+        OpenOptions { sqlite_synchronous: SqliteSync::Full, max_connections: 8 }
     }
 }
 
