@@ -75,6 +75,8 @@ pub struct Case {
     pub language: Option<Language>,
     pub priority: Priority,
     pub status: Status,
+    /// The stage of its kind's playbook the case is in (`new` on arrival).
+    pub stage: String,
     pub subject: Option<String>,
     pub location: Option<String>,
     pub product: Option<String>,
@@ -142,6 +144,8 @@ pub struct CasePatch {
     pub kind: Option<Kind>,
     pub priority: Option<Priority>,
     pub status: Option<Status>,
+    /// Set with `kind` when a case moves into another kind's playbook.
+    pub stage: Option<String>,
     pub audience: Option<Audience>,
     pub sentiment: Option<Option<Sentiment>>,
     pub language: Option<Option<Language>>,
@@ -190,6 +194,7 @@ impl Case {
         record(&mut changes, "kind", &mut self.kind, &patch.kind, |v| word(v));
         record(&mut changes, "priority", &mut self.priority, &patch.priority, |v| word(v));
         record(&mut changes, "status", &mut self.status, &patch.status, |v| word(v));
+        record(&mut changes, "stage", &mut self.stage, &patch.stage, |v| Some(v.clone()));
         record(&mut changes, "audience", &mut self.audience, &patch.audience, |v| word(v));
         record(&mut changes, "sentiment", &mut self.sentiment, &patch.sentiment, |v| v.map(|s| s.to_string()));
         record(&mut changes, "language", &mut self.language, &patch.language, |v| v.map(|l| l.to_string()));

@@ -24,6 +24,6 @@ pub use playbook::{
     Stage, StageSet, Transition, Workflow,
 };
 pub use vocab::{
-    ApologyForm, Audience, Channel, CompensationKind, Direction, Kind, Language, Priority, Role, Sentiment, Status,
-    UnknownWord,
+    ApologyForm, Audience, Channel, CompensationKind, CompensationStatus, Direction, Kind, Language, OutboxStatus,
+    Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
 };

@@ -154,6 +154,27 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// Where a task on a case stands.
+    TaskStatus as "task status" {
+        Open = "open", Done = "done", Cancelled = "cancelled",
+    }
+}
+
+vocabulary! {
+    /// Where a compensation offer stands: granted, or waiting for a manager, or refused.
+    CompensationStatus as "compensation status" {
+        Approved = "approved", Pending = "pending", Rejected = "rejected",
+    }
+}
+
+vocabulary! {
+    /// Where a message owed to the customer stands.
+    OutboxStatus as "outbox status" {
+        Pending = "pending", Sent = "sent", Failed = "failed",
+    }
+}
+
 impl Role {
     /// May submit new feedback.
     pub fn can_submit(self) -> bool {

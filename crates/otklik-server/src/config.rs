@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use otklik_core::Workflow;
 use otklik_core::standard::Rules;
 use otklik_store::{OpenOptions, SqliteSync};
 use serde::Deserialize;
@@ -33,6 +34,9 @@ pub struct Config {
     /// A triage model from `otklik model train`; the shipped model while it does not exist. The
     /// server reloads it when the file changes. Default: `<data_dir>/triage-model.otkm`.
     pub model_file: Option<PathBuf>,
+    /// A TOML file of the business's playbooks, business hours, deadlines and approval limits;
+    /// the built-in ones (`otklik playbooks show`) when absent.
+    pub playbooks_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -47,6 +51,7 @@ impl Default for Config {
             max_connections: 8,
             house_rules_file: None,
             model_file: None,
+            playbooks_file: None,
         }
     }
 }
@@ -104,6 +109,16 @@ impl Config {
         let text =
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         Rules::builtin_with(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+    }
+
+    /// The playbooks, deadlines and approval limits: the business's file, or the built-in ones.
+    /// A file with mistakes is refused with one line per mistake, each naming its line.
+    pub fn workflow(&self) -> Result<Workflow, ConfigError> {
+        let Some(path) = &self.playbooks_file else { return Ok(Workflow::builtin()) };
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Workflow::from_toml(&text)
+            .map_err(|errors| ConfigError::Parse { path: path.to_owned(), message: format!("\n{errors}") })
     }
 
     /// The triage model file the server watches.

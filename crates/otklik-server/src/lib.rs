@@ -5,6 +5,7 @@
 mod api;
 pub mod auth;
 pub mod config;
+pub mod jobs;
 mod metrics;
 mod problem;
 mod startup;

@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use otklik_core::Clock;
 use otklik_core::standard::Rules;
+use otklik_core::{Clock, Workflow};
 use otklik_store::Store;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenCache;
 use crate::config::Config;
+use crate::jobs::Runner;
 use crate::metrics::Metrics;
 use crate::triage::TriageModel;
 
@@ -42,6 +43,8 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// Classifies new feedback: language, kind, sentiment, audience, priority.
     pub triage: Arc<TriageModel>,
+    /// The playbooks, deadlines and approval limits in force.
+    pub workflow: Arc<Workflow>,
 }
 
 /// A built server, bound and ready to run.
@@ -83,6 +86,7 @@ impl Application {
             max_body_bytes: config.max_body_bytes,
             rules: Arc::new(config.house_rules()?),
             triage: Arc::new(TriageModel::open(config.model_file())),
+            workflow: Arc::new(config.workflow()?),
         };
         state.triage.watch();
         let router = crate::api::router(state.clone());
@@ -98,8 +102,15 @@ impl Application {
         &self.state
     }
 
+    /// This node's deadline watch and job worker (tests run its passes by hand).
+    pub fn runner(&self) -> Runner {
+        let worker = format!("node-{}-{}", std::process::id(), &crate::auth::mint_link_secret()[..8]);
+        Runner::new(self.state.clone(), worker)
+    }
+
     /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        self.runner().spawn(crate::jobs::WORK_EVERY);
         axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
         Ok(())
     }

@@ -6,12 +6,16 @@ mod error;
 pub mod postgres;
 mod records;
 pub mod sqlite;
+mod workflow;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use otklik_core::{Case, CaseFilter, CasePatch, Customer, Event, Message, NewFeedback, NewMessage, Page, Role};
-use time::OffsetDateTime;
+use otklik_core::{
+    ActionInput, ApologyForm, Case, CaseFilter, CasePatch, Channel, CompensationKind, CompensationStatus, Customer,
+    Event, Message, Milestone, NewFeedback, NewMessage, OutboxStatus, Page, Pause, Role, TaskStatus, Transition,
+};
+use time::{Date, OffsetDateTime};
 
 pub use error::StoreError;
 
@@ -80,6 +84,170 @@ pub struct Stamp {
     pub actor: String,
 }
 
+/// A case with what the playbook engine needs to know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseState {
+    pub case: Case,
+    pub open_tasks: u32,
+    pub pending_compensations: u32,
+}
+
+/// A playbook step the engine allowed, stored with everything it causes in one transaction: the
+/// stage and status, an event, the message owed to the customer (outbox), tasks, compensation,
+/// opportunities, the clock's pauses and a follow-up job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub transition: Transition,
+    pub input: ActionInput,
+    /// The business's currency, for compensation.
+    pub currency: String,
+    /// Where the customer is answered (the case's channel).
+    pub channel: Channel,
+    /// When the follow-up the step schedules is due, if it schedules one.
+    pub follow_up_at: Option<OffsetDateTime>,
+}
+
+/// A task on a case, for an executor or an expert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub id: i64,
+    pub case_id: i64,
+    pub title: String,
+    pub assignee: Option<String>,
+    pub due_on: Option<Date>,
+    pub status: TaskStatus,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    pub closed_at: Option<OffsetDateTime>,
+    pub comments: Vec<TaskComment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskComment {
+    pub author: String,
+    pub body: String,
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTask {
+    pub title: String,
+    pub assignee: Option<String>,
+    pub due_on: Option<Date>,
+}
+
+/// A change to a task: its status, a comment, or both.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskUpdate {
+    pub status: Option<TaskStatus>,
+    pub comment: Option<String>,
+}
+
+/// One entry of a case's compensation ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompensationRecord {
+    pub id: i64,
+    pub kind: CompensationKind,
+    /// Minor units of `currency`.
+    pub amount: u64,
+    pub currency: String,
+    pub description: Option<String>,
+    pub apology_form: Option<ApologyForm>,
+    pub status: CompensationStatus,
+    pub offered_by: String,
+    pub offered_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+/// A message owed to the customer, and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub case_id: i64,
+    /// The template the step emits (`complaint.apology`, …).
+    pub template: String,
+    pub channel: Channel,
+    /// The words the agent gave with the step, if any, for the template to carry.
+    pub body: Option<String>,
+    pub status: OutboxStatus,
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub sent_at: Option<OffsetDateTime>,
+}
+
+/// A customer handed to sales.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opportunity {
+    pub id: i64,
+    pub case_id: i64,
+    pub customer_id: i64,
+    /// The action that created it.
+    pub source: String,
+    /// A referral's lead: the friend's contact details.
+    pub lead_contact: Option<String>,
+    pub status: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// The work around a case: tasks, compensation, messages owed, opportunities, pauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseWork {
+    pub tasks: Vec<Task>,
+    pub compensations: Vec<CompensationRecord>,
+    pub outbox: Vec<OutboxMessage>,
+    pub opportunities: Vec<Opportunity>,
+    pub pauses: Vec<Pause>,
+}
+
+/// An unresolved case as the deadline watch sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockedCase {
+    pub case_id: i64,
+    pub kind: otklik_core::Kind,
+    pub priority: otklik_core::Priority,
+    pub public: bool,
+    pub created_at: OffsetDateTime,
+    pub first_response_at: Option<OffsetDateTime>,
+    pub pauses: Vec<Pause>,
+}
+
+/// A deadline warning, breach or escalation to record once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineMark {
+    pub case_id: i64,
+    pub milestone: Milestone,
+    /// `warning`, `breached` or `escalated`.
+    pub state: &'static str,
+    /// Who is told (a role or a user name), and what.
+    pub notify: String,
+    pub message: String,
+}
+
+/// Someone told about something: a deadline, an approval to give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub recipient: String,
+    pub case_id: Option<i64>,
+    pub what: String,
+    pub body: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// Work due later, claimed by one node at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub case_id: Option<i64>,
+    pub payload: String,
+    pub run_at: OffsetDateTime,
+    pub attempts: u32,
+}
+
 /// Everything Otklik keeps, in domain terms.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -145,6 +313,60 @@ pub trait Store: Send + Sync + 'static {
 
     /// True when nobody can get in yet: no users and no tokens.
     async fn is_unclaimed(&self) -> Result<bool, StoreError>;
+
+    /// A case with its open tasks and pending compensation counted.
+    async fn case_state(&self, case_id: i64) -> Result<CaseState, StoreError>;
+
+    /// Stores a playbook step and all it causes, if the case is still in `expected_stage`
+    /// (`Conflict` when someone moved it meanwhile: nothing is written then).
+    async fn take_step(&self, case_id: i64, expected_stage: &str, step: &Step, stamp: Stamp) -> Result<(), StoreError>;
+
+    /// Tasks, compensation, outbox, opportunities and pauses of a case.
+    async fn case_work(&self, case_id: i64) -> Result<CaseWork, StoreError>;
+
+    /// Adds a task to a case (an event records it).
+    async fn add_task(&self, case_id: i64, task: NewTask, stamp: Stamp) -> Result<Task, StoreError>;
+
+    /// Changes a task's status and/or adds a comment.
+    async fn update_task(&self, task_id: i64, update: TaskUpdate, stamp: Stamp) -> Result<Task, StoreError>;
+
+    /// The open tasks assigned to someone, oldest due first.
+    async fn tasks_for(&self, assignee: &str) -> Result<Vec<Task>, StoreError>;
+
+    /// Unresolved cases with a clock running, from id `after` on, at most `limit`.
+    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError>;
+
+    /// Records a deadline mark, its event and its notification, unless it is recorded already;
+    /// true when this call recorded it. Safe to call from several nodes at once.
+    async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError>;
+
+    /// Notifications for a recipient (a role or a user name), newest first.
+    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError>;
+
+    /// Claims up to `limit` jobs due at `now` for `worker` until `lease_until`, including jobs
+    /// whose earlier claim lapsed. A job is claimed by one worker at a time.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError>;
+
+    /// Runs a claimed follow-up: if the case is still in the stage the job names, the outbox gets
+    /// the follow-up message and the case an event; the job is done either way. Nothing happens
+    /// when the claim is no longer `worker`'s. True when the job was finished by this call.
+    async fn finish_follow_up(&self, job: &Job, worker: &str, stamp: Stamp) -> Result<bool, StoreError>;
+
+    /// Records a failed run: the job is tried again at `retry_at`, or given up when `retry_at`
+    /// is none.
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError>;
 }
 
 /// The query behind `Store::corrected_labels`, the same on both backends.

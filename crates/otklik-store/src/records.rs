@@ -17,18 +17,18 @@ pub(crate) fn from_millis(ms: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("timestamp {ms}")))
 }
 
-fn word<T: FromStr>(value: &str) -> Result<T, StoreError> {
+pub(crate) fn word<T: FromStr>(value: &str) -> Result<T, StoreError> {
     value.parse().map_err(|_| StoreError::Corrupt(format!("unknown stored word `{value}`")))
 }
 
-fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<T>, StoreError> {
+pub(crate) fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<T>, StoreError> {
     value.as_deref().map(word).transpose()
 }
 
 /// The columns of `cases` every case query selects, in `CaseRow` order; `{tags}` is the
 /// backend's string aggregate of the case's tags.
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.audience, c.sentiment, c.language, \
-     c.priority, c.status, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
+     c.priority, c.status, c.stage, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
      c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at";
 
 #[derive(sqlx::FromRow)]
@@ -41,6 +41,7 @@ pub(crate) struct CaseRow {
     language: Option<String>,
     priority: String,
     status: String,
+    stage: String,
     subject: Option<String>,
     location: Option<String>,
     product: Option<String>,
@@ -69,6 +70,7 @@ impl CaseRow {
             language: optional_word(self.language)?,
             priority: word(&self.priority)?,
             status: word(&self.status)?,
+            stage: self.stage,
             subject: self.subject,
             location: self.location,
             product: self.product,

@@ -107,6 +107,9 @@ on_both_backends!(
     import_writes_a_batch_in_one_go,
     corrected_cases_become_training_rows,
     a_common_word_ranks_the_newest_matches,
+    a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused,
+    a_due_job_is_claimed_by_one_worker_and_retried_after_a_failure,
+    a_deadline_mark_is_recorded_once,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -495,4 +498,80 @@ async fn corrected_cases_become_training_rows(store: Arc<dyn Store>) {
     assert_eq!(rows, [("Доставка опоздала".to_owned(), "complaint".to_owned())]);
     assert!(store.corrected_labels("sentiment").await.unwrap().is_empty());
     assert!(matches!(store.corrected_labels("status").await, Err(StoreError::Invalid(_))));
+}
+
+fn step(store_kind: Kind, action: &str, stage: &str, input: otklik_core::ActionInput) -> otklik_store::Step {
+    let playbooks = otklik_core::Playbooks::builtin();
+    let facts =
+        otklik_core::CaseFacts { stage, status: otklik_core::Status::New, open_tasks: 0, pending_compensations: 0 };
+    let transition = playbooks.take(store_kind, action, &facts, Role::Agent, &input).expect("allowed");
+    let follow_up_at = Some(T0 + time::Duration::hours(72));
+    otklik_store::Step { transition, input, currency: "RUB".into(), channel: Channel::Web, follow_up_at }
+}
+
+async fn a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused(store: Arc<dyn Store>) {
+    let mut complaint = feedback("Курьер нагрубил");
+    complaint.kind = Kind::Complaint;
+    let case = submit(&store, complaint).await;
+    let input = otklik_core::ActionInput {
+        apology_form: Some(otklik_core::ApologyForm::Call),
+        note: Some("Приносим извинения".into()),
+        ..Default::default()
+    };
+    let acknowledge = step(Kind::Complaint, "acknowledge", "new", input);
+    store.take_step(case.id, "new", &acknowledge, stamp(T0)).await.unwrap();
+    let stale = store.take_step(case.id, "new", &acknowledge, stamp(T0)).await.unwrap_err();
+    assert!(matches!(stale, StoreError::Conflict(_)), "{stale}");
+    let state = store.case_state(case.id).await.unwrap();
+    assert_eq!((state.case.stage.as_str(), state.case.status), ("acknowledged", otklik_core::Status::Open));
+    let work = store.case_work(case.id).await.unwrap();
+    assert_eq!(work.outbox.len(), 1, "the step owed one message, written once");
+    assert_eq!(work.outbox[0].template, "complaint.apology");
+    let detail = store.case(case.id).await.unwrap();
+    assert_eq!(detail.events.iter().filter(|e| e.action == "step").count(), 1);
+    assert!(detail.messages.iter().any(|m| m.body.contains("apology: call")), "the step's words are kept as a note");
+}
+
+async fn a_due_job_is_claimed_by_one_worker_and_retried_after_a_failure(store: Arc<dyn Store>) {
+    let mut question = feedback("Когда вы открываетесь?");
+    question.kind = Kind::Question;
+    let case = submit(&store, question).await;
+    let input = otklik_core::ActionInput { note: Some("С 9 утра".into()), ..Default::default() };
+    store.take_step(case.id, "new", &step(Kind::Question, "answer", "new", input), stamp(T0)).await.unwrap();
+    let lease = T0 + time::Duration::hours(80);
+    let early = store.claim_jobs("a", T0 + time::Duration::hours(71), lease, 10).await.unwrap();
+    assert!(early.is_empty(), "not due yet");
+    let now = T0 + time::Duration::hours(73);
+    let claimed = store.claim_jobs("a", now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert!(store.claim_jobs("b", now, lease, 10).await.unwrap().is_empty(), "claimed by a");
+    store.fail_job(claimed[0].id, "a", "the channel was down", Some(now + time::Duration::minutes(2))).await.unwrap();
+    assert!(store.claim_jobs("b", now, lease, 10).await.unwrap().is_empty(), "the retry waits");
+    let retried = store.claim_jobs("b", now + time::Duration::minutes(3), lease, 10).await.unwrap();
+    assert_eq!((retried.len(), retried[0].attempts), (1, 2));
+    assert!(!store.finish_follow_up(&retried[0], "a", stamp(now)).await.unwrap(), "a no longer holds it");
+    assert!(store.finish_follow_up(&retried[0], "b", stamp(now)).await.unwrap());
+    assert!(!store.finish_follow_up(&retried[0], "b", stamp(now)).await.unwrap(), "done once");
+    let templates: Vec<String> =
+        store.case_work(case.id).await.unwrap().outbox.into_iter().map(|m| m.template).collect();
+    assert_eq!(templates, ["question.answer", "question.follow_up"]);
+    let after_lease = store.claim_jobs("c", lease + time::Duration::hours(1), lease, 10).await.unwrap();
+    assert!(after_lease.is_empty(), "a finished job is not claimed again");
+}
+
+async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("Никто не отвечает")).await;
+    let mark = otklik_store::DeadlineMark {
+        case_id: case.id,
+        milestone: otklik_core::Milestone::FirstResponse,
+        state: "breached",
+        notify: "manager".into(),
+        message: "the first response deadline passed".into(),
+    };
+    assert!(store.mark_deadline(&mark, stamp(T0)).await.unwrap());
+    assert!(!store.mark_deadline(&mark, stamp(T0)).await.unwrap());
+    let notifications = store.notifications("manager").await.unwrap();
+    assert_eq!(notifications.len(), 1);
+    let clocked = store.clocked_cases(0, 10).await.unwrap();
+    assert_eq!(clocked.iter().map(|c| c.case_id).collect::<Vec<_>>(), [case.id]);
 }

@@ -211,7 +211,7 @@ pub async fn list(
 
 /// The case a path names, by id or by reference (`OT-2026-000123`). A reference's year is part of
 /// it: `OT-2025-000007` does not open case 7 if that case is from 2026.
-async fn resolve(state: &AppState, raw: &str) -> Result<CaseDetail, ApiError> {
+pub(super) async fn resolve(state: &AppState, raw: &str) -> Result<CaseDetail, ApiError> {
     let not_found = || ApiError::NotFound(format!("no case `{raw}`"));
     let (id, year) = match raw.parse::<i64>() {
         Ok(id) => (id, None),
@@ -232,7 +232,7 @@ async fn resolve(state: &AppState, raw: &str) -> Result<CaseDetail, ApiError> {
     }
 }
 
-fn case_view(state: &AppState, detail: CaseDetail) -> CaseView {
+pub(super) fn case_view(state: &AppState, detail: CaseDetail) -> CaseView {
     CaseView {
         status_url: status_url(state, &detail.case.status_token),
         case: CaseSummary::from(detail.case),
@@ -320,8 +320,16 @@ pub async fn update(
     RawBody(body): RawBody,
 ) -> Result<Json<CaseView>, ApiError> {
     principal.require(Role::can_work_cases, "change cases")?;
-    let patch = parse_json::<PatchRequest>(&headers, &body)?.parse()?;
+    let mut patch = parse_json::<PatchRequest>(&headers, &body)?.parse()?;
     let case = resolve(&state, &id).await?.case;
+    if let Some(kind) = patch.kind
+        && kind != case.kind
+    {
+        // A corrected kind moves the case into the start of that kind's playbook.
+        let entry = state.workflow.playbooks.entry_on_kind_change(kind);
+        patch.stage = Some(entry.name.clone());
+        patch.status.get_or_insert(entry.status);
+    }
     let detail = state.store.update_case(case.id, &patch, stamp(&state, &principal)).await?;
     Ok(Json(case_view(&state, detail)))
 }

@@ -6,6 +6,7 @@ mod customers;
 mod feedback;
 mod replies;
 mod views;
+mod workflow;
 
 use std::sync::OnceLock;
 
@@ -36,6 +37,14 @@ use crate::startup::AppState;
         customers::show,
         replies::check_draft,
         replies::templates,
+        workflow::actions,
+        workflow::take,
+        workflow::work,
+        workflow::add_task,
+        workflow::update_task,
+        workflow::tasks,
+        workflow::notifications,
+        workflow::configuration,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
@@ -66,6 +75,14 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback", get(feedback::list).post(feedback::submit))
         .route("/feedback/{id}", get(feedback::show).patch(feedback::update))
         .route("/feedback/{id}/messages", axum::routing::post(feedback::add_message))
+        .route("/feedback/{id}/actions", get(workflow::actions))
+        .route("/feedback/{id}/actions/{action}", axum::routing::post(workflow::take))
+        .route("/feedback/{id}/work", get(workflow::work))
+        .route("/feedback/{id}/tasks", axum::routing::post(workflow::add_task))
+        .route("/tasks", get(workflow::tasks))
+        .route("/tasks/{task_id}", axum::routing::patch(workflow::update_task))
+        .route("/notifications", get(workflow::notifications))
+        .route("/playbooks", get(workflow::configuration))
         .route("/customers/{id}", get(customers::show))
         .route("/replies/check", axum::routing::post(replies::check_draft))
         .route("/replies/templates", get(replies::templates))

@@ -4,6 +4,7 @@
 
 mod search;
 
+use crate::{CaseState, CaseWork, ClockedCase, DeadlineMark, Job, NewTask, Notification, Step, Task, TaskUpdate};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -259,6 +260,7 @@ async fn insert_feedback(
         language: feedback.language,
         priority: feedback.priority,
         status: Status::New,
+        stage: "new".to_owned(),
         subject: feedback.subject,
         location: feedback.location,
         product: feedback.product,
@@ -427,8 +429,8 @@ impl Store for PgStore {
         if !changes.is_empty() {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
-                 assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14 \
-                 WHERE id = $1",
+                 assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
+                 stage = $15 WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -444,6 +446,7 @@ impl Store for PgStore {
             .bind(case.public)
             .bind(case.hidden)
             .bind(at)
+            .bind(&case.stage)
             .execute(&mut *tx)
             .await?;
             if changes.iter().any(|change| change.field == "tags") {
@@ -556,5 +559,92 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(count == 0)
+    }
+
+    async fn case_state(&self, case_id: i64) -> Result<CaseState, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let case = case_in(&mut tx, case_id).await?;
+        tx.commit().await?;
+        let (open_tasks, pending_compensations) = crate::workflow::on_postgres::counts(&self.pool, case_id).await?;
+        Ok(CaseState { case, open_tasks, pending_compensations })
+    }
+
+    async fn take_step(&self, case_id: i64, expected_stage: &str, step: &Step, stamp: Stamp) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let case = case_in(&mut tx, case_id).await?;
+        crate::workflow::on_postgres::take_step(&mut tx, case_id, case.customer_id, expected_stage, step, &stamp)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn case_work(&self, case_id: i64) -> Result<CaseWork, StoreError> {
+        crate::workflow::on_postgres::case_work(&self.pool, case_id).await
+    }
+
+    async fn add_task(&self, case_id: i64, task: NewTask, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id = crate::workflow::on_postgres::add_task(&mut tx, case_id, &task, &stamp).await?;
+        tx.commit().await?;
+        crate::workflow::on_postgres::task(&self.pool, id).await
+    }
+
+    async fn update_task(&self, task_id: i64, update: TaskUpdate, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::workflow::on_postgres::update_task(&mut tx, task_id, &update, &stamp).await?;
+        tx.commit().await?;
+        crate::workflow::on_postgres::task(&self.pool, task_id).await
+    }
+
+    async fn tasks_for(&self, assignee: &str) -> Result<Vec<Task>, StoreError> {
+        crate::workflow::on_postgres::tasks_for(&self.pool, assignee).await
+    }
+
+    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
+        crate::workflow::on_postgres::clocked_cases(&self.pool, after, limit).await
+    }
+
+    async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let recorded = crate::workflow::on_postgres::mark_deadline(&mut tx, mark, &stamp).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+        crate::workflow::on_postgres::notifications(&self.pool, recipient).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let jobs = crate::workflow::on_postgres::claim_jobs(&mut tx, worker, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn finish_follow_up(&self, job: &Job, worker: &str, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let finished = crate::workflow::on_postgres::finish_follow_up(&mut tx, job, worker, &stamp).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::workflow::on_postgres::fail_job(&mut tx, job_id, worker, error, retry_at).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 mod search;
 mod writer;
 
+use crate::{CaseState, CaseWork, ClockedCase, DeadlineMark, Job, NewTask, Notification, Step, Task, TaskUpdate};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -240,8 +241,8 @@ impl Store for SqliteStore {
         if !changes.is_empty() {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
-                 assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14 \
-                 WHERE id = $1",
+                 assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
+                 stage = $15 WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -257,6 +258,7 @@ impl Store for SqliteStore {
             .bind(case.public)
             .bind(case.hidden)
             .bind(at)
+            .bind(&case.stage)
             .execute(&mut *tx)
             .await?;
             if changes.iter().any(|change| change.field == "tags") {
@@ -369,5 +371,91 @@ impl Store for SqliteStore {
         .fetch_one(&self.reader)
         .await?;
         Ok(count == 0)
+    }
+
+    async fn case_state(&self, case_id: i64) -> Result<CaseState, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let case = case_in(&mut tx, case_id).await?;
+        tx.commit().await?;
+        let (open_tasks, pending_compensations) = crate::workflow::on_sqlite::counts(&self.reader, case_id).await?;
+        Ok(CaseState { case, open_tasks, pending_compensations })
+    }
+
+    async fn take_step(&self, case_id: i64, expected_stage: &str, step: &Step, stamp: Stamp) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let case = case_in(&mut tx, case_id).await?;
+        crate::workflow::on_sqlite::take_step(&mut tx, case_id, case.customer_id, expected_stage, step, &stamp).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn case_work(&self, case_id: i64) -> Result<CaseWork, StoreError> {
+        crate::workflow::on_sqlite::case_work(&self.reader, case_id).await
+    }
+
+    async fn add_task(&self, case_id: i64, task: NewTask, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let id = crate::workflow::on_sqlite::add_task(&mut tx, case_id, &task, &stamp).await?;
+        tx.commit().await?;
+        crate::workflow::on_sqlite::task(&self.writer, id).await
+    }
+
+    async fn update_task(&self, task_id: i64, update: TaskUpdate, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        crate::workflow::on_sqlite::update_task(&mut tx, task_id, &update, &stamp).await?;
+        tx.commit().await?;
+        crate::workflow::on_sqlite::task(&self.writer, task_id).await
+    }
+
+    async fn tasks_for(&self, assignee: &str) -> Result<Vec<Task>, StoreError> {
+        crate::workflow::on_sqlite::tasks_for(&self.reader, assignee).await
+    }
+
+    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
+        crate::workflow::on_sqlite::clocked_cases(&self.reader, after, limit).await
+    }
+
+    async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let recorded = crate::workflow::on_sqlite::mark_deadline(&mut tx, mark, &stamp).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+        crate::workflow::on_sqlite::notifications(&self.reader, recipient).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let jobs = crate::workflow::on_sqlite::claim_jobs(&mut tx, worker, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn finish_follow_up(&self, job: &Job, worker: &str, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let finished = crate::workflow::on_sqlite::finish_follow_up(&mut tx, job, worker, &stamp).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        crate::workflow::on_sqlite::fail_job(&mut tx, job_id, worker, error, retry_at).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

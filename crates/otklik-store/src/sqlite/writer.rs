@@ -379,6 +379,7 @@ fn insert_feedback(
         language: feedback.language,
         priority: feedback.priority,
         status: Status::New,
+        stage: "new".to_owned(),
         subject: feedback.subject.clone(),
         location: feedback.location.clone(),
         product: feedback.product.clone(),

@@ -1,0 +1,149 @@
+//! Work that happens on the clock: the deadline watch and the job queue. Every node runs the same
+//! loop; what makes it safe to run on several nodes at once lives in the store: a deadline mark
+//! is recorded once per case, clock and state (the first node to insert it wins), and a job is
+//! claimed by one node at a time and finished only by its claimer.
+//!
+//! Deadlines are not timers: a case's due time moves with its pauses, priority and kind, so each
+//! pass computes every unresolved case's clocks from its stored state and the business calendar
+//! (`otklik_core::DeadlinePolicy`). Nothing is lost while the server is down: the first pass
+//! after a start records whatever fell due meanwhile.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use otklik_core::{DeadlineState, Milestone};
+use otklik_store::{ClockedCase, DeadlineMark, Job, Stamp, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::startup::AppState;
+
+/// How often a node looks at the clocks and the job queue.
+pub const WORK_EVERY: StdDuration = StdDuration::from_secs(10);
+/// How long a claimed job stays with its node before another may take it.
+const LEASE: Duration = Duration::minutes(5);
+/// A failing job is tried this many times, waiting twice as long each time, then given up.
+const MAX_ATTEMPTS: u32 = 8;
+const PAGE: u32 = 500;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Deadline warnings, breaches and escalations this node recorded.
+    pub marks: usize,
+    /// Jobs this node finished.
+    pub jobs: usize,
+    /// Jobs that failed and were rescheduled or given up.
+    pub failed: usize,
+}
+
+/// One node's worker: the deadline watch and the job queue.
+#[derive(Clone)]
+pub struct Runner {
+    state: AppState,
+    worker: Arc<str>,
+}
+
+impl Runner {
+    pub fn new(state: AppState, worker: impl Into<Arc<str>>) -> Runner {
+        Runner { state, worker: worker.into() }
+    }
+
+    /// Runs passes every `every` until the process ends; a failed pass is logged and retried.
+    pub fn spawn(self, every: StdDuration) {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            loop {
+                ticks.tick().await;
+                match self.pass().await {
+                    Ok(pass) if pass != Pass::default() => tracing::info!(?pass, "work done"),
+                    Ok(_) => {}
+                    Err(error) => tracing::error!(%error, "the deadline and job pass failed; will retry"),
+                }
+            }
+        });
+    }
+
+    /// One pass: every unresolved case's clocks, then every due job.
+    pub async fn pass(&self) -> Result<Pass, StoreError> {
+        let now = self.state.clock.now();
+        let mut pass = Pass::default();
+        let mut after = 0;
+        loop {
+            let cases = self.state.store.clocked_cases(after, PAGE).await?;
+            let Some(last) = cases.last() else { break };
+            after = last.case_id;
+            for case in &cases {
+                pass.marks += self.watch(case, now).await?;
+            }
+        }
+        loop {
+            let jobs = self.state.store.claim_jobs(&self.worker, now, now + LEASE, 50).await?;
+            if jobs.is_empty() {
+                break;
+            }
+            for job in &jobs {
+                match self.run(job, now).await {
+                    Ok(true) => pass.jobs += 1,
+                    Ok(false) => {}
+                    Err(error) => {
+                        pass.failed += 1;
+                        let retry_at = (job.attempts < MAX_ATTEMPTS)
+                            .then(|| now + Duration::minutes(1i64 << job.attempts.min(12)));
+                        tracing::warn!(job = job.id, kind = %job.kind, %error, ?retry_at, "job failed");
+                        self.state.store.fail_job(job.id, &self.worker, &error.to_string(), retry_at).await?;
+                    }
+                }
+            }
+        }
+        Ok(pass)
+    }
+
+    async fn run(&self, job: &Job, now: OffsetDateTime) -> Result<bool, StoreError> {
+        match job.kind.as_str() {
+            "follow_up" => {
+                let stamp = Stamp { at: now, actor: "system".into() };
+                self.state.store.finish_follow_up(job, &self.worker, stamp).await
+            }
+            other => Err(StoreError::Invalid(format!("no worker knows the job kind `{other}`"))),
+        }
+    }
+
+    /// Records the warnings, breaches and escalations a case's clocks have reached.
+    async fn watch(&self, case: &ClockedCase, now: OffsetDateTime) -> Result<usize, StoreError> {
+        let policy = &self.state.workflow.deadlines;
+        let mut recorded = 0;
+        for milestone in [Milestone::FirstResponse, Milestone::Resolution] {
+            if milestone == Milestone::FirstResponse && case.first_response_at.is_some() {
+                continue;
+            }
+            let Some(target) = policy.target(case.kind, case.priority, case.public, milestone) else { continue };
+            let status = policy.status(target, case.created_at, &case.pauses, now);
+            let clock = match milestone {
+                Milestone::FirstResponse => "first response",
+                Milestone::Resolution => "resolution",
+            };
+            let due = status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
+            let marks: &[(&'static str, &str, String)] = match status.state {
+                DeadlineState::Ok => &[],
+                DeadlineState::Warning => &[("warning", "agent", format!("the {clock} deadline is near: due {due}"))],
+                DeadlineState::Breached => &[
+                    ("breached", "agent", format!("the {clock} deadline passed: it was due {due}")),
+                    ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {due})")),
+                ],
+            };
+            for (state, notify, message) in marks {
+                let mark = DeadlineMark {
+                    case_id: case.case_id,
+                    milestone,
+                    state,
+                    notify: (*notify).to_owned(),
+                    message: message.clone(),
+                };
+                if self.state.store.mark_deadline(&mark, Stamp { at: now, actor: "system".into() }).await? {
+                    recorded += 1;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+}

@@ -1,0 +1,722 @@
+//! The playbooks' storage — stages, tasks, compensation, outbox, deadline marks, notifications,
+//! jobs — written once for both backends. The SQL is the same on SQLite and PostgreSQL (`$n`
+//! placeholders numbered in order of first use, `RETURNING`, `ON CONFLICT`), so a macro
+//! instantiates these functions for each; the backends differ only in how a write transaction
+//! starts (`BEGIN IMMEDIATE` on SQLite) and in the row locks a job claim takes on PostgreSQL.
+
+use otklik_core::{Milestone, Pause};
+use time::{Date, OffsetDateTime};
+
+use crate::StoreError;
+use crate::records::from_millis;
+
+pub(crate) fn milestone_word(milestone: Milestone) -> &'static str {
+    match milestone {
+        Milestone::FirstResponse => "first_response",
+        Milestone::Resolution => "resolution",
+    }
+}
+
+pub(crate) fn date_text(date: Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}
+
+pub(crate) fn parse_date(text: Option<String>) -> Result<Option<Date>, StoreError> {
+    let Some(text) = text else { return Ok(None) };
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(&text, &format).map(Some).map_err(|_| StoreError::Corrupt(format!("date `{text}`")))
+}
+
+pub(crate) fn optional_time(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StoreError> {
+    ms.map(from_millis).transpose()
+}
+
+pub(crate) fn pauses(rows: Vec<(i64, Option<i64>)>) -> Result<Vec<Pause>, StoreError> {
+    rows.into_iter().map(|(from, to)| Ok(Pause { from: from_millis(from)?, to: optional_time(to)? })).collect()
+}
+
+macro_rules! workflow_queries {
+    ($db:ty, $claim_lock:literal) => {
+        use otklik_core::{CompensationStatus, Effect, OutboxStatus, TaskStatus};
+        use sqlx::{Pool, Transaction};
+        use time::OffsetDateTime;
+
+        use crate::records::{from_millis, millis, optional_word, word};
+        use crate::workflow::{date_text, milestone_word, optional_time, parse_date, pauses};
+        use crate::{
+            CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Job, NewTask, Notification, Opportunity,
+            OutboxMessage, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
+        };
+
+        type Tx<'a> = Transaction<'a, $db>;
+
+        /// Open tasks and compensation waiting for approval on a case.
+        pub(crate) async fn counts(pool: &Pool<$db>, case_id: i64) -> Result<(u32, u32), StoreError> {
+            let (tasks, compensations): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM tasks WHERE case_id = $1 AND status = 'open'), \
+                 (SELECT count(*) FROM compensations WHERE case_id = $1 AND status = 'pending')",
+            )
+            .bind(case_id)
+            .fetch_one(pool)
+            .await?;
+            Ok((tasks as u32, compensations as u32))
+        }
+
+        async fn event(
+            tx: &mut Tx<'_>,
+            case_id: i64,
+            stamp: &Stamp,
+            action: &str,
+            field: Option<&str>,
+            old_value: Option<&str>,
+            new_value: Option<&str>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO events (case_id, at, actor, action, field, old_value, new_value) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(case_id)
+            .bind(millis(stamp.at))
+            .bind(&stamp.actor)
+            .bind(action)
+            .bind(field)
+            .bind(old_value)
+            .bind(new_value)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn notify(
+            tx: &mut Tx<'_>,
+            recipient: &str,
+            case_id: i64,
+            what: &str,
+            body: &str,
+            at: i64,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO notifications (recipient, case_id, what, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(recipient)
+            .bind(case_id)
+            .bind(what)
+            .bind(body)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
+        async fn require_user(tx: &mut Tx<'_>, field: &str, username: &Option<String>) -> Result<(), StoreError> {
+            let Some(username) = username else { return Ok(()) };
+            let known: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut **tx)
+                .await?;
+            match known {
+                Some(_) => Ok(()),
+                None => Err(StoreError::Invalid(format!("{field}: no user named `{username}`"))),
+            }
+        }
+
+        /// Stores a step: see `Store::take_step`.
+        pub(crate) async fn take_step(
+            tx: &mut Tx<'_>,
+            case_id: i64,
+            customer_id: i64,
+            expected_stage: &str,
+            step: &Step,
+            stamp: &Stamp,
+        ) -> Result<(), StoreError> {
+            let at = millis(stamp.at);
+            let transition = &step.transition;
+            let finished = matches!(transition.status, otklik_core::Status::Resolved | otklik_core::Status::Closed);
+            let moved = sqlx::query(
+                "UPDATE cases SET stage = $1, status = $2, updated_at = $3, \
+                 first_response_at = CASE WHEN first_response_at IS NULL AND $4 THEN $3 ELSE first_response_at END, \
+                 resolved_at = CASE WHEN $5 THEN coalesce(resolved_at, $3) ELSE NULL END, \
+                 due_on = coalesce($6, due_on) \
+                 WHERE id = $7 AND stage = $8",
+            )
+            .bind(&transition.to)
+            .bind(transition.status.as_str())
+            .bind(at)
+            .bind(transition.emits.is_some())
+            .bind(finished)
+            .bind(
+                transition
+                    .effects
+                    .contains(&Effect::SetDueDate)
+                    .then_some(step.input.due_date)
+                    .flatten()
+                    .map(date_text),
+            )
+            .bind(case_id)
+            .bind(expected_stage)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "a change to the case while `{}` was being taken: it is no longer in stage `{expected_stage}`",
+                    transition.action
+                )));
+            }
+            event(tx, case_id, stamp, "step", Some(&transition.action), Some(&transition.from), Some(&transition.to))
+                .await?;
+            let mut said: Vec<String> = Vec::new();
+            if let Some(form) = step.input.apology_form {
+                said.push(format!("apology: {form}"));
+            }
+            if let Some(date) = step.input.due_date {
+                said.push(format!("due: {}", date_text(date)));
+            }
+            for (label, text) in [("reason", &step.input.reason), ("lead", &step.input.lead_contact)] {
+                if let Some(text) = text {
+                    said.push(format!("{label}: {text}"));
+                }
+            }
+            if let Some(note) = &step.input.note {
+                said.push(note.clone());
+            }
+            if !said.is_empty() {
+                sqlx::query(
+                    "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
+                     VALUES ($1, 'note', $2, $3, $4, $5, $6)",
+                )
+                .bind(case_id)
+                .bind(false)
+                .bind(step.channel.as_str())
+                .bind(&stamp.actor)
+                .bind(format!("{}: {}", transition.action, said.join("\n")))
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            if let Some(template) = &transition.emits {
+                sqlx::query(
+                    "INSERT INTO outbox (case_id, template, channel, body, status, next_attempt_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(case_id)
+                .bind(template)
+                .bind(step.channel.as_str())
+                .bind(&step.input.note)
+                .bind(OutboxStatus::Pending.as_str())
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            }
+            if transition.waits_on_customer {
+                sqlx::query(
+                    "INSERT INTO case_pauses (case_id, from_at) SELECT $1, $2 \
+                     WHERE NOT EXISTS (SELECT 1 FROM case_pauses WHERE case_id = $1 AND to_at IS NULL)",
+                )
+                .bind(case_id)
+                .bind(at)
+                .execute(&mut **tx)
+                .await?;
+            } else {
+                sqlx::query("UPDATE case_pauses SET to_at = $1 WHERE case_id = $2 AND to_at IS NULL")
+                    .bind(at)
+                    .bind(case_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for effect in &transition.effects {
+                match effect {
+                    Effect::CreateTask => {
+                        let task = NewTask {
+                            title: step.input.note.clone().unwrap_or_default(),
+                            assignee: None,
+                            due_on: step.input.due_date,
+                        };
+                        insert_task(tx, case_id, &task, stamp).await?;
+                    }
+                    Effect::CreateOpportunity | Effect::RecordLead => {
+                        sqlx::query(
+                            "INSERT INTO opportunities (case_id, customer_id, source, lead_contact, status, created_at) \
+                             VALUES ($1, $2, $3, $4, 'open', $5)",
+                        )
+                        .bind(case_id)
+                        .bind(customer_id)
+                        .bind(&transition.action)
+                        .bind(if *effect == Effect::RecordLead { step.input.lead_contact.as_deref() } else { None })
+                        .bind(at)
+                        .execute(&mut **tx)
+                        .await?;
+                        notify(tx, "sales", case_id, "opportunity", &format!("a new opportunity from `{}`", transition.action), at)
+                            .await?;
+                    }
+                    Effect::OfferCompensation => {
+                        let Some(offer) = &transition.compensation else { continue };
+                        let status =
+                            if offer.needs_approval { CompensationStatus::Pending } else { CompensationStatus::Approved };
+                        sqlx::query(
+                            "INSERT INTO compensations (case_id, kind, amount, currency, description, apology_form, \
+                             status, offered_by, offered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                        )
+                        .bind(case_id)
+                        .bind(offer.compensation.kind.as_str())
+                        .bind(i64::try_from(offer.compensation.amount).unwrap_or(i64::MAX))
+                        .bind(&step.currency)
+                        .bind(&offer.compensation.description)
+                        .bind(step.input.apology_form.map(|form| form.as_str()))
+                        .bind(status.as_str())
+                        .bind(&stamp.actor)
+                        .bind(at)
+                        .execute(&mut **tx)
+                        .await?;
+                        let amount = format!("{}.{:02} {}", offer.compensation.amount / 100, offer.compensation.amount % 100, step.currency);
+                        event(tx, case_id, stamp, "compensation", Some(offer.compensation.kind.as_str()), None, Some(&format!("{amount} {status}")))
+                            .await?;
+                        if offer.needs_approval {
+                            let body = format!("{} of {amount} waits for your approval", offer.compensation.kind);
+                            notify(tx, "manager", case_id, "approval", &body, at).await?;
+                        }
+                    }
+                    Effect::ApproveCompensation => {
+                        sqlx::query(
+                            "UPDATE compensations SET status = $1, decided_by = $2, decided_at = $3 WHERE id = \
+                             (SELECT min(id) FROM compensations WHERE case_id = $4 AND status = $5)",
+                        )
+                        .bind(CompensationStatus::Approved.as_str())
+                        .bind(&stamp.actor)
+                        .bind(at)
+                        .bind(case_id)
+                        .bind(CompensationStatus::Pending.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                        event(tx, case_id, stamp, "compensation", None, Some("pending"), Some("approved")).await?;
+                    }
+                    Effect::FollowUp { .. } => {
+                        let Some(run_at) = step.follow_up_at else { continue };
+                        sqlx::query(
+                            "INSERT INTO jobs (kind, case_id, payload, run_at, status, created_at) \
+                             VALUES ('follow_up', $1, $2, $3, 'pending', $4)",
+                        )
+                        .bind(case_id)
+                        .bind(&transition.to)
+                        .bind(millis(run_at))
+                        .bind(at)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                    Effect::SetDueDate => {}
+                }
+            }
+            Ok(())
+        }
+
+        async fn insert_task(tx: &mut Tx<'_>, case_id: i64, task: &NewTask, stamp: &Stamp) -> Result<i64, StoreError> {
+            require_user(tx, "assignee", &task.assignee).await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO tasks (case_id, title, assignee, due_on, status, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(case_id)
+            .bind(&task.title)
+            .bind(&task.assignee)
+            .bind(task.due_on.map(date_text))
+            .bind(TaskStatus::Open.as_str())
+            .bind(&stamp.actor)
+            .bind(millis(stamp.at))
+            .fetch_one(&mut **tx)
+            .await?;
+            event(tx, case_id, stamp, "task_added", Some("task"), None, Some(&task.title)).await?;
+            if let Some(assignee) = &task.assignee {
+                notify(tx, assignee, case_id, "task", &format!("a task for you: {}", task.title), millis(stamp.at))
+                    .await?;
+            }
+            Ok(id)
+        }
+
+        pub(crate) async fn add_task(
+            tx: &mut Tx<'_>,
+            case_id: i64,
+            task: &NewTask,
+            stamp: &Stamp,
+        ) -> Result<i64, StoreError> {
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM cases WHERE id = $1").bind(case_id).fetch_optional(&mut **tx).await?;
+            exists.ok_or(StoreError::NotFound("case"))?;
+            insert_task(tx, case_id, task, stamp).await
+        }
+
+        pub(crate) async fn update_task(
+            tx: &mut Tx<'_>,
+            task_id: i64,
+            update: &TaskUpdate,
+            stamp: &Stamp,
+        ) -> Result<(), StoreError> {
+            let at = millis(stamp.at);
+            let row: Option<(i64, String)> = sqlx::query_as("SELECT case_id, status FROM tasks WHERE id = $1")
+                .bind(task_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            let (case_id, status) = row.ok_or(StoreError::NotFound("task"))?;
+            if let Some(new_status) = update.status
+                && new_status.as_str() != status
+            {
+                let closed_at = (new_status != TaskStatus::Open).then_some(at);
+                sqlx::query("UPDATE tasks SET status = $1, closed_at = $2 WHERE id = $3")
+                    .bind(new_status.as_str())
+                    .bind(closed_at)
+                    .bind(task_id)
+                    .execute(&mut **tx)
+                    .await?;
+                let field = format!("task {task_id}");
+                event(tx, case_id, stamp, "task_changed", Some(&field), Some(&status), Some(new_status.as_str()))
+                    .await?;
+            }
+            if let Some(comment) = &update.comment {
+                sqlx::query("INSERT INTO task_comments (task_id, author, body, at) VALUES ($1, $2, $3, $4)")
+                    .bind(task_id)
+                    .bind(&stamp.actor)
+                    .bind(comment)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        type TaskRow = (i64, i64, String, Option<String>, Option<String>, String, String, i64, Option<i64>);
+        const TASK_COLUMNS: &str = "id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at";
+
+        async fn tasks_from_rows(pool: &Pool<$db>, rows: Vec<TaskRow>) -> Result<Vec<Task>, StoreError> {
+            let mut tasks = Vec::with_capacity(rows.len());
+            for (id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at) in rows {
+                let comments: Vec<(String, String, i64)> =
+                    sqlx::query_as("SELECT author, body, at FROM task_comments WHERE task_id = $1 ORDER BY id")
+                        .bind(id)
+                        .fetch_all(pool)
+                        .await?;
+                tasks.push(Task {
+                    id,
+                    case_id,
+                    title,
+                    assignee,
+                    due_on: parse_date(due_on)?,
+                    status: word(&status)?,
+                    created_by,
+                    created_at: from_millis(created_at)?,
+                    closed_at: optional_time(closed_at)?,
+                    comments: comments
+                        .into_iter()
+                        .map(|(author, body, at)| Ok(TaskComment { author, body, at: from_millis(at)? }))
+                        .collect::<Result<_, StoreError>>()?,
+                });
+            }
+            Ok(tasks)
+        }
+
+        pub(crate) async fn task(pool: &Pool<$db>, task_id: i64) -> Result<Task, StoreError> {
+            let rows: Vec<TaskRow> = sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1"))
+                .bind(task_id)
+                .fetch_all(pool)
+                .await?;
+            tasks_from_rows(pool, rows).await?.pop().ok_or(StoreError::NotFound("task"))
+        }
+
+        pub(crate) async fn tasks_for(pool: &Pool<$db>, assignee: &str) -> Result<Vec<Task>, StoreError> {
+            let rows: Vec<TaskRow> = sqlx::query_as(&format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE assignee = $1 AND status = 'open' \
+                 ORDER BY due_on IS NULL, due_on, id"
+            ))
+            .bind(assignee)
+            .fetch_all(pool)
+            .await?;
+            tasks_from_rows(pool, rows).await
+        }
+
+        pub(crate) async fn case_work(pool: &Pool<$db>, case_id: i64) -> Result<CaseWork, StoreError> {
+            let rows: Vec<TaskRow> =
+                sqlx::query_as(&format!("SELECT {TASK_COLUMNS} FROM tasks WHERE case_id = $1 ORDER BY id"))
+                    .bind(case_id)
+                    .fetch_all(pool)
+                    .await?;
+            let tasks = tasks_from_rows(pool, rows).await?;
+            type CompensationRow = (
+                i64,
+                String,
+                i64,
+                String,
+                Option<String>,
+                Option<String>,
+                String,
+                String,
+                i64,
+                Option<String>,
+                Option<i64>,
+            );
+            let rows: Vec<CompensationRow> = sqlx::query_as(
+                "SELECT id, kind, amount, currency, description, apology_form, status, offered_by, offered_at, \
+                 decided_by, decided_at FROM compensations WHERE case_id = $1 ORDER BY id",
+            )
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?;
+            let compensations = rows
+                .into_iter()
+                .map(|row| {
+                    Ok(CompensationRecord {
+                        id: row.0,
+                        kind: word(&row.1)?,
+                        amount: u64::try_from(row.2).map_err(|_| StoreError::Corrupt(format!("amount {}", row.2)))?,
+                        currency: row.3,
+                        description: row.4,
+                        apology_form: optional_word(row.5)?,
+                        status: word(&row.6)?,
+                        offered_by: row.7,
+                        offered_at: from_millis(row.8)?,
+                        decided_by: row.9,
+                        decided_at: optional_time(row.10)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+            type OutboxRow =
+                (i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>);
+            let rows: Vec<OutboxRow> = sqlx::query_as(
+                "SELECT id, template, channel, body, status, attempts, next_attempt_at, last_error, created_at, sent_at \
+                 FROM outbox WHERE case_id = $1 ORDER BY id",
+            )
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?;
+            let outbox = rows
+                .into_iter()
+                .map(|row| {
+                    Ok(OutboxMessage {
+                        id: row.0,
+                        case_id,
+                        template: row.1,
+                        channel: word(&row.2)?,
+                        body: row.3,
+                        status: word(&row.4)?,
+                        attempts: row.5 as u32,
+                        next_attempt_at: from_millis(row.6)?,
+                        last_error: row.7,
+                        created_at: from_millis(row.8)?,
+                        sent_at: optional_time(row.9)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let rows: Vec<(i64, i64, String, Option<String>, String, i64)> = sqlx::query_as(
+                "SELECT id, customer_id, source, lead_contact, status, created_at FROM opportunities \
+                 WHERE case_id = $1 ORDER BY id",
+            )
+            .bind(case_id)
+            .fetch_all(pool)
+            .await?;
+            let opportunities = rows
+                .into_iter()
+                .map(|(id, customer_id, source, lead_contact, status, created_at)| {
+                    Ok(Opportunity {
+                        id,
+                        case_id,
+                        customer_id,
+                        source,
+                        lead_contact,
+                        status,
+                        created_at: from_millis(created_at)?,
+                    })
+                })
+                .collect::<Result<_, StoreError>>()?;
+            let rows: Vec<(i64, Option<i64>)> =
+                sqlx::query_as("SELECT from_at, to_at FROM case_pauses WHERE case_id = $1 ORDER BY from_at")
+                    .bind(case_id)
+                    .fetch_all(pool)
+                    .await?;
+            Ok(CaseWork { tasks, compensations, outbox, opportunities, pauses: pauses(rows)? })
+        }
+
+        pub(crate) async fn clocked_cases(
+            pool: &Pool<$db>,
+            after: i64,
+            limit: u32,
+        ) -> Result<Vec<ClockedCase>, StoreError> {
+            let rows: Vec<(i64, String, String, bool, i64, Option<i64>)> = sqlx::query_as(
+                "SELECT id, kind, priority, public, created_at, first_response_at FROM cases \
+                 WHERE resolved_at IS NULL AND hidden = $1 AND id > $2 ORDER BY id LIMIT $3",
+            )
+            .bind(false)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            let mut cases = Vec::with_capacity(rows.len());
+            for (case_id, kind, priority, public, created_at, first_response_at) in rows {
+                let pause_rows: Vec<(i64, Option<i64>)> =
+                    sqlx::query_as("SELECT from_at, to_at FROM case_pauses WHERE case_id = $1 ORDER BY from_at")
+                        .bind(case_id)
+                        .fetch_all(pool)
+                        .await?;
+                cases.push(ClockedCase {
+                    case_id,
+                    kind: word(&kind)?,
+                    priority: word(&priority)?,
+                    public,
+                    created_at: from_millis(created_at)?,
+                    first_response_at: optional_time(first_response_at)?,
+                    pauses: pauses(pause_rows)?,
+                });
+            }
+            Ok(cases)
+        }
+
+        pub(crate) async fn mark_deadline(
+            tx: &mut Tx<'_>,
+            mark: &DeadlineMark,
+            stamp: &Stamp,
+        ) -> Result<bool, StoreError> {
+            let at = millis(stamp.at);
+            let milestone = milestone_word(mark.milestone);
+            let recorded = sqlx::query(
+                "INSERT INTO deadline_marks (case_id, milestone, state, at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(mark.case_id)
+            .bind(milestone)
+            .bind(mark.state)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if recorded == 0 {
+                return Ok(false);
+            }
+            event(tx, mark.case_id, stamp, "deadline", Some(milestone), None, Some(mark.state)).await?;
+            notify(tx, &mark.notify, mark.case_id, &format!("deadline_{}", mark.state), &mark.message, at).await?;
+            Ok(true)
+        }
+
+        pub(crate) async fn notifications(pool: &Pool<$db>, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+            let rows: Vec<(i64, Option<i64>, String, String, i64)> = sqlx::query_as(
+                "SELECT id, case_id, what, body, created_at FROM notifications WHERE recipient = $1 \
+                 ORDER BY id DESC LIMIT 200",
+            )
+            .bind(recipient)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter()
+                .map(|(id, case_id, what, body, created_at)| {
+                    Ok(Notification {
+                        id,
+                        recipient: recipient.to_owned(),
+                        case_id,
+                        what,
+                        body,
+                        created_at: from_millis(created_at)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn claim_jobs(
+            tx: &mut Tx<'_>,
+            worker: &str,
+            now: OffsetDateTime,
+            lease_until: OffsetDateTime,
+            limit: u32,
+        ) -> Result<Vec<Job>, StoreError> {
+            // The outer condition repeats the inner one: on PostgreSQL a concurrent claimer that
+            // waited for a row re-checks it against the claim just committed and skips it.
+            let rows: Vec<(i64, String, Option<i64>, String, i64, i64)> = sqlx::query_as(concat!(
+                "UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM jobs WHERE (status = 'pending' AND run_at <= $3) \
+                 OR (status = 'running' AND locked_until < $3) ORDER BY run_at LIMIT $4",
+                $claim_lock,
+                ") AND ((status = 'pending' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)) \
+                 RETURNING id, kind, case_id, payload, run_at, attempts"
+            ))
+            .bind(worker)
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut **tx)
+            .await?;
+            rows.into_iter()
+                .map(|(id, kind, case_id, payload, run_at, attempts)| {
+                    Ok(Job { id, kind, case_id, payload, run_at: from_millis(run_at)?, attempts: attempts as u32 })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn finish_follow_up(
+            tx: &mut Tx<'_>,
+            job: &Job,
+            worker: &str,
+            stamp: &Stamp,
+        ) -> Result<bool, StoreError> {
+            let at = millis(stamp.at);
+            let finished = sqlx::query(
+                "UPDATE jobs SET status = 'done', done_at = $1, locked_until = NULL \
+                 WHERE id = $2 AND locked_by = $3 AND status = 'running'",
+            )
+            .bind(at)
+            .bind(job.id)
+            .bind(worker)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            if finished == 0 {
+                return Ok(false);
+            }
+            let Some(case_id) = job.case_id else { return Ok(true) };
+            let case: Option<(String, String, String)> =
+                sqlx::query_as("SELECT kind, stage, channel FROM cases WHERE id = $1")
+                    .bind(case_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some((kind, stage, channel)) = case else { return Ok(true) };
+            if stage != job.payload {
+                return Ok(true);
+            }
+            sqlx::query(
+                "INSERT INTO outbox (case_id, template, channel, status, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(case_id)
+            .bind(format!("{kind}.follow_up"))
+            .bind(&channel)
+            .bind(OutboxStatus::Pending.as_str())
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+            event(tx, case_id, stamp, "follow_up", None, None, Some(&stage)).await?;
+            Ok(true)
+        }
+
+        pub(crate) async fn fail_job(
+            tx: &mut Tx<'_>,
+            job_id: i64,
+            worker: &str,
+            error: &str,
+            retry_at: Option<OffsetDateTime>,
+        ) -> Result<(), StoreError> {
+            let status = if retry_at.is_some() { "pending" } else { "failed" };
+            sqlx::query(
+                "UPDATE jobs SET status = $1, run_at = coalesce($2, run_at), last_error = $3, locked_by = NULL, \
+                 locked_until = NULL WHERE id = $4 AND locked_by = $5",
+            )
+            .bind(status)
+            .bind(retry_at.map(millis))
+            .bind(error)
+            .bind(job_id)
+            .bind(worker)
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) mod on_sqlite {
+    workflow_queries!(sqlx::Sqlite, "");
+}
+
+pub(crate) mod on_postgres {
+    workflow_queries!(sqlx::Postgres, " FOR UPDATE SKIP LOCKED");
+}
