@@ -11,8 +11,9 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use otklik_core::{DeadlineState, Milestone};
-use otklik_store::{ClockedCase, DeadlineMark, Job, Stamp, StoreError};
+use async_trait::async_trait;
+use otklik_core::{Channel, DeadlineState, Milestone};
+use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::startup::AppState;
@@ -25,6 +26,17 @@ const LEASE: Duration = Duration::minutes(5);
 const MAX_ATTEMPTS: u32 = 8;
 const PAGE: u32 = 500;
 
+/// A channel's way out: delivers one message from the outbox. Each channel (e-mail, Telegram,
+/// SMS, …) implements it and is registered with the runner; messages for a channel nobody
+/// delivers yet wait in the outbox.
+#[async_trait]
+pub trait Outbound: Send + Sync + 'static {
+    fn channel(&self) -> Channel;
+
+    /// Delivers the message, or says why not (it is tried again later).
+    async fn deliver(&self, message: &OutboxMessage) -> Result<(), String>;
+}
+
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
@@ -34,6 +46,9 @@ pub struct Pass {
     pub jobs: usize,
     /// Jobs that failed and were rescheduled or given up.
     pub failed: usize,
+    /// Outbox messages delivered, and attempts that failed.
+    pub sent: usize,
+    pub undelivered: usize,
 }
 
 /// One node's worker: the deadline watch and the job queue.
@@ -41,11 +56,18 @@ pub struct Pass {
 pub struct Runner {
     state: AppState,
     worker: Arc<str>,
+    outbound: Vec<Arc<dyn Outbound>>,
 }
 
 impl Runner {
     pub fn new(state: AppState, worker: impl Into<Arc<str>>) -> Runner {
-        Runner { state, worker: worker.into() }
+        Runner { state, worker: worker.into(), outbound: Vec::new() }
+    }
+
+    /// Delivers the outbox messages of `outbound`'s channel.
+    pub fn with_outbound(mut self, outbound: Arc<dyn Outbound>) -> Runner {
+        self.outbound.push(outbound);
+        self
     }
 
     /// Runs passes every `every` until the process ends; a failed pass is logged and retried.
@@ -95,7 +117,37 @@ impl Runner {
                 }
             }
         }
+        self.deliver(now, &mut pass).await?;
         Ok(pass)
+    }
+
+    /// Delivers the due outbox messages of the registered channels; a failure is tried again
+    /// with doubling waits, up to `MAX_ATTEMPTS`.
+    async fn deliver(&self, now: OffsetDateTime, pass: &mut Pass) -> Result<(), StoreError> {
+        let channels: Vec<Channel> = self.outbound.iter().map(|outbound| outbound.channel()).collect();
+        loop {
+            let claimed = self.state.store.claim_outbox(&self.worker, &channels, now, now + LEASE, 50).await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            for message in &claimed {
+                let Some(outbound) = self.outbound.iter().find(|o| o.channel() == message.channel) else { continue };
+                let delivery = match outbound.deliver(message).await {
+                    Ok(()) => {
+                        pass.sent += 1;
+                        Delivery::Sent
+                    }
+                    Err(error) => {
+                        pass.undelivered += 1;
+                        let retry_at = (message.attempts < MAX_ATTEMPTS)
+                            .then(|| now + Duration::minutes(1i64 << message.attempts.min(12)));
+                        tracing::warn!(message = message.id, channel = %message.channel, %error, ?retry_at, "not delivered");
+                        Delivery::Failed { error, retry_at }
+                    }
+                };
+                self.state.store.record_delivery(message.id, &self.worker, &delivery, now).await?;
+            }
+        }
     }
 
     async fn run(&self, job: &Job, now: OffsetDateTime) -> Result<bool, StoreError> {

@@ -486,6 +486,44 @@ async fn a_follow_up_due_while_the_server_was_down_runs_once_after_it_starts_aga
     assert_eq!(second.events(case, "follow_up").await.len(), 1);
 }
 
+/// A channel that fails its first delivery, as a flaky gateway would.
+struct FlakyWeb(Mutex<u32>);
+
+#[async_trait::async_trait]
+impl otklik_server::jobs::Outbound for FlakyWeb {
+    fn channel(&self) -> otklik_core::Channel {
+        otklik_core::Channel::Web
+    }
+
+    async fn deliver(&self, _message: &otklik_store::OutboxMessage) -> Result<(), String> {
+        let mut calls = self.0.lock().unwrap();
+        *calls += 1;
+        if *calls == 1 { Err("connection reset by the gateway".into()) } else { Ok(()) }
+    }
+}
+
+#[tokio::test]
+async fn outbox_messages_are_delivered_and_a_failed_delivery_is_retried_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    let t = desk.tokens.clone();
+    let flaky = Arc::new(FlakyWeb(Mutex::new(0)));
+    let runner = desk.runner.clone().with_outbound(flaky.clone());
+    let case = desk.submit("praise", "Спасибо кассиру Марии!", false).await;
+    desk.step(&t.agent, case, "thank", json!({})).await;
+    let first = runner.pass().await.unwrap();
+    assert_eq!((first.sent, first.undelivered), (0, 1));
+    let message = desk.work(case).await["outbox"][0].clone();
+    assert_eq!((message["status"].as_str(), message["attempts"].as_u64()), (Some("pending"), Some(1)));
+    assert_eq!(message["last_error"], "connection reset by the gateway");
+    assert_eq!(runner.pass().await.unwrap().sent, 0, "the retry waits");
+    desk.clock.advance(Duration::minutes(3));
+    assert_eq!(runner.pass().await.unwrap().sent, 1);
+    let message = desk.work(case).await["outbox"][0].clone();
+    assert_eq!((message["status"].as_str(), message["attempts"].as_u64()), (Some("sent"), Some(2)));
+    assert_eq!(*flaky.0.lock().unwrap(), 2);
+}
+
 #[tokio::test]
 async fn a_playbook_file_with_mistakes_is_refused_with_the_lines() {
     let dir = tempfile::tempdir().unwrap();

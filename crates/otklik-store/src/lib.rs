@@ -248,6 +248,17 @@ pub struct Job {
     pub attempts: u32,
 }
 
+/// How delivering an outbox message went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Not delivered: tried again at `retry_at`, or given up (`failed`) when it is none.
+    Failed {
+        error: String,
+        retry_at: Option<OffsetDateTime>,
+    },
+}
+
 /// Everything Otklik keeps, in domain terms.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -357,6 +368,27 @@ pub trait Store: Send + Sync + 'static {
     /// the follow-up message and the case an event; the job is done either way. Nothing happens
     /// when the claim is no longer `worker`'s. True when the job was finished by this call.
     async fn finish_follow_up(&self, job: &Job, worker: &str, stamp: Stamp) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` pending outbox messages on `channels` due at `now` for `worker`
+    /// until `lease_until` (then another node may take them).
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        channels: &[Channel],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Records how delivering a claimed message went; nothing happens when `worker` no longer
+    /// holds the claim. True when recorded.
+    async fn record_delivery(
+        &self,
+        message_id: i64,
+        worker: &str,
+        delivery: &Delivery,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// Records a failed run: the job is tried again at `retry_at`, or given up when `retry_at`
     /// is none.

@@ -44,8 +44,8 @@ macro_rules! workflow_queries {
         use crate::records::{from_millis, millis, optional_word, word};
         use crate::workflow::{date_text, milestone_word, optional_time, parse_date, pauses};
         use crate::{
-            CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Job, NewTask, Notification, Opportunity,
-            OutboxMessage, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
+            CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Delivery, Job, NewTask, Notification,
+            Opportunity, OutboxMessage, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
         };
 
         type Tx<'a> = Transaction<'a, $db>;
@@ -476,33 +476,12 @@ macro_rules! workflow_queries {
                     })
                 })
                 .collect::<Result<_, StoreError>>()?;
-            type OutboxRow =
-                (i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>);
-            let rows: Vec<OutboxRow> = sqlx::query_as(
-                "SELECT id, template, channel, body, status, attempts, next_attempt_at, last_error, created_at, sent_at \
-                 FROM outbox WHERE case_id = $1 ORDER BY id",
-            )
-            .bind(case_id)
-            .fetch_all(pool)
-            .await?;
-            let outbox = rows
-                .into_iter()
-                .map(|row| {
-                    Ok(OutboxMessage {
-                        id: row.0,
-                        case_id,
-                        template: row.1,
-                        channel: word(&row.2)?,
-                        body: row.3,
-                        status: word(&row.4)?,
-                        attempts: row.5 as u32,
-                        next_attempt_at: from_millis(row.6)?,
-                        last_error: row.7,
-                        created_at: from_millis(row.8)?,
-                        sent_at: optional_time(row.9)?,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?;
+            let rows: Vec<OutboxRow> =
+                sqlx::query_as(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE case_id = $1 ORDER BY id"))
+                    .bind(case_id)
+                    .fetch_all(pool)
+                    .await?;
+            let outbox = rows.into_iter().map(outbox_message).collect::<Result<_, StoreError>>()?;
             let rows: Vec<(i64, i64, String, Option<String>, String, i64)> = sqlx::query_as(
                 "SELECT id, customer_id, source, lead_contact, status, created_at FROM opportunities \
                  WHERE case_id = $1 ORDER BY id",
@@ -530,6 +509,86 @@ macro_rules! workflow_queries {
                     .fetch_all(pool)
                     .await?;
             Ok(CaseWork { tasks, compensations, outbox, opportunities, pauses: pauses(rows)? })
+        }
+
+        type OutboxRow =
+            (i64, i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>);
+        const OUTBOX_COLUMNS: &str = "id, case_id, template, channel, body, status, attempts, next_attempt_at, \
+                                      last_error, created_at, sent_at";
+
+        fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
+            Ok(OutboxMessage {
+                id: row.0,
+                case_id: row.1,
+                template: row.2,
+                channel: word(&row.3)?,
+                body: row.4,
+                status: word(&row.5)?,
+                attempts: row.6 as u32,
+                next_attempt_at: from_millis(row.7)?,
+                last_error: row.8,
+                created_at: from_millis(row.9)?,
+                sent_at: optional_time(row.10)?,
+            })
+        }
+
+        pub(crate) async fn claim_outbox(
+            tx: &mut Tx<'_>,
+            worker: &str,
+            channels: &[otklik_core::Channel],
+            now: OffsetDateTime,
+            lease_until: OffsetDateTime,
+            limit: u32,
+        ) -> Result<Vec<OutboxMessage>, StoreError> {
+            if channels.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = channels.iter().map(|c| format!("'{}'", c.as_str())).collect::<Vec<_>>().join(", ");
+            let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+                "UPDATE outbox SET locked_by = $1, next_attempt_at = $2, attempts = attempts + 1 \
+                 WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+                 AND channel IN ({list}) ORDER BY id LIMIT $4{}) \
+                 AND status = 'pending' AND next_attempt_at <= $3 RETURNING {OUTBOX_COLUMNS}",
+                $claim_lock
+            ))
+            .bind(worker)
+            .bind(millis(lease_until))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut **tx)
+            .await?;
+            rows.into_iter().map(outbox_message).collect()
+        }
+
+        pub(crate) async fn record_delivery(
+            tx: &mut Tx<'_>,
+            message_id: i64,
+            worker: &str,
+            delivery: &Delivery,
+            at: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            let (status, error, next, sent) = match delivery {
+                Delivery::Sent => (OutboxStatus::Sent, None, None, Some(millis(at))),
+                Delivery::Failed { error, retry_at: Some(retry_at) } => {
+                    (OutboxStatus::Pending, Some(error.as_str()), Some(millis(*retry_at)), None)
+                }
+                Delivery::Failed { error, retry_at: None } => (OutboxStatus::Failed, Some(error.as_str()), None, None),
+            };
+            let recorded = sqlx::query(
+                "UPDATE outbox SET status = $1, last_error = coalesce($2, last_error), \
+                 next_attempt_at = coalesce($3, next_attempt_at), sent_at = $4, locked_by = NULL \
+                 WHERE id = $5 AND locked_by = $6 AND status = 'pending'",
+            )
+            .bind(status.as_str())
+            .bind(error)
+            .bind(next)
+            .bind(sent)
+            .bind(message_id)
+            .bind(worker)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+            Ok(recorded == 1)
         }
 
         pub(crate) async fn clocked_cases(

@@ -110,6 +110,7 @@ on_both_backends!(
     a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused,
     a_due_job_is_claimed_by_one_worker_and_retried_after_a_failure,
     a_deadline_mark_is_recorded_once,
+    an_outbox_message_is_claimed_once_retried_and_sent,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -574,4 +575,32 @@ async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
     assert_eq!(notifications.len(), 1);
     let clocked = store.clocked_cases(0, 10).await.unwrap();
     assert_eq!(clocked.iter().map(|c| c.case_id).collect::<Vec<_>>(), [case.id]);
+}
+
+async fn an_outbox_message_is_claimed_once_retried_and_sent(store: Arc<dyn Store>) {
+    let mut praise = feedback("Спасибо за быструю доставку!");
+    praise.kind = Kind::Praise;
+    let case = submit(&store, praise).await;
+    store.take_step(case.id, "new", &step(Kind::Praise, "thank", "new", Default::default()), stamp(T0)).await.unwrap();
+    let lease = T0 + time::Duration::minutes(5);
+    assert!(store.claim_outbox("a", &[Channel::Email], T0, lease, 10).await.unwrap().is_empty(), "another channel");
+    let claimed = store.claim_outbox("a", &[Channel::Web], T0, lease, 10).await.unwrap();
+    assert_eq!((claimed.len(), claimed[0].template.as_str(), claimed[0].attempts), (1, "praise.thanks", 1));
+    assert!(store.claim_outbox("b", &[Channel::Web], T0, lease, 10).await.unwrap().is_empty(), "claimed by a");
+    let failed = otklik_store::Delivery::Failed {
+        error: "gateway timeout".into(),
+        retry_at: Some(T0 + time::Duration::minutes(2)),
+    };
+    assert!(!store.record_delivery(claimed[0].id, "b", &failed, T0).await.unwrap(), "b holds no claim");
+    assert!(store.record_delivery(claimed[0].id, "a", &failed, T0).await.unwrap());
+    let later = T0 + time::Duration::minutes(3);
+    let again = store.claim_outbox("b", &[Channel::Web], later, later + time::Duration::minutes(5), 10).await.unwrap();
+    assert_eq!(again[0].attempts, 2);
+    assert_eq!(again[0].last_error.as_deref(), Some("gateway timeout"));
+    assert!(store.record_delivery(again[0].id, "b", &otklik_store::Delivery::Sent, later).await.unwrap());
+    let message = &store.case_work(case.id).await.unwrap().outbox[0];
+    assert_eq!((message.status, message.sent_at), (otklik_core::OutboxStatus::Sent, Some(later)));
+    assert!(
+        store.claim_outbox("c", &[Channel::Web], later + time::Duration::hours(1), later, 10).await.unwrap().is_empty()
+    );
 }

@@ -38,7 +38,7 @@ struct GlobalArgs {
     /// `postgres://…` to use PostgreSQL; SQLite under the data directory when unset.
     #[arg(long, global = true, env = "OTKLIK_DATABASE_URL")]
     database_url: Option<String>,
-    /// SQLite commit durability: `normal` or `full` [default: normal].
+    /// SQLite commit durability: `full` or `normal` [default: full].
     #[arg(long, global = true, env = "OTKLIK_SQLITE_SYNCHRONOUS")]
     sqlite_synchronous: Option<SqliteSync>,
 }
@@ -58,9 +58,21 @@ enum Command {
     /// Evaluate and train the triage models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Show or check playbooks, deadlines and approval limits.
+    #[command(subcommand)]
+    Playbooks(PlaybooksCommand),
     /// Measure throughput and latency (prints figures; see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum PlaybooksCommand {
+    /// Print the built-in playbook file, a documented starting point for the business's own
+    /// (`playbooks_file` in the configuration).
+    Show,
+    /// Check a playbook file; prints every mistake with its line, or a summary.
+    Check { file: std::path::PathBuf },
 }
 
 #[derive(Args)]
@@ -195,6 +207,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(command) => bench::run(command, &cli.global.config()?).await,
+        Command::Playbooks(PlaybooksCommand::Show) => {
+            print!("{}", otklik_core::Workflow::builtin_toml());
+            Ok(())
+        }
+        Command::Playbooks(PlaybooksCommand::Check { file }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            match otklik_core::Workflow::from_toml(&text) {
+                Ok(workflow) => {
+                    let actions: usize =
+                        otklik_core::Kind::ALL.iter().map(|kind| workflow.playbooks.get(*kind).actions.len()).sum();
+                    println!(
+                        "{}: fine — {} playbooks, {actions} actions, {} deadline targets",
+                        file.display(),
+                        otklik_core::Kind::ALL.len(),
+                        workflow.deadlines.rules.len()
+                    );
+                    Ok(())
+                }
+                Err(errors) => anyhow::bail!("{} has mistakes:\n{errors}", file.display()),
+            }
+        }
         Command::Model(command) => model::run(command, &cli.global.config()?).await,
     }
 }

@@ -84,6 +84,8 @@ CREATE TABLE outbox (
     attempts         BIGINT NOT NULL DEFAULT 0,
     next_attempt_at  BIGINT NOT NULL,
     last_error       TEXT,
+    -- The node delivering it now; its claim lasts until next_attempt_at.
+    locked_by        TEXT,
     created_at       BIGINT NOT NULL,
     sent_at          BIGINT
 );

@@ -446,6 +446,34 @@ impl Store for SqliteStore {
         Ok(finished)
     }
 
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        channels: &[otklik_core::Channel],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::OutboxMessage>, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let claimed =
+            crate::workflow::on_sqlite::claim_outbox(&mut tx, worker, channels, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn record_delivery(
+        &self,
+        message_id: i64,
+        worker: &str,
+        delivery: &crate::Delivery,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let recorded = crate::workflow::on_sqlite::record_delivery(&mut tx, message_id, worker, delivery, at).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
     async fn fail_job(
         &self,
         job_id: i64,
