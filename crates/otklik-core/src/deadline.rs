@@ -85,7 +85,10 @@ pub struct DeadlineStatus {
 /// The business calendar, the targets and when to warn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadlinePolicy {
+    /// The business's calendar: its time zone, working hours and holidays.
     pub calendar: BusinessCalendar,
+    /// Locations (shop, branch, point of sale, as written on cases) with calendars of their own.
+    pub locations: std::collections::BTreeMap<String, BusinessCalendar>,
     pub rules: Vec<DeadlineRule>,
     /// The share of a target after which a deadline is in warning, `0 < warn_at < 1`.
     pub warn_at: f64,
@@ -110,10 +113,30 @@ impl DeadlinePolicy {
 
     /// The calendar a target counts in.
     pub fn calendar_for(&self, hours: Hours) -> Cow<'_, BusinessCalendar> {
+        self.calendar_at(None, hours)
+    }
+
+    /// The calendar a target counts in at a location: the location's own when it has one, the
+    /// business's otherwise.
+    pub fn calendar_at(&self, location: Option<&str>, hours: Hours) -> Cow<'_, BusinessCalendar> {
         match hours {
-            Hours::Business => Cow::Borrowed(&self.calendar),
+            Hours::Business => {
+                Cow::Borrowed(location.and_then(|name| self.locations.get(name)).unwrap_or(&self.calendar))
+            }
             Hours::Calendar => Cow::Owned(BusinessCalendar::always()),
         }
+    }
+
+    /// Like [`DeadlinePolicy::status`], counting business time in the location's calendar.
+    pub fn status_at(
+        &self,
+        target: Target,
+        location: Option<&str>,
+        started_at: OffsetDateTime,
+        pauses: &[Pause],
+        now: OffsetDateTime,
+    ) -> DeadlineStatus {
+        self.status_in(&self.calendar_at(location, target.hours), target, started_at, pauses, now)
     }
 
     /// The state at `now` of a deadline whose clock started at `started_at` and stopped during
@@ -125,7 +148,17 @@ impl DeadlinePolicy {
         pauses: &[Pause],
         now: OffsetDateTime,
     ) -> DeadlineStatus {
-        let calendar = self.calendar_for(target.hours);
+        self.status_in(&self.calendar_for(target.hours), target, started_at, pauses, now)
+    }
+
+    fn status_in(
+        &self,
+        calendar: &BusinessCalendar,
+        target: Target,
+        started_at: OffsetDateTime,
+        pauses: &[Pause],
+        now: OffsetDateTime,
+    ) -> DeadlineStatus {
         let elapsed = calendar.elapsed(started_at, pauses, now);
         let due_at = calendar.due(started_at, target.within, pauses, now);
         let paused = pauses.iter().any(|pause| pause.from <= now && pause.to.is_none_or(|to| to > now));

@@ -280,3 +280,30 @@ fn calendar_without_hours_or_with_overlaps_or_unknown_zone_is_refused() {
         Err(CalendarError::UnknownTimeZone("Europe/Atlantis".into()))
     );
 }
+
+#[test]
+fn a_location_counts_business_time_in_its_own_hours_and_time_zone() {
+    let file = Workflow::builtin_toml().replace(
+        "[deadlines]\nwarn_at",
+        "[calendar.location.\"Хрещатик, 22\"]\ntime_zone = \"Europe/Kyiv\"\nmon = [\"10:00-20:00\"]\n\
+         tue = [\"10:00-20:00\"]\nwed = [\"10:00-20:00\"]\nthu = [\"10:00-20:00\"]\nfri = [\"10:00-20:00\"]\n\
+         sat = [\"10:00-16:00\"]\n\n[deadlines]\nwarn_at",
+    );
+    let policy = Workflow::from_toml(&file).unwrap_or_else(|e| panic!("{e}")).deadlines;
+    let target = policy.target(Kind::Complaint, Priority::Normal, false, Milestone::FirstResponse).unwrap();
+    // Friday 17:00 UTC: after hours in Moscow (20:00), still open in Kyiv (19:00) for an hour.
+    let friday = datetime!(2026-11-27 17:00 UTC);
+    let saturday_noon = datetime!(2026-11-28 10:00 UTC);
+    let kyiv = policy.status_at(target, Some("Хрещатик, 22"), friday, &[], saturday_noon);
+    let moscow = policy.status_at(target, Some("Тверская, 1"), friday, &[], saturday_noon);
+    assert_eq!(kyiv.elapsed, Duration::hours(3), "Friday 19–20 and Saturday 10–12 in Kyiv");
+    assert_eq!(moscow.elapsed, Duration::ZERO, "a location without its own hours keeps the business's");
+    assert_eq!(kyiv.state, DeadlineState::Breached);
+
+    let nested = file.replace(
+        "sat = [\"10:00-16:00\"]\n\n[deadlines]",
+        "sat = [\"10:00-16:00\"]\n[calendar.location.\"Хрещатик, 22\".location.x]\ntime_zone = \"UTC\"\n\n[deadlines]",
+    );
+    let errors = Workflow::from_toml(&nested).unwrap_err().to_string();
+    assert!(errors.contains("no locations of its own"), "{errors}");
+}

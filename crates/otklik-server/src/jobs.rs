@@ -169,7 +169,7 @@ impl Runner {
                 continue;
             }
             let Some(target) = policy.target(case.kind, case.priority, case.public, milestone) else { continue };
-            let status = policy.status(target, case.created_at, &case.pauses, now);
+            let status = policy.status_at(target, case.location.as_deref(), case.created_at, &case.pauses, now);
             let clock = match milestone {
                 Milestone::FirstResponse => "first response",
                 Milestone::Resolution => "resolution",

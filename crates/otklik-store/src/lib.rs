@@ -209,6 +209,8 @@ pub struct ClockedCase {
     pub kind: otklik_core::Kind,
     pub priority: otklik_core::Priority,
     pub public: bool,
+    /// Where the case happened; business hours are the location's when it has its own.
+    pub location: Option<String>,
     pub created_at: OffsetDateTime,
     pub first_response_at: Option<OffsetDateTime>,
     pub pauses: Vec<Pause>,

@@ -596,8 +596,9 @@ macro_rules! workflow_queries {
             after: i64,
             limit: u32,
         ) -> Result<Vec<ClockedCase>, StoreError> {
-            let rows: Vec<(i64, String, String, bool, i64, Option<i64>)> = sqlx::query_as(
-                "SELECT id, kind, priority, public, created_at, first_response_at FROM cases \
+            type ClockedRow = (i64, String, String, bool, Option<String>, i64, Option<i64>);
+            let rows: Vec<ClockedRow> = sqlx::query_as(
+                "SELECT id, kind, priority, public, location, created_at, first_response_at FROM cases \
                  WHERE resolved_at IS NULL AND hidden = $1 AND id > $2 ORDER BY id LIMIT $3",
             )
             .bind(false)
@@ -606,7 +607,7 @@ macro_rules! workflow_queries {
             .fetch_all(pool)
             .await?;
             let mut cases = Vec::with_capacity(rows.len());
-            for (case_id, kind, priority, public, created_at, first_response_at) in rows {
+            for (case_id, kind, priority, public, location, created_at, first_response_at) in rows {
                 let pause_rows: Vec<(i64, Option<i64>)> =
                     sqlx::query_as("SELECT from_at, to_at FROM case_pauses WHERE case_id = $1 ORDER BY from_at")
                         .bind(case_id)
@@ -617,6 +618,7 @@ macro_rules! workflow_queries {
                     kind: word(&kind)?,
                     priority: word(&priority)?,
                     public,
+                    location,
                     created_at: from_millis(created_at)?,
                     first_response_at: optional_time(first_response_at)?,
                     pauses: pauses(pause_rows)?,

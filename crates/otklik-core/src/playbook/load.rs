@@ -74,7 +74,21 @@ impl Workflow {
         };
         let playbooks = playbooks(&mut errors, file.playbook);
         let approval_limits = file.compensation.map(|section| approval_limits(&mut errors, section));
-        let calendar = file.calendar.map(|section| calendar(&mut errors, section));
+        let mut locations = BTreeMap::new();
+        let calendar = file.calendar.map(|mut section| {
+            for (name, raw) in std::mem::take(&mut section.get_mut().location) {
+                if !raw.get_ref().location.is_empty() {
+                    errors.at(
+                        raw.span(),
+                        format!("[calendar.location.\"{name}\"]: a location has no locations of its own"),
+                    );
+                }
+                if let Some(found) = calendar(&mut errors, raw) {
+                    locations.insert(name, found);
+                }
+            }
+            calendar(&mut errors, section)
+        });
         let deadlines = file.deadlines.map(|section| deadline_rules(&mut errors, section));
         if !errors.found.is_empty() {
             return Err(errors.finish());
@@ -90,7 +104,7 @@ impl Workflow {
         );
         Ok(Workflow {
             playbooks: Playbooks { playbooks, approval_limits },
-            deadlines: DeadlinePolicy { calendar, rules, warn_at },
+            deadlines: DeadlinePolicy { calendar, locations, rules, warn_at },
         })
     }
 }
@@ -198,6 +212,9 @@ struct CalendarToml {
     sun: Vec<Spanned<String>>,
     #[serde(default)]
     holidays: Vec<Spanned<String>>,
+    /// `[calendar.location."Невский, 28"]`: a location's own hours (same keys, no `location`).
+    #[serde(default)]
+    location: BTreeMap<String, Spanned<CalendarToml>>,
 }
 
 #[derive(Deserialize)]

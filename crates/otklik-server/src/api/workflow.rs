@@ -375,7 +375,7 @@ pub async fn work(
                 Milestone::FirstResponse => responded,
                 Milestone::Resolution => finished,
             };
-            let status = policy.status(target, case.created_at, &work.pauses, now);
+            let status = policy.status_at(target, case.location.as_deref(), case.created_at, &work.pauses, now);
             let state = if met {
                 "met"
             } else {
