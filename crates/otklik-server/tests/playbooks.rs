@@ -242,6 +242,7 @@ async fn a_complaint_goes_from_apology_to_a_confirmed_resolution_and_back_when_i
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(desk.work(case).await["overdue_tasks"], 1);
     let mine = desk.get(&t.executor, "/api/v1/tasks").await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["overdue"], true);

@@ -34,7 +34,7 @@ fn status_url(state: &AppState, token: &str) -> String {
     format!("{}/s/{token}", state.public_url)
 }
 
-fn stamp(state: &AppState, principal: &Principal) -> Stamp {
+pub(super) fn stamp(state: &AppState, principal: &Principal) -> Stamp {
     Stamp { at: state.clock.now(), actor: principal.name.clone() }
 }
 

@@ -15,16 +15,12 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use super::feedback::{case_view, resolve};
+use super::feedback::{case_view, resolve, stamp};
 use super::views::{CaseView, line};
 use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;
-
-fn stamp(state: &AppState, principal: &Principal) -> Stamp {
-    Stamp { at: state.clock.now(), actor: principal.name.clone() }
-}
 
 fn may_read(principal: &Principal) -> Result<(), ApiError> {
     principal.require(Role::can_read_cases, "read cases")
@@ -338,6 +334,8 @@ pub struct ClockView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WorkView {
     pub tasks: Vec<TaskView>,
+    /// Open tasks past their due date: they count against the case.
+    pub overdue_tasks: usize,
     pub compensations: Vec<CompensationView>,
     /// Messages owed to the customer and how their delivery went.
     pub outbox: Vec<OutboxView>,
@@ -397,8 +395,10 @@ pub async fn work(
         })
         .collect();
     let today = now.date();
+    let tasks: Vec<TaskView> = work.tasks.into_iter().map(|t| task_view(t, today)).collect();
     Ok(Json(WorkView {
-        tasks: work.tasks.into_iter().map(|t| task_view(t, today)).collect(),
+        overdue_tasks: tasks.iter().filter(|t| t.overdue).count(),
+        tasks,
         compensations: work
             .compensations
             .into_iter()
