@@ -62,6 +62,9 @@ pub struct NewFeedback {
     pub language: Option<Language>,
     pub priority: Priority,
     pub external_id: Option<String>,
+    /// When the deadline watch should first look at the case (its first warning), worked out
+    /// at intake from the deadline policy; `None`: as soon as it can.
+    pub watch_at: Option<OffsetDateTime>,
 }
 
 /// A case as stored.

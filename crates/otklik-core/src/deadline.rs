@@ -127,6 +127,20 @@ impl DeadlinePolicy {
         }
     }
 
+    /// When a deadline reaches its warning share (`warn_at` of the target), counting business
+    /// time in the location's calendar; `None` while its clock is stopped.
+    pub fn warning_at(
+        &self,
+        target: Target,
+        location: Option<&str>,
+        started_at: OffsetDateTime,
+        pauses: &[Pause],
+        now: OffsetDateTime,
+    ) -> Option<OffsetDateTime> {
+        let share = Duration::seconds_f64(target.within.as_seconds_f64() * self.warn_at);
+        self.calendar_at(location, target.hours).due(started_at, share, pauses, now)
+    }
+
     /// Like [`DeadlinePolicy::status`], counting business time in the location's calendar.
     pub fn status_at(
         &self,

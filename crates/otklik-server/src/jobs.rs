@@ -89,14 +89,20 @@ impl Runner {
     pub async fn pass(&self) -> Result<Pass, StoreError> {
         let now = self.state.clock.now();
         let mut pass = Pass::default();
-        let mut after = 0;
+        // Each looked-at case gets its next look set, so this loop ends; a case whose next
+        // look would be now again waits a minute (its clock cannot move faster than that).
         loop {
-            let cases = self.state.store.clocked_cases(after, PAGE).await?;
-            let Some(last) = cases.last() else { break };
-            after = last.case_id;
-            for case in &cases {
-                pass.marks += self.watch(case, now).await?;
+            let cases = self.state.store.clocked_cases(now, PAGE).await?;
+            if cases.is_empty() {
+                break;
             }
+            let mut next = Vec::with_capacity(cases.len());
+            for case in &cases {
+                let (marks, at) = self.watch(case, now).await?;
+                pass.marks += marks;
+                next.push((case.case_id, at.map(|at| at.max(now + Duration::minutes(1)))));
+            }
+            self.state.store.set_watch(&next).await?;
         }
         loop {
             let jobs = self.state.store.claim_jobs(&self.worker, now, now + LEASE, 50).await?;
@@ -160,29 +166,46 @@ impl Runner {
         }
     }
 
-    /// Records the warnings, breaches and escalations a case's clocks have reached.
-    async fn watch(&self, case: &ClockedCase, now: OffsetDateTime) -> Result<usize, StoreError> {
+    /// Records the warnings, breaches and escalations a case's clocks have reached, and says
+    /// when one of them can fire next (none: until the case changes).
+    async fn watch(
+        &self,
+        case: &ClockedCase,
+        now: OffsetDateTime,
+    ) -> Result<(usize, Option<OffsetDateTime>), StoreError> {
         let policy = &self.state.workflow.deadlines;
-        let mut recorded = 0;
+        let location = case.location.as_deref();
+        let (mut recorded, mut next): (usize, Option<OffsetDateTime>) = (0, None);
+        if case.hidden {
+            return Ok((0, None));
+        }
         for milestone in [Milestone::FirstResponse, Milestone::Resolution] {
             if milestone == Milestone::FirstResponse && case.first_response_at.is_some() {
                 continue;
             }
             let Some(target) = policy.target(case.kind, case.priority, case.public, milestone) else { continue };
-            let status = policy.status_at(target, case.location.as_deref(), case.created_at, &case.pauses, now);
+            let status = policy.status_at(target, location, case.created_at, &case.pauses, now);
             let clock = match milestone {
                 Milestone::FirstResponse => "first response",
                 Milestone::Resolution => "resolution",
             };
             let due = status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
-            let marks: &[(&'static str, &str, String)] = match status.state {
-                DeadlineState::Ok => &[],
-                DeadlineState::Warning => &[("warning", "agent", format!("the {clock} deadline is near: due {due}"))],
-                DeadlineState::Breached => &[
-                    ("breached", "agent", format!("the {clock} deadline passed: it was due {due}")),
-                    ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {due})")),
-                ],
+            let (marks, fires_next): (&[(&'static str, &str, String)], Option<OffsetDateTime>) = match status.state {
+                DeadlineState::Ok => (&[], policy.warning_at(target, location, case.created_at, &case.pauses, now)),
+                DeadlineState::Warning => {
+                    (&[("warning", "agent", format!("the {clock} deadline is near: due {due}"))], status.due_at)
+                }
+                DeadlineState::Breached => (
+                    &[
+                        ("breached", "agent", format!("the {clock} deadline passed: it was due {due}")),
+                        ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {due})")),
+                    ],
+                    None,
+                ),
             };
+            if let Some(at) = fires_next {
+                next = Some(next.map_or(at, |earlier| earlier.min(at)));
+            }
             for (state, notify, message) in marks {
                 let mark = DeadlineMark {
                     case_id: case.case_id,
@@ -196,6 +219,6 @@ impl Runner {
                 }
             }
         }
-        Ok(recorded)
+        Ok((recorded, next))
     }
 }

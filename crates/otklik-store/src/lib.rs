@@ -209,6 +209,7 @@ pub struct ClockedCase {
     pub kind: otklik_core::Kind,
     pub priority: otklik_core::Priority,
     pub public: bool,
+    pub hidden: bool,
     /// Where the case happened; business hours are the location's when it has its own.
     pub location: Option<String>,
     pub created_at: OffsetDateTime,
@@ -346,8 +347,13 @@ pub trait Store: Send + Sync + 'static {
     /// The open tasks assigned to someone, oldest due first.
     async fn tasks_for(&self, assignee: &str) -> Result<Vec<Task>, StoreError>;
 
-    /// Unresolved cases with a clock running, from id `after` on, at most `limit`.
-    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError>;
+    /// Unresolved cases the deadline watch should look at by `now` (new or changed ones, and
+    /// those whose next warning or due time has come), at most `limit`.
+    async fn clocked_cases(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ClockedCase>, StoreError>;
+
+    /// When the watch should look at each case again; `None`: no clock of it can still fire
+    /// (until a step or change, which makes it due for a look at once).
+    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError>;
 
     /// Records a deadline mark, its event and its notification, unless it is recorded already;
     /// true when this call recorded it. Safe to call from several nodes at once.

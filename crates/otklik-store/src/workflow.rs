@@ -133,7 +133,7 @@ macro_rules! workflow_queries {
             let transition = &step.transition;
             let finished = matches!(transition.status, otklik_core::Status::Resolved | otklik_core::Status::Closed);
             let moved = sqlx::query(
-                "UPDATE cases SET stage = $1, status = $2, updated_at = $3, \
+                "UPDATE cases SET stage = $1, status = $2, updated_at = $3, watch_at = NULL, \
                  first_response_at = CASE WHEN first_response_at IS NULL AND $4 THEN $3 ELSE first_response_at END, \
                  resolved_at = CASE WHEN $5 THEN coalesce(resolved_at, $3) ELSE NULL END, \
                  due_on = coalesce($6, due_on) \
@@ -593,38 +593,71 @@ macro_rules! workflow_queries {
 
         pub(crate) async fn clocked_cases(
             pool: &Pool<$db>,
-            after: i64,
+            now: OffsetDateTime,
             limit: u32,
         ) -> Result<Vec<ClockedCase>, StoreError> {
-            type ClockedRow = (i64, String, String, bool, Option<String>, i64, Option<i64>);
-            let rows: Vec<ClockedRow> = sqlx::query_as(
-                "SELECT id, kind, priority, public, location, created_at, first_response_at FROM cases \
-                 WHERE resolved_at IS NULL AND hidden = $1 AND id > $2 ORDER BY id LIMIT $3",
-            )
-            .bind(false)
-            .bind(after)
+            type ClockedRow = (i64, String, String, bool, bool, Option<String>, i64, Option<i64>);
+            const COLUMNS: &str = "id, kind, priority, public, hidden, location, created_at, first_response_at";
+            // New and changed cases first, then those whose time has come; both walk the
+            // partial index on (watch_at, id) of unresolved cases.
+            let mut rows: Vec<ClockedRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM cases WHERE resolved_at IS NULL AND watch_at IS NULL ORDER BY id LIMIT $1"
+            ))
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await?;
-            let mut cases = Vec::with_capacity(rows.len());
-            for (case_id, kind, priority, public, location, created_at, first_response_at) in rows {
-                let pause_rows: Vec<(i64, Option<i64>)> =
-                    sqlx::query_as("SELECT from_at, to_at FROM case_pauses WHERE case_id = $1 ORDER BY from_at")
-                        .bind(case_id)
-                        .fetch_all(pool)
-                        .await?;
-                cases.push(ClockedCase {
-                    case_id,
-                    kind: word(&kind)?,
-                    priority: word(&priority)?,
-                    public,
-                    location,
-                    created_at: from_millis(created_at)?,
-                    first_response_at: optional_time(first_response_at)?,
-                    pauses: pauses(pause_rows)?,
-                });
+            if rows.len() < limit as usize {
+                let due: Vec<ClockedRow> = sqlx::query_as(&format!(
+                    "SELECT {COLUMNS} FROM cases WHERE resolved_at IS NULL AND watch_at <= $1 \
+                     ORDER BY watch_at, id LIMIT $2"
+                ))
+                .bind(millis(now))
+                .bind(i64::from(limit) - rows.len() as i64)
+                .fetch_all(pool)
+                .await?;
+                rows.extend(due);
             }
-            Ok(cases)
+            let mut paused: std::collections::HashMap<i64, Vec<(i64, Option<i64>)>> = Default::default();
+            if !rows.is_empty() {
+                let ids = rows.iter().map(|row| row.0.to_string()).collect::<Vec<_>>().join(", ");
+                let pause_rows: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(&format!(
+                    "SELECT case_id, from_at, to_at FROM case_pauses WHERE case_id IN ({ids}) ORDER BY case_id, from_at"
+                ))
+                .fetch_all(pool)
+                .await?;
+                for (case_id, from, to) in pause_rows {
+                    paused.entry(case_id).or_default().push((from, to));
+                }
+            }
+            rows.into_iter()
+                .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at)| {
+                    Ok(ClockedCase {
+                        case_id,
+                        kind: word(&kind)?,
+                        priority: word(&priority)?,
+                        public,
+                        hidden,
+                        location,
+                        created_at: from_millis(created_at)?,
+                        first_response_at: optional_time(first_response_at)?,
+                        pauses: pauses(paused.remove(&case_id).unwrap_or_default())?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn set_watch(
+            tx: &mut Tx<'_>,
+            next: &[(i64, Option<OffsetDateTime>)],
+        ) -> Result<(), StoreError> {
+            for (case_id, at) in next {
+                sqlx::query("UPDATE cases SET watch_at = $1 WHERE id = $2")
+                    .bind(at.map_or(i64::MAX, millis))
+                    .bind(case_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
         }
 
         pub(crate) async fn mark_deadline(

@@ -134,6 +134,7 @@ fn feedback(text: &str) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        watch_at: None,
     }
 }
 
@@ -573,8 +574,17 @@ async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
     assert!(!store.mark_deadline(&mark, stamp(T0)).await.unwrap());
     let notifications = store.notifications("manager").await.unwrap();
     assert_eq!(notifications.len(), 1);
-    let clocked = store.clocked_cases(0, 10).await.unwrap();
-    assert_eq!(clocked.iter().map(|c| c.case_id).collect::<Vec<_>>(), [case.id]);
+    let ids = |cases: Vec<otklik_store::ClockedCase>| cases.into_iter().map(|c| c.case_id).collect::<Vec<_>>();
+    assert_eq!(ids(store.clocked_cases(T0, 10).await.unwrap()), [case.id], "a new case is looked at");
+    let hour = time::Duration::hours(1);
+    store.set_watch(&[(case.id, Some(T0 + hour))]).await.unwrap();
+    assert!(store.clocked_cases(T0, 10).await.unwrap().is_empty(), "not before its time");
+    assert_eq!(ids(store.clocked_cases(T0 + hour, 10).await.unwrap()), [case.id]);
+    store.set_watch(&[(case.id, None)]).await.unwrap();
+    assert!(store.clocked_cases(T0 + hour * 10_000, 10).await.unwrap().is_empty(), "nothing can fire");
+    let patch = CasePatch { priority: Some(Priority::Urgent), ..CasePatch::default() };
+    store.update_case(case.id, &patch, stamp(T0)).await.unwrap();
+    assert_eq!(ids(store.clocked_cases(T0, 10).await.unwrap()), [case.id], "a change is looked at again");
 }
 
 async fn an_outbox_message_is_claimed_once_retried_and_sent(store: Arc<dyn Store>) {

@@ -130,6 +130,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        watch_at: None,
     }
 }
 

@@ -34,6 +34,18 @@ fn status_url(state: &AppState, token: &str) -> String {
     format!("{}/s/{token}", state.public_url)
 }
 
+/// When the deadline watch first needs to look at new feedback: the earliest warning of its
+/// clocks, so that intake does not leave the watch a look at every new case.
+fn first_watch(state: &AppState, feedback: &NewFeedback) -> Option<time::OffsetDateTime> {
+    let policy = &state.workflow.deadlines;
+    let now = state.clock.now();
+    [otklik_core::Milestone::FirstResponse, otklik_core::Milestone::Resolution]
+        .into_iter()
+        .filter_map(|milestone| policy.target(feedback.kind, feedback.priority, feedback.public, milestone))
+        .filter_map(|target| policy.warning_at(target, feedback.location.as_deref(), now, &[], now))
+        .min()
+}
+
 pub(super) fn stamp(state: &AppState, principal: &Principal) -> Stamp {
     Stamp { at: state.clock.now(), actor: principal.name.clone() }
 }
@@ -73,7 +85,7 @@ pub async fn submit(
         vip: false,
         repeated_complaint: false,
     });
-    let feedback = NewFeedback {
+    let mut feedback = NewFeedback {
         channel: request.channel.unwrap_or(Channel::Api),
         subject: line("subject", request.subject)?,
         text,
@@ -87,7 +99,9 @@ pub async fn submit(
         language: Some(triaged.language),
         priority: triaged.priority,
         external_id: line("external_id", request.external_id)?,
+        watch_at: None,
     };
+    feedback.watch_at = first_watch(&state, &feedback);
     let channel = feedback.channel;
     let submitted =
         state.store.submit_feedback(feedback, mint_link_secret(), idempotency, stamp(&state, &principal)).await?;

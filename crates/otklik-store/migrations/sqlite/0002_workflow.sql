@@ -9,7 +9,10 @@ ALTER TABLE cases ADD COLUMN first_response_at INTEGER;
 ALTER TABLE cases ADD COLUMN resolved_at INTEGER;
 -- A date the business promised (an accepted idea's delivery), ISO 8601.
 ALTER TABLE cases ADD COLUMN due_on TEXT;
-CREATE INDEX cases_open_by_stage ON cases (kind, stage) WHERE resolved_at IS NULL;
+-- When the deadline watch should look at the case next: NULL soon (new or changed), a time,
+-- or the largest value when no clock can still fire.
+ALTER TABLE cases ADD COLUMN watch_at INTEGER;
+CREATE INDEX cases_to_watch ON cases (watch_at, id) WHERE resolved_at IS NULL;
 
 -- Time a case spent waiting on the customer: the deadline clocks stop meanwhile.
 CREATE TABLE case_pauses (

@@ -205,8 +205,8 @@ async fn insert_feedback(
     let customer_id = resolve_customer(tx, &feedback.customer, at).await?;
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id",
     )
     .bind(feedback.channel.as_str())
     .bind(feedback.kind.as_str())
@@ -223,6 +223,7 @@ async fn insert_feedback(
     .bind(customer_id)
     .bind(&status_token)
     .bind(at)
+    .bind(feedback.watch_at.map(millis))
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
@@ -430,7 +431,7 @@ impl Store for PgStore {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
                  assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
-                 stage = $15 WHERE id = $1",
+                 stage = $15, watch_at = NULL WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -600,8 +601,15 @@ impl Store for PgStore {
         crate::workflow::on_postgres::tasks_for(&self.pool, assignee).await
     }
 
-    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
-        crate::workflow::on_postgres::clocked_cases(&self.pool, after, limit).await
+    async fn clocked_cases(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
+        crate::workflow::on_postgres::clocked_cases(&self.pool, now, limit).await
+    }
+
+    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::workflow::on_postgres::set_watch(&mut tx, next).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError> {

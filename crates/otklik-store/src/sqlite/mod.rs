@@ -242,7 +242,7 @@ impl Store for SqliteStore {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
                  assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
-                 stage = $15 WHERE id = $1",
+                 stage = $15, watch_at = NULL WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -411,8 +411,15 @@ impl Store for SqliteStore {
         crate::workflow::on_sqlite::tasks_for(&self.reader, assignee).await
     }
 
-    async fn clocked_cases(&self, after: i64, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
-        crate::workflow::on_sqlite::clocked_cases(&self.reader, after, limit).await
+    async fn clocked_cases(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
+        crate::workflow::on_sqlite::clocked_cases(&self.reader, now, limit).await
+    }
+
+    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        crate::workflow::on_sqlite::set_watch(&mut tx, next).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError> {

@@ -336,8 +336,8 @@ fn insert_feedback(
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-             product, public, external_id, customer_id, status_token, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15) RETURNING id",
+             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16) RETURNING id",
         )?
         .query_row(
             params![
@@ -356,6 +356,7 @@ fn insert_feedback(
                 customer_id,
                 status_token,
                 at,
+                feedback.watch_at.map(millis),
             ],
             |row| row.get(0),
         )?;
