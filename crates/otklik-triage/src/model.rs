@@ -238,14 +238,16 @@ impl Model {
     /// each class's logistic output, normalised to sum to one.
     pub(crate) fn predict_features(&self, features: &FeatureVector) -> Prediction {
         let class_count = self.classes.len();
+        let mut sums = [0.0f32; 8];
+        for (bucket, value) in features.entries() {
+            for (sum, weight) in sums.iter_mut().zip(self.weights.row(bucket as usize, class_count)) {
+                *sum += value * f32::from(*weight);
+            }
+        }
         let mut scores = [0.0f32; 8];
         let scores = &mut scores[..class_count];
-        scores.copy_from_slice(&self.biases);
-        for (bucket, value) in features.entries() {
-            let Some(row) = self.weights.row(bucket as usize, class_count) else { continue };
-            for (score, weight) in scores.iter_mut().zip(row) {
-                *score += value * weight;
-            }
+        for ((score, bias), sum) in scores.iter_mut().zip(&self.biases).zip(sums) {
+            *score = bias + sum * self.weights.scale;
         }
         let mut total = 0.0;
         for score in scores.iter_mut() {
@@ -268,34 +270,43 @@ impl Model {
     }
 }
 
-/// The weights of a model: only the buckets with a weight are stored (a few in five of them), so
-/// the four shipped models take about 7 MB of memory instead of 16.
-#[derive(Debug, PartialEq)]
+/// The weights of a model, one row of one weight per class for every feature bucket, each
+/// weight a 16-bit fraction of the model's largest: a quarter of the memory of f32 rows (the four
+/// shipped models take 8 MB) and one memory read per feature, with predictions that agree with
+/// the full-precision weights (the largest rounding error is 1/65534 of the largest weight).
+#[derive(Debug)]
 struct Weights {
-    /// For each bucket, the index of its row in `rows`, or `NO_ROW`.
-    index: Box<[u32]>,
-    /// The stored rows, one weight per class each.
-    rows: Box<[f32]>,
+    /// What one step of a stored weight is worth.
+    scale: f32,
+    dense: Box<[i16]>,
 }
 
-const NO_ROW: u32 = u32::MAX;
+impl PartialEq for Weights {
+    fn eq(&self, other: &Weights) -> bool {
+        // The scale comes back from a file within a rounding step of what was written.
+        self.dense == other.dense && (self.scale - other.scale).abs() <= self.scale.abs() * 4.0 * f32::EPSILON
+    }
+}
 
 impl Weights {
-    fn from_dense(dense: &[f32], class_count: usize) -> Weights {
-        let mut index = vec![NO_ROW; BUCKETS].into_boxed_slice();
-        let mut rows = Vec::new();
-        for (bucket, row) in dense.chunks_exact(class_count).enumerate() {
-            if row.iter().any(|w| *w != 0.0) {
-                index[bucket] = (rows.len() / class_count) as u32;
-                rows.extend_from_slice(row);
+    fn from_rows<'a>(rows: impl Iterator<Item = (usize, &'a [f32])> + Clone, class_count: usize) -> Weights {
+        let largest = rows.clone().flat_map(|(_, row)| row.iter().map(|w| w.abs())).fold(0.0f32, f32::max);
+        let scale = if largest > 0.0 { largest / f32::from(i16::MAX) } else { 1.0 };
+        let mut dense = vec![0i16; BUCKETS * class_count].into_boxed_slice();
+        for (bucket, row) in rows {
+            for (slot, weight) in dense[bucket * class_count..][..class_count].iter_mut().zip(row) {
+                *slot = (weight / scale).round().clamp(-f32::from(i16::MAX), f32::from(i16::MAX)) as i16;
             }
         }
-        Weights { index, rows: rows.into_boxed_slice() }
+        Weights { scale, dense }
     }
 
-    fn row(&self, bucket: usize, class_count: usize) -> Option<&[f32]> {
-        let row = *self.index.get(bucket)?;
-        (row != NO_ROW).then(|| &self.rows[row as usize * class_count..][..class_count])
+    fn from_dense(dense: &[f32], class_count: usize) -> Weights {
+        Weights::from_rows(dense.chunks_exact(class_count).enumerate(), class_count)
+    }
+
+    fn row(&self, bucket: usize, class_count: usize) -> &[i16] {
+        &self.dense[bucket * class_count..][..class_count]
     }
 }
 
@@ -333,15 +344,15 @@ fn write_models(models: &[&Model], out: &mut Vec<u8>) {
             out.extend_from_slice(&bias.to_le_bytes());
         }
         let class_count = model.classes.len();
-        let rows: Vec<(usize, &[f32])> = (0..BUCKETS)
-            .filter_map(|bucket| Some((bucket, model.weights.row(bucket, class_count)?)))
-            .filter(|(_, row)| row.iter().any(|w| *w != 0.0))
+        let rows: Vec<(usize, &[i16])> = (0..BUCKETS)
+            .map(|bucket| (bucket, model.weights.row(bucket, class_count)))
+            .filter(|(_, row)| row.iter().any(|w| *w != 0))
             .collect();
         out.extend_from_slice(&(rows.len() as u32).to_le_bytes());
         for (bucket, row) in rows {
             out.extend_from_slice(&(bucket as u32).to_le_bytes());
             for weight in row {
-                out.extend_from_slice(&weight.to_le_bytes());
+                out.extend_from_slice(&(f32::from(*weight) * model.weights.scale).to_le_bytes());
             }
         }
     }
@@ -409,17 +420,19 @@ fn read_model(reader: &mut Reader<'_>) -> Result<Model, String> {
     }
     let biases = (0..class_count).map(|_| reader.f32()).collect::<Result<Vec<f32>, String>>()?;
     let row_count = reader.u32()?;
-    let mut index = vec![NO_ROW; BUCKETS].into_boxed_slice();
-    let mut rows = Vec::with_capacity((row_count as usize).min(BUCKETS) * class_count);
-    for row in 0..row_count {
+    let mut buckets = Vec::with_capacity((row_count as usize).min(BUCKETS));
+    let mut values = Vec::with_capacity((row_count as usize).min(BUCKETS) * class_count);
+    for _ in 0..row_count {
         let bucket = reader.u32()? as usize;
-        let slot = index.get_mut(bucket).ok_or_else(|| format!("weight row {bucket} out of range"))?;
-        *slot = row;
+        if bucket >= BUCKETS {
+            return Err(format!("weight row {bucket} out of range"));
+        }
+        buckets.push(bucket);
         for _ in 0..class_count {
-            rows.push(reader.f32()?);
+            values.push(reader.f32()?);
         }
     }
-    let weights = Weights { index, rows: rows.into_boxed_slice() };
+    let weights = Weights::from_rows(buckets.iter().copied().zip(values.chunks_exact(class_count)), class_count);
     Ok(Model { task, classes, biases, weights: Arc::new(weights), fingerprint })
 }
 
