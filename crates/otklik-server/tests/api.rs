@@ -296,6 +296,8 @@ async fn patch_and_messages_are_recorded_as_events() {
     assert_eq!(case["tags"], json!(["late", "pizza"]));
     let fields: Vec<&str> = case["events"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
     assert_eq!(fields, ["kind", "priority", "assignee", "tags"]);
+    let (status, problem) = app.patch(&path, json!({"status": "resolved"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the status follows the playbook: {problem}");
     let (status, problem) = app.patch(&path, json!({"assignee": "ghost"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let (status, _) = app.patch(&path, json!({})).await;

@@ -315,7 +315,8 @@ pub async fn add_message(
     Ok((StatusCode::CREATED, Json(message)).into_response())
 }
 
-/// Change a case: kind, priority, status, assignee, location, tags…; each change is an event.
+/// Change a case: kind, priority, assignee, location, tags… (status: admin only; it follows the
+/// playbook); each change is an event. A corrected kind moves the case into that kind's playbook.
 #[utoipa::path(
     patch, path = "/api/v1/feedback/{id}", tag = "feedback",
     params(("id" = String, Path, description = "Case id or reference")),
@@ -335,6 +336,13 @@ pub async fn update(
 ) -> Result<Json<CaseView>, ApiError> {
     principal.require(Role::can_work_cases, "change cases")?;
     let mut patch = parse_json::<PatchRequest>(&headers, &body)?.parse()?;
+    if patch.status.is_some() && principal.role != Role::Admin {
+        return Err(ApiError::Forbidden(
+            "a case's status follows its playbook: take an action (GET /api/v1/feedback/{id}/actions lists them); \
+             only an admin sets it directly"
+                .into(),
+        ));
+    }
     let case = resolve(&state, &id).await?.case;
     if let Some(kind) = patch.kind
         && kind != case.kind

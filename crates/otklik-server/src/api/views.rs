@@ -242,6 +242,7 @@ pub struct MessageRequest {
 pub struct PatchRequest {
     pub kind: Option<Kind>,
     pub priority: Option<Priority>,
+    /// Admin only: a case's status follows its playbook's actions.
     pub status: Option<Status>,
     pub audience: Option<Audience>,
     #[serde(default, deserialize_with = "nullable")]
