@@ -65,6 +65,29 @@ pub struct NewFeedback {
     /// When the deadline watch should first look at the case (its first warning), worked out
     /// at intake from the deadline policy; `None`: as soon as it can.
     pub watch_at: Option<OffsetDateTime>,
+    /// The priority instead of `priority` when the store finds the customer is a VIP or
+    /// complained before (it knows while it finds the customer); `None`: `priority` either way.
+    pub returning: Option<ReturningPriority>,
+}
+
+/// The priority of new feedback from a returning customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReturningPriority {
+    pub vip: Priority,
+    pub complained_before: Priority,
+    pub vip_complained_before: Priority,
+}
+
+impl NewFeedback {
+    /// The priority for a customer with these signals.
+    pub fn priority_for(&self, vip: bool, complained_before: bool) -> Priority {
+        match (self.returning, vip, complained_before) {
+            (Some(returning), true, true) => returning.vip_complained_before,
+            (Some(returning), true, false) => returning.vip,
+            (Some(returning), false, true) => returning.complained_before,
+            _ => self.priority,
+        }
+    }
 }
 
 /// A case as stored.

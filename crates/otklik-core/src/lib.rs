@@ -14,6 +14,7 @@ pub mod vocab;
 pub use calendar::{BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours};
 pub use case::{
     Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page,
+    ReturningPriority,
 };
 pub use clock::Clock;
 pub use compensation::{ApprovalLimits, Compensation, CompensationOffer};

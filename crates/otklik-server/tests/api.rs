@@ -412,3 +412,18 @@ async fn unclassified_feedback_is_triaged_at_intake() {
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", given).await;
     assert_eq!(created["kind"], "idea", "a kind the source gives is kept");
 }
+
+#[tokio::test]
+async fn a_repeated_complaint_by_the_same_customer_gets_a_higher_priority() {
+    let app = TestApp::start().await;
+    let mut body = complaint();
+    body["kind"] = json!("complaint");
+    let mut priorities = Vec::new();
+    for _ in 0..2 {
+        let (status, created) = app.post(&app.intake, "/api/v1/feedback", body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
+        priorities.push(case["priority"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(priorities, ["normal", "high"]);
+}

@@ -111,6 +111,7 @@ on_both_backends!(
     a_due_job_is_claimed_by_one_worker_and_retried_after_a_failure,
     a_deadline_mark_is_recorded_once,
     an_outbox_message_is_claimed_once_retried_and_sent,
+    a_returning_customers_complaints_are_counted,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -135,6 +136,7 @@ fn feedback(text: &str) -> NewFeedback {
         priority: Priority::Normal,
         external_id: None,
         watch_at: None,
+        returning: None,
     }
 }
 
@@ -613,4 +615,19 @@ async fn an_outbox_message_is_claimed_once_retried_and_sent(store: Arc<dyn Store
     assert!(
         store.claim_outbox("c", &[Channel::Web], later + time::Duration::hours(1), later, 10).await.unwrap().is_empty()
     );
+}
+
+async fn a_returning_customers_complaints_are_counted(store: Arc<dyn Store>) {
+    let returning = otklik_core::ReturningPriority {
+        vip: Priority::High,
+        complained_before: Priority::High,
+        vip_complained_before: Priority::Urgent,
+    };
+    let mut complaint = with_email(feedback("Опять опоздали"), "repeat@example.com");
+    complaint.kind = Kind::Complaint;
+    complaint.returning = Some(returning);
+    assert_eq!(submit(&store, complaint.clone()).await.priority, Priority::Normal, "a first complaint");
+    let again = submit(&store, complaint).await;
+    assert_eq!(again.priority, Priority::High, "a repeated complaint");
+    assert_eq!(store.case(again.id).await.unwrap().case.priority, Priority::High);
 }

@@ -131,6 +131,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         priority: Priority::Normal,
         external_id: None,
         watch_at: None,
+        returning: None,
     }
 }
 

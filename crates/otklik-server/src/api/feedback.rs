@@ -78,13 +78,26 @@ pub async fn submit(
     let idempotency = idempotency_key(&headers, &principal, &body)?;
     let text = text("text", &request.text)?;
     let customer = request.customer.unwrap_or_default().parse()?;
-    let triaged = state.triage.current().classify(&Input {
+    let input = Input {
         text: &text,
         public: request.public,
         followers: customer.followers.and_then(|f| u64::try_from(f).ok()),
         vip: false,
         repeated_complaint: false,
-    });
+    };
+    let triaged = state.triage.current().classify(&input);
+    let kind = request.kind.unwrap_or(triaged.kind);
+    // A returning VIP or a customer who complained before is answered sooner; the store knows
+    // which the customer is while it finds them, so it gets the priority for each.
+    let raised = |vip, repeated_complaint| {
+        otklik_triage::priority(kind, triaged.sentiment, triaged.audience, &Input { vip, repeated_complaint, ..input })
+    };
+    let returning = otklik_core::ReturningPriority {
+        vip: raised(true, false),
+        complained_before: raised(false, true),
+        vip_complained_before: raised(true, true),
+    };
+    let priority = raised(false, false);
     let mut feedback = NewFeedback {
         channel: request.channel.unwrap_or(Channel::Api),
         subject: line("subject", request.subject)?,
@@ -93,13 +106,14 @@ pub async fn submit(
         location: line("location", request.location)?,
         product: line("product", request.product)?,
         public: request.public,
-        kind: request.kind.unwrap_or(triaged.kind),
+        kind,
         sentiment: Some(triaged.sentiment),
         audience: if request.public { triaged.audience } else { Audience::None },
         language: Some(triaged.language),
-        priority: triaged.priority,
+        priority,
         external_id: line("external_id", request.external_id)?,
         watch_at: None,
+        returning: Some(returning),
     };
     feedback.watch_at = first_watch(&state, &feedback);
     let channel = feedback.channel;

@@ -139,7 +139,7 @@ async fn existing_case(
 }
 
 /// Finds the customer by any of their identities, or creates them; links new identities.
-async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> Result<i64, StoreError> {
+async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> Result<(i64, bool), StoreError> {
     let mut found = None;
     let mut unknown = Vec::new();
     for identity in &customer.identities {
@@ -191,7 +191,7 @@ async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> R
             .execute(&mut **tx)
             .await?;
     }
-    Ok(customer_id)
+    Ok((customer_id, found.is_some()))
 }
 
 /// Writes a new case, its first message, its `created` event and its search terms.
@@ -202,7 +202,20 @@ async fn insert_feedback(
     stamp: &Stamp,
 ) -> Result<Case, StoreError> {
     let at = millis(stamp.at);
-    let customer_id = resolve_customer(tx, &feedback.customer, at).await?;
+    let (customer_id, returning) = resolve_customer(tx, &feedback.customer, at).await?;
+    let priority = match returning {
+        true if feedback.returning.is_some() => {
+            let (vip, complained): (bool, bool) = sqlx::query_as(
+                "SELECT vip, EXISTS (SELECT 1 FROM cases WHERE customer_id = $1 AND kind = 'complaint') \
+                 FROM customers WHERE id = $1",
+            )
+            .bind(customer_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            feedback.priority_for(vip, complained)
+        }
+        _ => feedback.priority,
+    };
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
          product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at) \
@@ -213,7 +226,7 @@ async fn insert_feedback(
     .bind(feedback.audience.as_str())
     .bind(feedback.sentiment.map(|s| s.as_str()))
     .bind(feedback.language.map(|l| l.as_str()))
-    .bind(feedback.priority.as_str())
+    .bind(priority.as_str())
     .bind(Status::New.as_str())
     .bind(&feedback.subject)
     .bind(&feedback.location)
@@ -259,7 +272,7 @@ async fn insert_feedback(
         audience: feedback.audience,
         sentiment: feedback.sentiment,
         language: feedback.language,
-        priority: feedback.priority,
+        priority,
         status: Status::New,
         stage: "new".to_owned(),
         subject: feedback.subject,

@@ -284,8 +284,9 @@ fn existing_case(
     Ok(None)
 }
 
-/// Finds the customer by any of their identities, or creates them; links new identities.
-fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) -> Result<i64, StoreError> {
+/// Finds the customer by any of their identities, or creates them; links new identities. True
+/// with the id when the customer was known already.
+fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) -> Result<(i64, bool), StoreError> {
     let mut found: Option<i64> = None;
     let mut unknown = Vec::new();
     for identity in &customer.identities {
@@ -321,7 +322,7 @@ fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) ->
             .prepare_cached("INSERT INTO customer_identities (kind, value, customer_id) VALUES (?1, ?2, ?3)")?
             .execute(params![identity.kind.as_str(), identity.value, customer_id])?;
     }
-    Ok(customer_id)
+    Ok((customer_id, found.is_some()))
 }
 
 /// Writes a new case, its first message, its `created` event and its search terms.
@@ -332,7 +333,19 @@ fn insert_feedback(
     stamp: &Stamp,
 ) -> Result<Case, StoreError> {
     let at = millis(stamp.at);
-    let customer_id = resolve_customer(connection, &feedback.customer, at)?;
+    let (customer_id, returning) = resolve_customer(connection, &feedback.customer, at)?;
+    let priority = match returning {
+        true if feedback.returning.is_some() => {
+            let (vip, complained): (bool, bool) = connection
+                .prepare_cached(
+                    "SELECT vip, EXISTS (SELECT 1 FROM cases WHERE customer_id = ?1 AND kind = 'complaint') \
+                     FROM customers WHERE id = ?1",
+                )?
+                .query_row(params![customer_id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            feedback.priority_for(vip, complained)
+        }
+        _ => feedback.priority,
+    };
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
@@ -346,7 +359,7 @@ fn insert_feedback(
                 feedback.audience.as_str(),
                 feedback.sentiment.map(|s| s.as_str()),
                 feedback.language.map(|l| l.as_str()),
-                feedback.priority.as_str(),
+                priority.as_str(),
                 Status::New.as_str(),
                 feedback.subject,
                 feedback.location,
@@ -378,7 +391,7 @@ fn insert_feedback(
         audience: feedback.audience,
         sentiment: feedback.sentiment,
         language: feedback.language,
-        priority: feedback.priority,
+        priority,
         status: Status::New,
         stage: "new".to_owned(),
         subject: feedback.subject.clone(),
