@@ -189,16 +189,19 @@ impl Runner {
                 Milestone::FirstResponse => "first response",
                 Milestone::Resolution => "resolution",
             };
-            let due = status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
-            let (marks, fires_next): (&[(&'static str, &str, String)], Option<OffsetDateTime>) = match status.state {
-                DeadlineState::Ok => (&[], policy.warning_at(target, location, case.created_at, &case.pauses, now)),
+            // The words of a notification are made only when one is recorded.
+            let due = || status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
+            let (marks, fires_next): (Vec<(&'static str, &str, String)>, Option<OffsetDateTime>) = match status.state {
+                DeadlineState::Ok => {
+                    (Vec::new(), policy.warning_at(target, location, case.created_at, &case.pauses, now))
+                }
                 DeadlineState::Warning => {
-                    (&[("warning", "agent", format!("the {clock} deadline is near: due {due}"))], status.due_at)
+                    (vec![("warning", "agent", format!("the {clock} deadline is near: due {}", due()))], status.due_at)
                 }
                 DeadlineState::Breached => (
-                    &[
-                        ("breached", "agent", format!("the {clock} deadline passed: it was due {due}")),
-                        ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {due})")),
+                    vec![
+                        ("breached", "agent", format!("the {clock} deadline passed: it was due {}", due())),
+                        ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {})", due())),
                     ],
                     None,
                 ),
@@ -207,13 +210,7 @@ impl Runner {
                 next = Some(next.map_or(at, |earlier| earlier.min(at)));
             }
             for (state, notify, message) in marks {
-                let mark = DeadlineMark {
-                    case_id: case.case_id,
-                    milestone,
-                    state,
-                    notify: (*notify).to_owned(),
-                    message: message.clone(),
-                };
+                let mark = DeadlineMark { case_id: case.case_id, milestone, state, notify: notify.to_owned(), message };
                 if self.state.store.mark_deadline(&mark, Stamp { at: now, actor: "system".into() }).await? {
                     recorded += 1;
                 }

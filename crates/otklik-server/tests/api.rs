@@ -348,9 +348,21 @@ async fn health_readiness_metrics_and_openapi_are_served() {
     assert!(metrics.contains("otklik_http_request_duration_seconds_bucket"), "{metrics}");
     let (status, document) = app.get(&app.agent, "/api/v1/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
-    for path in
-        ["/api/v1/feedback", "/api/v1/feedback/{id}", "/api/v1/feedback/{id}/messages", "/api/v1/customers/{id}"]
-    {
+    for path in [
+        "/api/v1/feedback",
+        "/api/v1/feedback/{id}",
+        "/api/v1/feedback/{id}/messages",
+        "/api/v1/customers/{id}",
+        "/api/v1/feedback/{id}/actions",
+        "/api/v1/feedback/{id}/actions/{action}",
+        "/api/v1/feedback/{id}/work",
+        "/api/v1/feedback/{id}/tasks",
+        "/api/v1/tasks",
+        "/api/v1/tasks/{task_id}",
+        "/api/v1/notifications",
+        "/api/v1/playbooks",
+        "/api/v1/replies/check",
+    ] {
         assert!(document["paths"][path].is_object(), "{path} missing from OpenAPI");
     }
     assert!(document["components"]["schemas"]["SubmitRequest"].is_object());

@@ -222,3 +222,33 @@ pub(crate) fn index_terms<'a>(texts: impl IntoIterator<Item = &'a str>) -> Strin
     }
     terms
 }
+
+/// Where a listing starts: ranked search pages by offset, plain listings by id. A cursor of the
+/// other sort is refused.
+pub(crate) fn search_offset(filter: &otklik_core::CaseFilter, ranked: bool) -> Result<u32, StoreError> {
+    use otklik_core::Cursor;
+    match (ranked, filter.cursor) {
+        (true, Some(Cursor::Offset(offset))) => Ok(offset),
+        (false, Some(Cursor::Before(_))) | (_, None) => Ok(0),
+        (_, Some(_)) => Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
+    }
+}
+
+/// One page from `limit + 1` rows read: the extra row only says there is a next page.
+pub(crate) fn page_of(
+    rows: Vec<CaseRow>,
+    limit: u32,
+    offset: u32,
+    ranked: bool,
+) -> Result<otklik_core::Page<Case>, StoreError> {
+    use otklik_core::Cursor;
+    let mut items: Vec<Case> = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
+    let more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let next_cursor = match (more, items.last()) {
+        (false, _) | (_, None) => None,
+        (true, Some(_)) if ranked => Some(Cursor::Offset(offset + limit)),
+        (true, Some(last)) => Some(Cursor::Before(last.id)),
+    };
+    Ok(otklik_core::Page { items, next_cursor })
+}

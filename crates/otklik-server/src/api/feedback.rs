@@ -10,7 +10,7 @@ use otklik_core::standard::Draft;
 use otklik_core::{
     Audience, CaseFilter, CaseRef, Channel, Cursor, Direction, Kind, NewFeedback, NewMessage, Role, Status,
 };
-use otklik_store::{CaseDetail, IdempotencyKey, Stamp, StoreError};
+use otklik_store::{CaseDetail, CaseState, IdempotencyKey, Stamp, StoreError};
 use otklik_triage::Input;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -240,23 +240,44 @@ pub async fn list(
 /// The case a path names, by id or by reference (`OT-2026-000123`). A reference's year is part of
 /// it: `OT-2025-000007` does not open case 7 if that case is from 2026.
 pub(super) async fn resolve(state: &AppState, raw: &str) -> Result<CaseDetail, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no case `{raw}`"));
-    let (id, year) = match raw.parse::<i64>() {
-        Ok(id) => (id, None),
+    let (id, year) = case_id(raw)?;
+    let detail = state.store.case(id).await.map_err(|error| not_found(raw, error))?;
+    check_year(raw, year, &detail.case)?;
+    Ok(detail)
+}
+
+/// Like [`resolve`], with what the playbook engine needs instead of messages and history.
+pub(super) async fn resolve_state(state: &AppState, raw: &str) -> Result<CaseState, ApiError> {
+    let (id, year) = case_id(raw)?;
+    let found = state.store.case_state(id).await.map_err(|error| not_found(raw, error))?;
+    check_year(raw, year, &found.case)?;
+    Ok(found)
+}
+
+/// The id a path names and, for a reference, the year it claims.
+fn case_id(raw: &str) -> Result<(i64, Option<i32>), ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) => Ok((id, None)),
         Err(_) => {
             let reference = raw.parse::<CaseRef>().map_err(|_| {
                 ApiError::NotFound(format!("`{raw}` is neither a case id nor a reference like OT-2026-000123"))
             })?;
-            (reference.number, Some(reference.year))
+            Ok((reference.number, Some(reference.year)))
         }
-    };
-    let detail = state.store.case(id).await.map_err(|error| match error {
-        StoreError::NotFound(_) => not_found(),
+    }
+}
+
+fn not_found(raw: &str, error: StoreError) -> ApiError {
+    match error {
+        StoreError::NotFound(_) => ApiError::NotFound(format!("no case `{raw}`")),
         other => other.into(),
-    })?;
+    }
+}
+
+fn check_year(raw: &str, year: Option<i32>, case: &otklik_core::Case) -> Result<(), ApiError> {
     match year {
-        Some(year) if year != detail.case.created_at.year() => Err(not_found()),
-        _ => Ok(detail),
+        Some(year) if year != case.created_at.year() => Err(ApiError::NotFound(format!("no case `{raw}`"))),
+        _ => Ok(()),
     }
 }
 
@@ -308,7 +329,7 @@ pub async fn add_message(
 ) -> Result<Response, ApiError> {
     principal.require(Role::can_work_cases, "write on cases")?;
     let request: MessageRequest = parse_json(&headers, &body)?;
-    let case = resolve(&state, &id).await?.case;
+    let case = resolve_state(&state, &id).await?.case;
     let (direction, public) = match request.kind {
         MessageKind::Reply => (Direction::Outbound, request.public.unwrap_or(true)),
         MessageKind::Note if request.public == Some(true) => {
@@ -357,7 +378,7 @@ pub async fn update(
                 .into(),
         ));
     }
-    let case = resolve(&state, &id).await?.case;
+    let case = resolve_state(&state, &id).await?.case;
     if let Some(kind) = patch.kind
         && kind != case.kind
     {

@@ -84,6 +84,14 @@ pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(trimmed.to_owned())
 }
 
+/// An optional text field, trimmed; blank becomes absent; over 64 KiB is an error naming it.
+pub fn optional_text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(value) if !value.trim().is_empty() => text(field, &value).map(Some),
+        _ => Ok(None),
+    }
+}
+
 impl CustomerRequest {
     pub fn parse(self) -> Result<NewCustomer, ApiError> {
         let invalid = |e: otklik_core::customer::InvalidIdentity| ApiError::Unprocessable(e.to_string());

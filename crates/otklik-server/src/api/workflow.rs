@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 use utoipa::ToSchema;
 
-use super::feedback::{case_view, resolve, stamp};
-use super::views::{CaseView, line};
+use super::feedback::{case_view, resolve_state, stamp};
+use super::views::{CaseView, line, optional_text as text};
 use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
@@ -102,15 +102,6 @@ fn parse_date(field: &str, value: Option<String>) -> Result<Option<Date>, ApiErr
         .map_err(|_| ApiError::Unprocessable(format!("{field}: `{value}` is not a date like 2026-12-31")))
 }
 
-fn text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(value) = value else { return Ok(None) };
-    let value = value.trim();
-    if value.len() > otklik_core::case::MAX_TEXT_BYTES {
-        return Err(ApiError::Unprocessable(format!("{field}: longer than 64 KiB")));
-    }
-    Ok((!value.is_empty()).then(|| value.to_owned()))
-}
-
 impl ActionRequest {
     fn parse(self) -> Result<ActionInput, ApiError> {
         Ok(ActionInput {
@@ -143,10 +134,10 @@ pub async fn actions(
     Path(id): Path<String>,
 ) -> Result<Json<ActionsView>, ApiError> {
     may_read(&principal)?;
-    let case = resolve(&state, &id).await?.case;
-    let facts_state = state.store.case_state(case.id).await?;
+    let current = resolve_state(&state, &id).await?;
+    let case = &current.case;
     let playbooks = &state.workflow.playbooks;
-    let facts = facts(&facts_state);
+    let facts = facts(&current);
     let stage = playbooks.resolve_stage(case.kind, &case.stage, case.status);
     let actions = playbooks.allowed_actions(case.kind, &facts, principal.role).into_iter().map(Into::into).collect();
     Ok(Json(ActionsView { kind: case.kind, stage: stage.name.clone(), status: stage.status, actions }))
@@ -189,8 +180,8 @@ pub async fn take(
     let request: ActionRequest = if body.is_empty() { ActionRequest::default() } else { parse_json(&headers, &body)? };
     let override_standard = request.override_standard;
     let input = request.parse()?;
-    let case = resolve(&state, &id).await?.case;
-    let current = state.store.case_state(case.id).await?;
+    let current = resolve_state(&state, &id).await?;
+    let case = &current.case;
     let playbooks = &state.workflow.playbooks;
     let facts = facts(&current);
     let transition = playbooks.take(case.kind, &action, &facts, principal.role, &input).map_err(|refusal| {
@@ -358,7 +349,7 @@ pub async fn work(
     Path(id): Path<String>,
 ) -> Result<Json<WorkView>, ApiError> {
     may_read(&principal)?;
-    let case = resolve(&state, &id).await?.case;
+    let case = resolve_state(&state, &id).await?.case;
     let work: CaseWork = state.store.case_work(case.id).await?;
     let now = state.clock.now();
     // The first message owed to the customer met the first-response clock.
@@ -471,7 +462,7 @@ pub async fn add_task(
         .ok_or_else(|| ApiError::Unprocessable("title: must not be blank".into()))?;
     let task =
         NewTask { title, assignee: line("assignee", request.assignee)?, due_on: parse_date("due_on", request.due_on)? };
-    let case = resolve(&state, &id).await?.case;
+    let case = resolve_state(&state, &id).await?.case;
     let task = state.store.add_task(case.id, task, stamp(&state, &principal)).await?;
     Ok((StatusCode::CREATED, Json(task_view(task, state.clock.now().date()))).into_response())
 }

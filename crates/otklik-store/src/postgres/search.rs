@@ -6,17 +6,13 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use otklik_core::text::query_terms;
 
-use crate::records::{CASE_COLUMNS, CaseRow, millis};
+use crate::records::{CASE_COLUMNS, CaseRow, millis, page_of, search_offset};
 use crate::{SEARCH_WINDOW, StoreError};
 
 pub(super) async fn list_cases(pool: &PgPool, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);
     let terms = filter.query.as_deref().map(query_terms);
-    let offset = match (&terms, filter.cursor) {
-        (Some(_), Some(Cursor::Offset(offset))) => offset,
-        (None, Some(Cursor::Before(_))) | (_, None) => 0,
-        (_, Some(_)) => return Err(StoreError::Invalid("cursor: it belongs to another kind of listing".into())),
-    };
+    let offset = search_offset(filter, terms.is_some())?;
     let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT {CASE_COLUMNS}, (SELECT string_agg(tag, ',') FROM case_tags t WHERE t.case_id = c.id) AS tags "
     ));
@@ -50,15 +46,7 @@ pub(super) async fn list_cases(pool: &PgPool, filter: &CaseFilter) -> Result<Pag
         }
     }
     let rows: Vec<CaseRow> = sql.build_query_as().fetch_all(pool).await?;
-    let mut items: Vec<Case> = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
-    let more = items.len() > limit as usize;
-    items.truncate(limit as usize);
-    let next_cursor = match (more, &terms, items.last()) {
-        (false, _, _) | (_, _, None) => None,
-        (true, Some(_), _) => Some(Cursor::Offset(offset + limit)),
-        (true, None, Some(last)) => Some(Cursor::Before(last.id)),
-    };
-    Ok(Page { items, next_cursor })
+    page_of(rows, limit, offset, terms.is_some())
 }
 
 fn push_filters(sql: &mut QueryBuilder<Postgres>, filter: &CaseFilter) {
