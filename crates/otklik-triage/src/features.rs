@@ -1,13 +1,16 @@
 //! Turns a message into the sparse, hashed feature vector that every head of the triage model
-//! reads: stemmed word unigrams and bigrams, character n-grams inside words, the first word, and
-//! markers for links, mentions, emoticons, emoji and repeated punctuation. Any change to what is
+//! reads: stemmed word unigrams and bigrams, character n-grams inside words, the first word,
+//! negated words, counts of sentiment-lexicon words by polarity, and markers for links, mentions,
+//! emoticons, emoji and repeated punctuation. Any change to what is
 //! extracted must bump `FEATURE_VERSION`, so models trained on the old features are refused.
 
 use otklik_core::Language;
 use otklik_core::text::{stem, words};
 
+use crate::lexicon::{self, Polarity};
+
 /// The version of the feature extraction a model file was trained with.
-pub(crate) const FEATURE_VERSION: u32 = 2;
+pub(crate) const FEATURE_VERSION: u32 = 3;
 /// Features are hashed into `2^HASH_BITS` buckets.
 pub(crate) const HASH_BITS: u32 = 18;
 /// The number of hash buckets, the length of a model's weight rows.
@@ -29,6 +32,10 @@ enum Family {
     FirstWord = 4,
     Marker = 5,
     Emoji = 6,
+    /// A word within `NEGATION_SCOPE` words after a negation («не работает», "not helpful").
+    Negated = 7,
+    /// How many sentiment-lexicon words of each polarity a message has (`lexicon.rs`).
+    Lexicon = 8,
 }
 
 /// A message as the learner sees it: distinct hash buckets in increasing order, each with its
@@ -49,12 +56,13 @@ impl FeatureVector {
 /// How much one feature of a family weighs before the vector is scaled to unit length. Words and
 /// word pairs carry the meaning; a word has a dozen character n-grams, which back it up for
 /// misspellings and unseen forms but would drown it at equal weight. Chosen by five-fold
-/// cross-validation on the corpus's training part.
+/// cross-validation on the corpus's training part (the `crossval` example), as was adding the
+/// negated-word and lexicon families.
 fn family_weight(family: Family) -> f32 {
     match family {
         Family::Word | Family::Bigram => 2.0,
         Family::CharGram => 0.5,
-        Family::FirstWord | Family::Marker | Family::Emoji => 1.0,
+        Family::FirstWord | Family::Marker | Family::Emoji | Family::Negated | Family::Lexicon => 1.0,
     }
 }
 
@@ -64,6 +72,10 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
     let mut stems: Vec<String> = Vec::new();
     let mut bounded = String::new();
     let mut boundaries = Vec::new();
+    let mut negated_words = 0usize;
+    let mut tone = Tone::default();
+    // The stem of the word just read and its lexicon polarity, for a negation that follows it.
+    let mut previous_word: Option<(String, Option<Polarity>)> = None;
     for raw in text.split_whitespace() {
         if is_link(raw) {
             buckets.push(bucket(Family::Marker, "link"));
@@ -79,9 +91,39 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
                 continue;
             }
             push_char_grams(&word, &mut bounded, &mut boundaries, &mut buckets);
-            stems.push(stem(&word, language == Language::Uk));
+            let stemmed = stem(&word, language == Language::Uk);
+            if lexicon::is_negation(&word) {
+                if lexicon::is_trailing_negation(&word) {
+                    // «проблем нет»: the word before, unless a negation already turned it.
+                    if let Some((previous, polarity)) = previous_word.take() {
+                        buckets.push(bucket(Family::Negated, &previous));
+                        if let Some(polarity) = polarity {
+                            tone.turn_last(polarity);
+                        }
+                    }
+                }
+                previous_word = None;
+                negated_words = NEGATION_SCOPE;
+            } else {
+                let negated = negated_words > 0;
+                if negated {
+                    negated_words -= 1;
+                    buckets.push(bucket(Family::Negated, &stemmed));
+                }
+                let polarity = lexicon::polarity(&stemmed);
+                if let Some(polarity) = polarity {
+                    tone.add(if negated { polarity.flipped() } else { polarity });
+                }
+                previous_word = (!negated).then(|| (stemmed.clone(), polarity));
+            }
+            stems.push(stemmed);
+        }
+        if raw.ends_with(['.', ',', '!', '?', ';', ':']) {
+            negated_words = 0;
+            previous_word = None;
         }
     }
+    tone.push_markers(&mut buckets);
     push_word_features(&stems, &mut buckets);
     push_symbol_markers(text, &mut buckets);
     buckets.push(bucket(Family::Marker, length_marker(stems.len())));
@@ -95,6 +137,58 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
     FeatureVector {
         values: buckets.iter().map(|(_, weight)| weight * scale).collect(),
         buckets: buckets.into_iter().map(|(bucket, _)| bucket).collect(),
+    }
+}
+
+/// How many words after «не», «ні» or "not" are read as negated (a punctuation mark ends it
+/// sooner): «не очень удобно», "not at all helpful".
+const NEGATION_SCOPE: usize = 3;
+
+/// The lexicon words of a message, by polarity, and the polarity of the last one.
+#[derive(Default)]
+struct Tone {
+    positive: usize,
+    negative: usize,
+    last: Option<Polarity>,
+}
+
+impl Tone {
+    fn add(&mut self, polarity: Polarity) {
+        match polarity {
+            Polarity::Positive => self.positive += 1,
+            Polarity::Negative => self.negative += 1,
+        }
+        self.last = Some(polarity);
+    }
+
+    /// Turns round the last word added, of `polarity`, when a negation after it is read.
+    fn turn_last(&mut self, polarity: Polarity) {
+        match polarity {
+            Polarity::Positive => self.positive -= 1,
+            Polarity::Negative => self.negative -= 1,
+        }
+        self.add(polarity.flipped());
+    }
+
+    fn push_markers(&self, buckets: &mut Vec<(u32, f32)>) {
+        let mut push = |marker| buckets.push(bucket(Family::Lexicon, marker));
+        match (self.positive, self.negative) {
+            (0, 0) => push("none"),
+            (_, 0) => push("only+"),
+            (0, _) => push("only-"),
+            _ => push("mixed"),
+        }
+        if self.positive > 0 {
+            push(if self.positive >= 2 { "+2" } else { "+1" });
+        }
+        if self.negative > 0 {
+            push(if self.negative >= 2 { "-2" } else { "-1" });
+        }
+        match self.last {
+            Some(Polarity::Positive) => push("last+"),
+            Some(Polarity::Negative) => push("last-"),
+            None => {}
+        }
     }
 }
 
