@@ -34,19 +34,36 @@ fn stemmers() -> &'static [Stemmer; 3] {
 /// Splits text into lowercase words: runs of letters and digits, with inner apostrophes and
 /// hyphens kept (`п'ять`, `don't`, `інтернет-магазин`). `ё` is folded to `е`.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !(c.is_alphanumeric() || is_joiner(c)))
+    text.split(|c: char| !(is_letter_or_digit(c) || is_joiner(c)))
         .map(|w| w.trim_matches(is_joiner))
         .filter(|w| !w.is_empty())
         .map(|w| {
-            w.chars()
-                .flat_map(char::to_lowercase)
-                .map(|c| match c {
-                    'ё' => 'е',
-                    '’' | 'ʼ' | '`' => '\'',
-                    other => other,
-                })
-                .collect()
+            let mut word = String::with_capacity(w.len());
+            for c in w.chars() {
+                match c {
+                    // Latin and Cyrillic capitals directly, the rest through Unicode's tables.
+                    'A'..='Z' => word.push(c.to_ascii_lowercase()),
+                    'А'..='Я' => word.push(char::from_u32(u32::from(c) + 0x20).unwrap_or(c)),
+                    'ё' | 'Ё' => word.push('е'),
+                    '’' | 'ʼ' | '`' => word.push('\''),
+                    _ if c.is_ascii() || ('а'..='я').contains(&c) => word.push(c),
+                    _ => word.extend(c.to_lowercase().map(|lower| if lower == 'ё' { 'е' } else { lower })),
+                }
+            }
+            word
         })
+}
+
+/// `char::is_alphanumeric`, answered without Unicode's tables for ASCII and the Russian and
+/// Ukrainian alphabets, which are most of what Otklik reads.
+pub fn is_letter_or_digit(c: char) -> bool {
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' | 'А'..='я' | 'ё' | 'Ё' | 'і' | 'І' | 'ї' | 'Ї' | 'є' | 'Є' | 'ґ' | 'Ґ' => {
+            true
+        }
+        _ if c.is_ascii() => false,
+        _ => c.is_alphanumeric(),
+    }
 }
 
 fn is_joiner(c: char) -> bool {

@@ -5,7 +5,7 @@
 //! extracted must bump `FEATURE_VERSION`, so models trained on the old features are refused.
 
 use otklik_core::Language;
-use otklik_core::text::{stem, words};
+use otklik_core::text::{is_letter_or_digit, stem, words};
 
 use crate::lexicon::{self, Polarity};
 
@@ -74,8 +74,9 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
     let mut boundaries = Vec::new();
     let mut negated_words = 0usize;
     let mut tone = Tone::default();
-    // The stem of the word just read and its lexicon polarity, for a negation that follows it.
-    let mut previous_word: Option<(String, Option<Polarity>)> = None;
+    // Where the word just read is in `stems`, and its lexicon polarity, for a negation that
+    // follows it.
+    let mut previous_word: Option<(usize, Option<Polarity>)> = None;
     for raw in text.split_whitespace() {
         if is_link(raw) {
             buckets.push(bucket(Family::Marker, "link"));
@@ -96,7 +97,7 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
                 if lexicon::is_trailing_negation(&word) {
                     // «проблем нет»: the word before, unless a negation already turned it.
                     if let Some((previous, polarity)) = previous_word.take() {
-                        buckets.push(bucket(Family::Negated, &previous));
+                        buckets.push(bucket(Family::Negated, &stems[previous]));
                         if let Some(polarity) = polarity {
                             tone.turn_last(polarity);
                         }
@@ -114,7 +115,7 @@ pub(crate) fn extract(text: &str, language: Language) -> FeatureVector {
                 if let Some(polarity) = polarity {
                     tone.add(if negated { polarity.flipped() } else { polarity });
                 }
-                previous_word = (!negated).then(|| (stemmed.clone(), polarity));
+                previous_word = (!negated).then_some((stems.len(), polarity));
             }
             stems.push(stemmed);
         }
@@ -262,7 +263,7 @@ fn push_symbol_markers(text: &str, buckets: &mut Vec<(u32, f32)>) {
         previous = c;
     }
     let smiles = [(":(", "frown"), (":-(", "frown"), (":d", "smile"), ("xd", "smile")];
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     for (emoticon, marker) in smiles {
         if lower.contains(emoticon) {
             buckets.push(bucket(Family::Marker, marker));
@@ -279,7 +280,9 @@ fn push_symbol_markers(text: &str, buckets: &mut Vec<(u32, f32)>) {
         buckets.push(bucket(Family::Marker, "emoji"));
     }
     let shouting = text.split_whitespace().any(|token| {
-        !token.chars().any(char::is_lowercase) && token.chars().filter(|c| c.is_alphabetic()).count() >= 5
+        token.len() >= 5
+            && !token.chars().any(char::is_lowercase)
+            && token.chars().filter(|c| is_letter_or_digit(*c) && !c.is_ascii_digit()).count() >= 5
     });
     if shouting {
         buckets.push(bucket(Family::Marker, "caps"));
@@ -386,6 +389,22 @@ mod tests {
         let word = value(Family::Word, &stemmed).expect("the word");
         let gram = value(Family::CharGram, "<о").expect("a character bigram");
         assert!((word / gram - 4.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn lexicon_words_count_by_polarity_and_negation_turns_them() {
+        let has =
+            |text: &str, marker: &str| extract(text, Language::Ru).buckets.contains(&bucket(Family::Lexicon, marker).0);
+        assert!(has("Всё отлично, спасибо!", "only+"));
+        assert!(has("Ужасный сервис, кошмар", "-2"));
+        assert!(has("не очень удобно", "only-"), "a negation before the word");
+        assert!(has("Проблем нет.", "only+"), "a negation after the word");
+        assert!(has("Спасибо, но доставка ужасная", "last-"));
+        assert!(has("Где мой заказ?", "none"));
+        let uk = extract("Жодних претензій", Language::Uk);
+        assert!(uk.buckets.contains(&bucket(Family::Lexicon, "only+").0));
+        let negated = extract("не работает", Language::Ru);
+        assert!(negated.buckets.contains(&bucket(Family::Negated, &stem("работает", false)).0));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub use corpus::{CorpusRow, Split, corpus, corpus_rows, is_held_out};
 pub use data::read_labelled_csv;
 pub use evaluate::{ClassScores, Evaluation, evaluate, evaluate_model};
 pub use language::detect_language;
+use model::JointWeights;
 pub use model::{Model, Prediction, Task, save_models, train};
 pub use priority::{MASS_AUDIENCE_FOLLOWERS, OPINION_LEADER_FOLLOWERS, priority};
 
@@ -130,6 +131,8 @@ pub struct Triage {
     sentiment: Model,
     audience: Model,
     cause: Model,
+    /// The four models' weights in one table, read once per feature by `classify`.
+    joint: JointWeights,
     kind_threshold: f32,
 }
 
@@ -159,10 +162,15 @@ impl Triage {
         }
         match slots {
             [Some(kind), Some(sentiment), Some(audience), Some(cause)] => {
-                Ok(Triage { kind, sentiment, audience, cause, kind_threshold: KIND_THRESHOLD })
+                Ok(Triage::joined(kind, sentiment, audience, cause))
             }
             _ => Err("a model is missing for some task".to_owned()),
         }
+    }
+
+    fn joined(mut kind: Model, mut sentiment: Model, mut audience: Model, mut cause: Model) -> Triage {
+        let joint = JointWeights::join(&mut [&mut kind, &mut sentiment, &mut audience, &mut cause]);
+        Triage { kind, sentiment, audience, cause, joint, kind_threshold: KIND_THRESHOLD }
     }
 
     /// Loads a model file written by `Model::save` or `save_models`. The file may carry models
@@ -176,7 +184,8 @@ impl Triage {
     pub fn with_model(mut self, model: Model) -> Triage {
         let task = model.task();
         *self.model_mut(task) = model;
-        self
+        let kind_threshold = self.kind_threshold;
+        Triage { kind_threshold, ..Triage::joined(self.kind, self.sentiment, self.audience, self.cause) }
     }
 
     /// Sets the confidence below which the kind is left unclassified.
@@ -209,15 +218,21 @@ impl Triage {
     pub fn classify(&self, input: &Input<'_>) -> Triaged {
         let language = detect_language(input.text);
         let features = features::extract(input.text, language);
-        let kind = self.kind.predict_features(&features);
-        let sentiment = self.sentiment.predict_features(&features);
+        // One pass over the joint table gives every model's sums, in the order `joined` uses.
+        let sums = self.joint.sums(&features);
+        let (kind_sums, rest) = sums.split_at(self.kind.class_count());
+        let (sentiment_sums, rest) = rest.split_at(self.sentiment.class_count());
+        let (audience_sums, rest) = rest.split_at(self.audience.class_count());
+        let cause_sums = &rest[..self.cause.class_count()];
+        let kind = self.kind.predict_sums(kind_sums);
+        let sentiment = self.sentiment.predict_sums(sentiment_sums);
         let kind_word = Kind::ALL[kind.label];
         let sentiment_word = Sentiment::ALL[sentiment.label];
         let kind_word = if kind.confidence < self.kind_threshold { Kind::Unclassified } else { kind_word };
         let audience =
-            if input.public { Audience::ALL[self.audience.predict_features(&features).label] } else { Audience::None };
+            if input.public { Audience::ALL[self.audience.predict_sums(audience_sums).label] } else { Audience::None };
         let cause = (kind_word == Kind::Complaint)
-            .then(|| self.cause.predict_features(&features))
+            .then(|| self.cause.predict_sums(cause_sums))
             .filter(|cause| cause.confidence >= CAUSE_THRESHOLD)
             .map(|cause| Cause::ALL[cause.label]);
         Triaged {
@@ -288,6 +303,21 @@ mod tests {
         assert_eq!(loaded.model(Task::Kind), Triage::shipped().model(Task::Kind));
         for probe in ["thank you, wonderful", "broken and no refund", "opens downtown", "хм"] {
             assert_eq!(loaded.model(Task::Sentiment).predict(probe), model.predict(probe), "{probe}");
+        }
+    }
+
+    #[test]
+    fn classify_reads_the_joint_table_as_each_model_reads_its_own() {
+        let triage = Triage::shipped().with_kind_threshold(0.0);
+        let own: Vec<Model> = model::parse_models(SHIPPED_MODEL).expect("the shipped file parses");
+        let own = |task| own.iter().find(|model| model.task() == task).expect("a model per task");
+        for row in corpus().expect("the corpus parses").iter().step_by(7) {
+            let triaged = triage.classify(&Input { public: true, ..Input::new(&row.text) });
+            let kind = own(Task::Kind).predict(&row.text);
+            assert_eq!(triaged.kind, Kind::ALL[kind.label], "{}", row.text);
+            assert!((triaged.kind_confidence - kind.confidence).abs() < 1e-5, "{}", row.text);
+            assert_eq!(triaged.sentiment, Sentiment::ALL[own(Task::Sentiment).predict(&row.text).label]);
+            assert_eq!(triaged.audience, Audience::ALL[own(Task::Audience).predict(&row.text).label]);
         }
     }
 
