@@ -90,6 +90,21 @@ pub(crate) const FILES: &[(&str, &str)] = corpus_files![
     "varied_referral_ru.csv",
     "varied_referral_uk.csv",
     "varied_referral_en.csv",
+    "everyday_complaint_ru.csv",
+    "everyday_complaint_uk.csv",
+    "everyday_complaint_en.csv",
+    "everyday_idea_ru.csv",
+    "everyday_idea_uk.csv",
+    "everyday_idea_en.csv",
+    "everyday_question_ru.csv",
+    "everyday_question_uk.csv",
+    "everyday_question_en.csv",
+    "everyday_praise_ru.csv",
+    "everyday_praise_uk.csv",
+    "everyday_praise_en.csv",
+    "everyday_referral_ru.csv",
+    "everyday_referral_uk.csv",
+    "everyday_referral_en.csv",
 ];
 
 /// Which part of the corpus to take.
