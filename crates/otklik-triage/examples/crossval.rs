@@ -2,7 +2,9 @@
 //! chose the feature families and their weights (never the held-out fifth, never
 //! `../shared/data`): each fold (by a hash of the text) is predicted by a model trained, with
 //! `train`'s own inner cross-validation, on the other four.
-//! `cargo run --release -p otklik-triage --example crossval [kind|sentiment]`
+//! `cargo run --release -p otklik-triage --example crossval [kind|sentiment] [--errors]`
+//! (`--errors` prints each wrongly predicted row with the model's confidence, to review the
+//! corpus's labels and its thin spots).
 
 use std::time::Instant;
 
@@ -12,7 +14,9 @@ const FOLDS: u64 = 5;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
-    let only = std::env::args().nth(1);
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let show_errors = arguments.iter().any(|argument| argument == "--errors");
+    let only = arguments.iter().find(|argument| !argument.starts_with("--"));
     for task in [Task::Kind, Task::Sentiment]
         .into_iter()
         .filter(|task| only.as_deref().is_none_or(|only| only == task.as_str()))
@@ -27,8 +31,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let model = train(task, &training)?;
             for (text, label) in &test {
                 let gold = task.label_index(label).ok_or("a corpus label outside the task")?;
-                let predicted = model.predict(text).label;
-                confusion[gold][predicted] += 1;
+                let prediction = model.predict(text);
+                if show_errors && prediction.label != gold {
+                    let predicted = task.labels()[prediction.label];
+                    println!("{:.2}\t{label} → {predicted}\t{text}", prediction.confidence);
+                }
+                confusion[gold][prediction.label] += 1;
             }
         }
         let evaluation = Evaluation::from_confusion(task, confusion).ok_or("a square confusion matrix")?;

@@ -105,6 +105,21 @@ pub(crate) const FILES: &[(&str, &str)] = corpus_files![
     "everyday_referral_ru.csv",
     "everyday_referral_uk.csv",
     "everyday_referral_en.csv",
+    "social_complaint_ru.csv",
+    "social_complaint_uk.csv",
+    "social_complaint_en.csv",
+    "social_idea_ru.csv",
+    "social_idea_uk.csv",
+    "social_idea_en.csv",
+    "social_question_ru.csv",
+    "social_question_uk.csv",
+    "social_question_en.csv",
+    "social_praise_ru.csv",
+    "social_praise_uk.csv",
+    "social_praise_en.csv",
+    "social_referral_ru.csv",
+    "social_referral_uk.csv",
+    "social_referral_en.csv",
 ];
 
 /// Which part of the corpus to take.
