@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let only = arguments.iter().find(|argument| !argument.starts_with("--"));
     for task in [Task::Kind, Task::Sentiment]
         .into_iter()
-        .filter(|task| only.as_deref().is_none_or(|only| only == task.as_str()))
+        .filter(|task| only.is_none_or(|only| only == task.as_str()))
     {
         let rows = corpus_rows(task, Split::Train)?;
         let size = task.labels().len();
