@@ -17,10 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let show_errors = arguments.iter().any(|argument| argument == "--errors");
     let only = arguments.iter().find(|argument| !argument.starts_with("--"));
-    for task in [Task::Kind, Task::Sentiment]
-        .into_iter()
-        .filter(|task| only.is_none_or(|only| only == task.as_str()))
-    {
+    for task in [Task::Kind, Task::Sentiment].into_iter().filter(|task| only.is_none_or(|only| only == task.as_str())) {
         let rows = corpus_rows(task, Split::Train)?;
         let size = task.labels().len();
         let mut confusion = vec![vec![0u64; size]; size];

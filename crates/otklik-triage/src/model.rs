@@ -500,15 +500,10 @@ impl fmt::Debug for Weights {
 
 impl Weights {
     fn from_rows<'a>(rows: impl Iterator<Item = (usize, &'a [f32])> + Clone, class_count: usize) -> Weights {
-        let largest = rows.clone().flat_map(|(_, row)| row.iter().map(|w| w.abs())).fold(0.0f32, f32::max);
-        let scale = if largest > 0.0 { largest / f32::from(i16::MAX) } else { 1.0 };
-        let mut dense = vec![0i16; BUCKETS * class_count];
-        for (bucket, row) in rows {
-            for (slot, weight) in dense[bucket * class_count..][..class_count].iter_mut().zip(row) {
-                *slot = (weight / scale).round().clamp(-f32::from(i16::MAX), f32::from(i16::MAX)) as i16;
-            }
-        }
-        Weights { scale, table: dense.into(), offset: 0, width: class_count, stride: class_count }
+        let mut table = zeroed_table(BUCKETS * class_count);
+        let rows_out = Arc::get_mut(&mut table).expect("a table nobody else holds yet");
+        let scale = quantize(rows, class_count, rows_out, 0, class_count);
+        Weights { scale, table, offset: 0, width: class_count, stride: class_count }
     }
 
     fn from_dense(dense: &[f32], class_count: usize) -> Weights {
@@ -540,6 +535,19 @@ impl JointWeights {
     pub(crate) fn join(models: &mut [&mut Model]) -> JointWeights {
         let stride: usize = models.iter().map(|model| model.class_count()).sum();
         assert!(stride <= JOINT_CLASSES, "{stride} classes do not fit a joint row");
+        // Models read from one file already share a table laid out in this order.
+        let mut offset = 0;
+        let laid_out = models.iter().all(|model| {
+            let weights = &model.weights;
+            let fits = weights.stride == stride
+                && weights.offset == offset
+                && Arc::ptr_eq(&weights.table, &models[0].weights.table);
+            offset += model.class_count();
+            fits
+        });
+        if laid_out {
+            return JointWeights { table: Arc::clone(&models[0].weights.table), stride };
+        }
         let mut table = vec![0i16; BUCKETS * stride];
         let mut offset = 0;
         for model in models.iter() {
@@ -659,21 +667,86 @@ pub(crate) fn parse_models(bytes: &[u8]) -> Result<Vec<Model>, String> {
         ));
     }
     let count = reader.u32()?;
-    let mut models: Vec<Model> = Vec::new();
+    let mut read: Vec<ReadModel> = Vec::new();
     for _ in 0..count {
         let model = read_model(&mut reader)?;
-        if models.iter().any(|m| m.task == model.task) {
+        if read.iter().any(|m| m.task == model.task) {
             return Err(format!("two models for the task {}", model.task));
         }
-        models.push(model);
+        read.push(model);
     }
     if reader.at != bytes.len() {
         return Err("trailing bytes after the last model".to_owned());
     }
+    // The file's models share one joint table, in file order, which `JointWeights::join` then
+    // takes as it is: no second copy of the weights while a `Triage` is built.
+    let stride: usize = read.iter().map(|model| model.classes.len()).sum();
+    let mut table = zeroed_table(BUCKETS * stride);
+    let rows = Arc::get_mut(&mut table).expect("a table nobody else holds yet");
+    let mut offset = 0;
+    let mut scales = Vec::with_capacity(read.len());
+    for model in &read {
+        let class_count = model.classes.len();
+        let sparse = model.buckets.iter().copied().zip(model.values.chunks_exact(class_count));
+        scales.push(quantize(sparse, class_count, rows, offset, stride));
+        offset += class_count;
+    }
+    let mut offset = 0;
+    let models = read
+        .into_iter()
+        .zip(scales)
+        .map(|(model, scale)| {
+            let width = model.classes.len();
+            let weights = Weights { scale, table: Arc::clone(&table), offset, width, stride };
+            offset += width;
+            Model {
+                task: model.task,
+                classes: model.classes,
+                biases: model.biases,
+                weights,
+                fingerprint: model.fingerprint,
+            }
+        })
+        .collect();
     Ok(models)
 }
 
-fn read_model(reader: &mut Reader<'_>) -> Result<Model, String> {
+/// A table of zero weights allocated once, in place (collecting a `Vec` into an `Arc` would copy
+/// it, and the freed copy would stay in the process's heap).
+fn zeroed_table(length: usize) -> Arc<[i16]> {
+    std::iter::repeat_n(0i16, length).collect()
+}
+
+/// Writes a model's full-precision rows as 16-bit fractions of its largest weight into `table`
+/// (rows of `stride`, this model's weights at `offset`) and returns what one step is worth.
+fn quantize<'a>(
+    rows: impl Iterator<Item = (usize, &'a [f32])> + Clone,
+    class_count: usize,
+    table: &mut [i16],
+    offset: usize,
+    stride: usize,
+) -> f32 {
+    let largest = rows.clone().flat_map(|(_, row)| row.iter().map(|w| w.abs())).fold(0.0f32, f32::max);
+    let scale = if largest > 0.0 { largest / f32::from(i16::MAX) } else { 1.0 };
+    for (bucket, row) in rows {
+        for (slot, weight) in table[bucket * stride + offset..][..class_count].iter_mut().zip(row) {
+            *slot = (weight / scale).round().clamp(-f32::from(i16::MAX), f32::from(i16::MAX)) as i16;
+        }
+    }
+    scale
+}
+
+/// A model as read from a file, its weight rows still sparse.
+struct ReadModel {
+    task: Task,
+    classes: Vec<usize>,
+    biases: Vec<f32>,
+    fingerprint: u64,
+    buckets: Vec<usize>,
+    values: Vec<f32>,
+}
+
+fn read_model(reader: &mut Reader<'_>) -> Result<ReadModel, String> {
     let task: Task = reader.word()?.parse().map_err(|e: TriageError| e.to_string())?;
     let fingerprint = reader.u64()?;
     let class_count = usize::from(reader.u8()?);
@@ -700,8 +773,7 @@ fn read_model(reader: &mut Reader<'_>) -> Result<Model, String> {
             values.push(reader.f32()?);
         }
     }
-    let weights = Weights::from_rows(buckets.iter().copied().zip(values.chunks_exact(class_count)), class_count);
-    Ok(Model { task, classes, biases, weights, fingerprint })
+    Ok(ReadModel { task, classes, biases, fingerprint, buckets, values })
 }
 
 struct Reader<'a> {
@@ -874,6 +946,28 @@ mod tests {
         let mut bytes = Vec::new();
         write_models(&[&model], &mut bytes);
         assert_eq!(parse_models(&bytes), Ok(vec![model]));
+    }
+
+    #[test]
+    fn models_read_from_one_file_share_one_table_that_joining_keeps() {
+        let kind = train(Task::Kind, &kinds()).expect("trains");
+        let sentiment = train(
+            Task::Sentiment,
+            &rows(&[("love it", "positive"), ("awful", "negative"), ("opens at nine", "neutral")]),
+        )
+        .expect("trains");
+        let mut bytes = Vec::new();
+        write_models(&[&kind, &sentiment], &mut bytes);
+        let mut read = parse_models(&bytes).expect("parses");
+        assert_eq!(read, vec![kind.clone(), sentiment.clone()]);
+        let (first, second) = read.split_at_mut(1);
+        let joint = JointWeights::join(&mut [&mut first[0], &mut second[0]]);
+        assert!(Arc::ptr_eq(&joint.table, &read[0].weights.table) && Arc::ptr_eq(&joint.table, &read[1].weights.table));
+        // Joined the other way round, the weights are copied into a new table and still agree.
+        let (first, second) = read.split_at_mut(1);
+        let swapped = JointWeights::join(&mut [&mut second[0], &mut first[0]]);
+        assert!(!Arc::ptr_eq(&swapped.table, &joint.table));
+        assert_eq!(read, vec![kind, sentiment]);
     }
 
     #[test]
