@@ -137,6 +137,21 @@ pub struct Customer {
     pub created_at: OffsetDateTime,
 }
 
+/// Changes to a customer. Absent fields stay as they are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerPatch {
+    /// A new name, or `Some(None)` to clear it.
+    pub name: Option<Option<String>>,
+    /// A VIP's complaints and questions are answered sooner (triage raises their priority).
+    pub vip: Option<bool>,
+}
+
+impl CustomerPatch {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.vip.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,7 @@ pub use case::{
 };
 pub use clock::Clock;
 pub use compensation::{ApprovalLimits, Compensation, CompensationOffer};
-pub use customer::{Customer, Identity, IdentityKind, NewCustomer};
+pub use customer::{Customer, CustomerPatch, Identity, IdentityKind, NewCustomer};
 pub use deadline::{DeadlinePolicy, DeadlineRule, DeadlineState, DeadlineStatus, Hours, Milestone, Target};
 pub use playbook::{
     Action, ActionInput, CaseFacts, Effect, Playbook, PlaybookError, PlaybookErrors, Playbooks, Refusal, Requirement,

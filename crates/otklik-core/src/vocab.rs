@@ -190,6 +190,11 @@ impl Role {
     pub fn can_work_cases(self) -> bool {
         matches!(self, Role::Admin | Role::Manager | Role::Agent)
     }
+
+    /// May change a customer's record (name, VIP).
+    pub fn can_manage_customers(self) -> bool {
+        matches!(self, Role::Admin | Role::Manager)
+    }
 }
 
 #[cfg(test)]

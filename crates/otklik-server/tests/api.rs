@@ -15,6 +15,7 @@ struct TestApp {
     client: reqwest::Client,
     agent: String,
     intake: String,
+    store: std::sync::Arc<dyn otklik_store::Store>,
     _dir: tempfile::TempDir,
 }
 
@@ -37,7 +38,7 @@ impl TestApp {
         store.create_user("olga", None, Role::Agent, "unused", OffsetDateTime::now_utc()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
-        TestApp { base, client: reqwest::Client::new(), agent, intake, _dir: dir }
+        TestApp { base, client: reqwest::Client::new(), agent, intake, store, _dir: dir }
     }
 
     fn url(&self, path: &str) -> String {
@@ -332,6 +333,50 @@ async fn customer_shows_cases_from_every_channel() {
     let ids: Vec<&Value> = customer["cases"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
     assert_eq!(ids, [&second["id"], &first["id"]]);
     assert_eq!(customer["identities"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised() {
+    let app = TestApp::start().await;
+    let (manager, digest) = mint_token();
+    let store = app.store.clone();
+    store.create_token("manager-token", Role::Manager, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    let question = json!({
+        "text": "Подскажите, во сколько вы открываетесь в субботу?",
+        "kind": "question",
+        "customer": {"email": "vip@example.com"}
+    });
+    let (_, first) = app.post(&app.intake, "/api/v1/feedback", question.clone()).await;
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", first["id"])).await;
+    assert_eq!(case["priority"], "normal", "{case}");
+    let path = format!("/api/v1/customers/{}", case["customer_id"]);
+
+    let request = |token: &str, body: Value| app.client.patch(app.url(&path)).bearer_auth(token).json(&body).send();
+    let response = request(&app.agent, json!({"vip": true})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN, "agents do not change customers");
+    for wrong in [json!({}), json!({"vip": "yes"}), json!({"vip": true, "tier": "gold"}), json!({"name": "a\nb"})] {
+        let response = request(&manager, wrong.clone()).await.unwrap();
+        let status = response.status();
+        assert!(status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST, "{wrong}: {status}");
+    }
+    let (_, unchanged) = app.get(&app.agent, &path).await;
+    assert_eq!(unchanged["vip"], false, "a refused patch changes nothing");
+
+    let response = request(&manager, json!({"vip": true, "name": " Анна "})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let customer: Value = response.json().await.unwrap();
+    assert_eq!((customer["vip"].as_bool(), customer["name"].as_str()), (Some(true), Some("Анна")));
+
+    let mut next = question.clone();
+    next["text"] = json!("А в воскресенье во сколько открываетесь?");
+    let (_, second) = app.post(&app.intake, "/api/v1/feedback", next).await;
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", second["id"])).await;
+    assert_eq!(case["priority"], "high", "a VIP's question: {case}");
+    let response = request(&manager, json!({"vip": true})).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let missing =
+        app.client.patch(app.url("/api/v1/customers/999999")).bearer_auth(&manager).json(&json!({"vip": true}));
+    assert_eq!(missing.send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

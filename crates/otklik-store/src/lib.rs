@@ -13,7 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use otklik_core::{
     ActionInput, ApologyForm, Case, CaseFilter, CasePatch, Channel, CompensationKind, CompensationStatus, Customer,
-    Event, Message, Milestone, NewFeedback, NewMessage, OutboxStatus, Page, Pause, Role, TaskStatus, Transition,
+    CustomerPatch, Event, Message, Milestone, NewFeedback, NewMessage, OutboxStatus, Page, Pause, Role, TaskStatus,
+    Transition,
 };
 use time::{Date, OffsetDateTime};
 
@@ -303,6 +304,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_case(&self, case_id: i64, patch: &CasePatch, stamp: Stamp) -> Result<CaseDetail, StoreError>;
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError>;
+
+    /// Changes a customer's name or VIP flag and returns the customer as it now is.
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError>;
 
     async fn create_token(
         &self,

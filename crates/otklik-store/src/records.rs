@@ -252,3 +252,8 @@ pub(crate) fn page_of(
     };
     Ok(otklik_core::Page { items, next_cursor })
 }
+
+/// Applies a `CustomerPatch` (the same statement on both backends): `$2` says whether `$3` is a
+/// new name, `$4` is the VIP flag or `NULL` to keep it.
+pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, \
+     vip = COALESCE($4, vip) WHERE id = $1";

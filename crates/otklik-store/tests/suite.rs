@@ -112,6 +112,7 @@ on_both_backends!(
     a_deadline_mark_is_recorded_once,
     an_outbox_message_is_claimed_once_retried_and_sent,
     a_returning_customers_complaints_are_counted,
+    a_customer_made_vip_gets_the_vip_priority,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -630,4 +631,35 @@ async fn a_returning_customers_complaints_are_counted(store: Arc<dyn Store>) {
     let again = submit(&store, complaint).await;
     assert_eq!(again.priority, Priority::High, "a repeated complaint");
     assert_eq!(store.case(again.id).await.unwrap().case.priority, Priority::High);
+}
+
+async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
+    let returning = otklik_core::ReturningPriority {
+        vip: Priority::Urgent,
+        complained_before: Priority::High,
+        vip_complained_before: Priority::Urgent,
+    };
+    let mut question = with_email(feedback("Когда вы открываетесь?"), "vip@example.com");
+    question.returning = Some(returning);
+    let first = submit(&store, question.clone()).await;
+    assert_eq!(first.priority, Priority::Normal);
+    let customer_id = first.customer_id;
+
+    let patch = otklik_core::CustomerPatch { name: Some(Some("Анна Петрова".into())), vip: Some(true) };
+    let customer = store.update_customer(customer_id, &patch).await.unwrap();
+    assert!(customer.vip);
+    assert_eq!(customer.name.as_deref(), Some("Анна Петрова"));
+    assert!(!customer.identities.is_empty(), "the identities come back with the customer");
+
+    let mut again = question;
+    again.text = "А по субботам?".into();
+    assert_eq!(submit(&store, again).await.priority, Priority::Urgent, "a VIP's next case");
+
+    // Only the fields given change; `Some(None)` clears the name.
+    let cleared =
+        store.update_customer(customer_id, &otklik_core::CustomerPatch { name: Some(None), vip: None }).await.unwrap();
+    assert!(cleared.vip);
+    assert_eq!(cleared.name, None);
+    let missing = store.update_customer(customer_id + 1_000_000, &patch).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
 }

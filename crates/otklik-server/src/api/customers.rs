@@ -1,10 +1,13 @@
-//! `/api/v1/customers/{id}`: one customer with their identities and cases across channels.
+//! `/api/v1/customers/{id}`: one customer with their identities and cases across channels, and
+//! the changes a manager makes to a customer (name, VIP).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use otklik_core::Role;
+use axum::http::HeaderMap;
+use otklik_core::{Customer, Role};
 
-use super::views::{CaseSummary, CustomerView};
+use super::views::{CaseSummary, CustomerPatchRequest, CustomerView};
+use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;
@@ -24,10 +27,40 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<CustomerView>, ApiError> {
     principal.require(Role::can_read_cases, "read customers")?;
-    let id: i64 = id.parse().map_err(|_| ApiError::NotFound(format!("no customer `{id}`")))?;
+    let id = customer_id(&id)?;
     let detail = state.store.customer(id).await?;
     Ok(Json(CustomerView {
         customer: detail.customer,
         cases: detail.cases.into_iter().map(CaseSummary::from).collect(),
     }))
+}
+
+/// Change a customer: their name, or whether they are a VIP (a VIP's next cases get a higher
+/// priority). Managers and admins only.
+#[utoipa::path(
+    patch, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    request_body = CustomerPatchRequest,
+    responses(
+        (status = 200, description = "The changed customer", body = Customer),
+        (status = 403, description = "Not a manager or admin", body = Problem),
+        (status = 404, description = "No such customer", body = Problem),
+        (status = 422, description = "A field is wrong, or nothing to change", body = Problem),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<Customer>, ApiError> {
+    principal.require(Role::can_manage_customers, "change customers")?;
+    let patch = parse_json::<CustomerPatchRequest>(&headers, &body)?.parse()?;
+    let id = customer_id(&id)?;
+    Ok(Json(state.store.update_customer(id, &patch).await?))
+}
+
+fn customer_id(id: &str) -> Result<i64, ApiError> {
+    id.parse().map_err(|_| ApiError::NotFound(format!("no customer `{id}`")))
 }

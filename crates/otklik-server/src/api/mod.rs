@@ -35,6 +35,7 @@ use crate::startup::AppState;
         feedback::add_message,
         feedback::update,
         customers::show,
+        customers::update,
         replies::check_draft,
         replies::templates,
         workflow::actions,
@@ -83,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tasks/{task_id}", axum::routing::patch(workflow::update_task))
         .route("/notifications", get(workflow::notifications))
         .route("/playbooks", get(workflow::configuration))
-        .route("/customers/{id}", get(customers::show))
+        .route("/customers/{id}", get(customers::show).patch(customers::update))
         .route("/replies/check", axum::routing::post(replies::check_draft))
         .route("/replies/templates", get(replies::templates))
         .route("/openapi.json", get(openapi))

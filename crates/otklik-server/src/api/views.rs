@@ -3,8 +3,8 @@
 
 use otklik_core::case::MAX_TEXT_BYTES;
 use otklik_core::{
-    Audience, Case, CasePatch, Channel, Customer, Event, Identity, Kind, Language, Message, NewCustomer, Priority,
-    Sentiment, Status,
+    Audience, Case, CasePatch, Channel, Customer, CustomerPatch, Event, Identity, Kind, Language, Message, NewCustomer,
+    Priority, Sentiment, Status,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -309,6 +309,27 @@ impl PatchRequest {
         };
         if patch.is_empty() {
             return Err(ApiError::Unprocessable("the patch changes nothing: give at least one field".into()));
+        }
+        Ok(patch)
+    }
+}
+
+/// Changes to a customer. Absent fields stay as they are; `"name": null` clears the name.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatchRequest {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    /// A VIP's complaints and questions get a higher priority from their next case on.
+    pub vip: Option<bool>,
+}
+
+impl CustomerPatchRequest {
+    pub fn parse(self) -> Result<CustomerPatch, ApiError> {
+        let patch = CustomerPatch { name: clearable_line("name", self.name)?, vip: self.vip };
+        if patch.is_empty() {
+            return Err(ApiError::Unprocessable("the patch changes nothing: give `name` or `vip`".into()));
         }
         Ok(patch)
     }

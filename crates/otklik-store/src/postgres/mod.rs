@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use otklik_core::{
-    Case, CaseFilter, CasePatch, Customer, Direction, Message, NewCustomer, NewFeedback, NewMessage, Page, Role, Status,
+    Case, CaseFilter, CasePatch, Customer, CustomerPatch, Direction, Message, NewCustomer, NewFeedback, NewMessage,
+    Page, Role, Status,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -490,6 +491,20 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         self.case(case_id).await
+    }
+
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError> {
+        let updated = sqlx::query(crate::records::UPDATE_CUSTOMER)
+            .bind(id)
+            .bind(patch.name.is_some())
+            .bind(patch.name.clone().flatten())
+            .bind(patch.vip)
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound("customer"));
+        }
+        customer_with_identities(&self.pool, id).await
     }
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use otklik_core::{Case, CaseFilter, CasePatch, Customer, Message, NewFeedback, NewMessage, Page, Role};
+use otklik_core::{Case, CaseFilter, CasePatch, Customer, CustomerPatch, Message, NewFeedback, NewMessage, Page, Role};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
@@ -288,6 +288,20 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         self.case(case_id).await
+    }
+
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError> {
+        let updated = sqlx::query(crate::records::UPDATE_CUSTOMER)
+            .bind(id)
+            .bind(patch.name.is_some())
+            .bind(patch.name.clone().flatten())
+            .bind(patch.vip)
+            .execute(&self.writer)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound("customer"));
+        }
+        customer_with_identities(&self.writer, id).await
     }
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
