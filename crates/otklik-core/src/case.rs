@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::customer::NewCustomer;
-use crate::vocab::{Audience, Channel, Direction, Kind, Language, Priority, Sentiment, Status};
+use crate::vocab::{Audience, Cause, Channel, Direction, Kind, Language, Priority, Sentiment, Status};
 
 /// The longest text a single message may carry, in bytes.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -57,6 +57,8 @@ pub struct NewFeedback {
     pub product: Option<String>,
     pub public: bool,
     pub kind: Kind,
+    /// The cause of a complaint, when it can be told.
+    pub cause: Option<Cause>,
     pub sentiment: Option<Sentiment>,
     pub audience: Audience,
     pub language: Option<Language>,
@@ -96,6 +98,8 @@ pub struct Case {
     pub id: i64,
     pub channel: Channel,
     pub kind: Kind,
+    /// The cause of a complaint, when triage can tell it.
+    pub cause: Option<Cause>,
     pub audience: Audience,
     pub sentiment: Option<Sentiment>,
     pub language: Option<Language>,
@@ -173,6 +177,7 @@ pub struct CasePatch {
     /// Set with `kind` when a case moves into another kind's playbook.
     pub stage: Option<String>,
     pub audience: Option<Audience>,
+    pub cause: Option<Option<Cause>>,
     pub sentiment: Option<Option<Sentiment>>,
     pub language: Option<Option<Language>>,
     pub assignee: Option<Option<String>>,
@@ -222,6 +227,7 @@ impl Case {
         record(&mut changes, "status", &mut self.status, &patch.status, |v| word(v));
         record(&mut changes, "stage", &mut self.stage, &patch.stage, |v| Some(v.clone()));
         record(&mut changes, "audience", &mut self.audience, &patch.audience, |v| word(v));
+        record(&mut changes, "cause", &mut self.cause, &patch.cause, |v| v.map(|c| c.to_string()));
         record(&mut changes, "sentiment", &mut self.sentiment, &patch.sentiment, |v| v.map(|s| s.to_string()));
         record(&mut changes, "language", &mut self.language, &patch.language, |v| v.map(|l| l.to_string()));
         record(&mut changes, "assignee", &mut self.assignee, &patch.assignee, Clone::clone);

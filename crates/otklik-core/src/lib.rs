@@ -25,6 +25,6 @@ pub use playbook::{
     Stage, StageSet, Transition, Workflow,
 };
 pub use vocab::{
-    ApologyForm, Audience, Channel, CompensationKind, CompensationStatus, Direction, Kind, Language, OutboxStatus,
-    Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
+    ApologyForm, Audience, Cause, Channel, CompensationKind, CompensationStatus, Direction, Kind, Language,
+    OutboxStatus, Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
 };

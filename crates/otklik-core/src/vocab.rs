@@ -82,6 +82,15 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// The cause of a complaint, as the house standard asks to find it: bad service (how the
+    /// customer was treated), poor quality of the product or the service delivered, or a
+    /// misunderstanding (the customer expected something the business never promised).
+    Cause as "cause" {
+        Service = "service", Quality = "quality", Misunderstanding = "misunderstanding",
+    }
+}
+
+vocabulary! {
     /// How soon a case needs attention.
     Priority as "priority" {
         Low = "low", Normal = "normal", High = "high", Urgent = "urgent",

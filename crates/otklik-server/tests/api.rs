@@ -296,7 +296,8 @@ async fn patch_and_messages_are_recorded_as_events() {
     assert_eq!(status, StatusCode::OK, "{case}");
     assert_eq!(case["tags"], json!(["late", "pizza"]));
     let fields: Vec<&str> = case["events"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
-    assert_eq!(fields, ["kind", "priority", "assignee", "tags"]);
+    // The complaint's cause goes with its kind.
+    assert_eq!(fields, ["kind", "priority", "cause", "assignee", "tags"]);
     let (status, problem) = app.patch(&path, json!({"status": "resolved"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the status follows the playbook: {problem}");
     let (status, problem) = app.patch(&path, json!({"assignee": "ghost"})).await;
@@ -377,6 +378,33 @@ async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised() {
     let missing =
         app.client.patch(app.url("/api/v1/customers/999999")).bearer_auth(&manager).json(&json!({"vip": true}));
     assert_eq!(missing.send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_complaint_carries_its_cause_and_only_a_complaint_may() {
+    let app = TestApp::start().await;
+    let body = json!({"text": "The courier was rude and threw my parcel at the door", "kind": "complaint"});
+    let (status, created) = app.post(&app.intake, "/api/v1/feedback", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/api/v1/feedback/{}", created["id"]);
+    let (_, case) = app.get(&app.agent, &path).await;
+    assert_eq!(case["cause"], "service", "triage tells the cause of a complaint: {case}");
+
+    let (status, case) = app.patch(&path, json!({"cause": "quality"})).await;
+    assert_eq!((status, case["cause"].as_str()), (StatusCode::OK, Some("quality")), "{case}");
+    let (status, _) = app.patch(&path, json!({"cause": "weather"})).await;
+    assert!(status.is_client_error(), "an unknown cause is refused: {status}");
+    let (status, problem) = app.patch(&path, json!({"kind": "question", "cause": "service"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (_, unchanged) = app.get(&app.agent, &path).await;
+    assert_eq!((unchanged["kind"].as_str(), unchanged["cause"].as_str()), (Some("complaint"), Some("quality")));
+
+    let (status, case) = app.patch(&path, json!({"kind": "question"})).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["cause"], Value::Null, "a case that is no complaint loses its cause");
+    let (_, question) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "What time do you open?"})).await;
+    let (_, question) = app.get(&app.agent, &format!("/api/v1/feedback/{}", question["id"])).await;
+    assert_eq!(question["cause"], Value::Null);
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ pub(crate) fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<
 
 /// The columns of `cases` every case query selects, in `CaseRow` order; `{tags}` is the
 /// backend's string aggregate of the case's tags.
-pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.audience, c.sentiment, c.language, \
+pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.cause, c.audience, c.sentiment, c.language, \
      c.priority, c.status, c.stage, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
      c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at";
 
@@ -36,6 +36,7 @@ pub(crate) struct CaseRow {
     id: i64,
     channel: String,
     kind: String,
+    cause: Option<String>,
     audience: String,
     sentiment: Option<String>,
     language: Option<String>,
@@ -65,6 +66,7 @@ impl CaseRow {
             id: self.id,
             channel: word(&self.channel)?,
             kind: word(&self.kind)?,
+            cause: optional_word(self.cause)?,
             audience: word(&self.audience)?,
             sentiment: optional_word(self.sentiment)?,
             language: optional_word(self.language)?,

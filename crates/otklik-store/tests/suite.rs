@@ -113,6 +113,7 @@ on_both_backends!(
     an_outbox_message_is_claimed_once_retried_and_sent,
     a_returning_customers_complaints_are_counted,
     a_customer_made_vip_gets_the_vip_priority,
+    a_complaints_cause_is_stored_and_corrected,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -131,6 +132,7 @@ fn feedback(text: &str) -> NewFeedback {
         product: None,
         public: false,
         kind: Kind::Unclassified,
+        cause: None,
         sentiment: None,
         audience: otklik_core::Audience::None,
         language: None,
@@ -662,4 +664,24 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
     assert_eq!(cleared.name, None);
     let missing = store.update_customer(customer_id + 1_000_000, &patch).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+async fn a_complaints_cause_is_stored_and_corrected(store: Arc<dyn Store>) {
+    let mut complaint = feedback("Курьер нагрубил и бросил посылку");
+    complaint.kind = Kind::Complaint;
+    complaint.cause = Some(otklik_core::Cause::Quality);
+    let case = submit(&store, complaint).await;
+    assert_eq!(case.cause, Some(otklik_core::Cause::Quality));
+    assert_eq!(store.case(case.id).await.unwrap().case.cause, Some(otklik_core::Cause::Quality));
+
+    let corrected = CasePatch { cause: Some(Some(otklik_core::Cause::Service)), ..CasePatch::default() };
+    let detail = store.update_case(case.id, &corrected, stamp(T0)).await.unwrap();
+    assert_eq!(detail.case.cause, Some(otklik_core::Cause::Service));
+    let change = detail.events.iter().find(|e| e.field.as_deref() == Some("cause")).expect("a cause event");
+    assert_eq!((change.old_value.as_deref(), change.new_value.as_deref()), (Some("quality"), Some("service")));
+    let listed = store.list_cases(&otklik_core::CaseFilter::default()).await.unwrap();
+    assert_eq!(listed.items[0].cause, Some(otklik_core::Cause::Service), "listings carry the cause");
+
+    let cleared = store.update_case(case.id, &CasePatch { cause: Some(None), ..CasePatch::default() }, stamp(T0)).await;
+    assert_eq!(cleared.unwrap().case.cause, None);
 }

@@ -14,8 +14,9 @@ mod priority;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+pub use otklik_core::Cause;
 use otklik_core::{Audience, Kind, Language, Priority, Sentiment};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use corpus::{CorpusRow, Split, corpus, corpus_rows, is_held_out};
 pub use data::read_labelled_csv;
@@ -48,44 +49,6 @@ pub enum TriageError {
     BadModel { path: PathBuf, reason: String },
     #[error("training failed: {0}")]
     Training(String),
-}
-
-/// The cause of a complaint, as the house standard asks to find it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    /// Bad service: how the customer was treated.
-    Service,
-    /// Poor quality of the product or of the service delivered.
-    Quality,
-    /// A misunderstanding: the customer expected something the business never promised.
-    Misunderstanding,
-}
-
-impl Cause {
-    /// Every cause, in the order of `Task::Cause.labels()`.
-    pub const ALL: [Cause; 3] = [Cause::Service, Cause::Quality, Cause::Misunderstanding];
-
-    /// The cause's one-word spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Cause::Service => "service",
-            Cause::Quality => "quality",
-            Cause::Misunderstanding => "misunderstanding",
-        }
-    }
-}
-
-impl std::str::FromStr for Cause {
-    type Err = TriageError;
-
-    fn from_str(s: &str) -> Result<Cause, TriageError> {
-        Cause::ALL.into_iter().find(|cause| cause.as_str() == s).ok_or_else(|| TriageError::UnknownLabel {
-            task: Task::Cause,
-            label: s.to_owned(),
-            place: "a cause".to_owned(),
-        })
-    }
 }
 
 /// A message to triage and what is known about its author.

@@ -107,6 +107,9 @@ pub async fn submit(
         product: line("product", request.product)?,
         public: request.public,
         kind,
+        // Triage tells a cause only for what it reads as a complaint; a kind the source gave
+        // wins over its reading.
+        cause: if kind == Kind::Complaint { triaged.cause } else { None },
         sentiment: Some(triaged.sentiment),
         audience: if request.public { triaged.audience } else { Audience::None },
         language: Some(triaged.language),
@@ -379,6 +382,15 @@ pub async fn update(
         ));
     }
     let case = resolve_state(&state, &id).await?.case;
+    if patch.kind.unwrap_or(case.kind) != Kind::Complaint {
+        // Only a complaint has a cause: one given for anything else is refused, and a case
+        // whose kind is corrected away from complaint loses its cause.
+        match patch.cause {
+            Some(Some(_)) => return Err(ApiError::Unprocessable("cause: only a complaint has a cause".into())),
+            None if case.cause.is_some() => patch.cause = Some(None),
+            _ => {}
+        }
+    }
     if let Some(kind) = patch.kind
         && kind != case.kind
     {

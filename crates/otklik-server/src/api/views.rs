@@ -3,8 +3,8 @@
 
 use otklik_core::case::MAX_TEXT_BYTES;
 use otklik_core::{
-    Audience, Case, CasePatch, Channel, Customer, CustomerPatch, Event, Identity, Kind, Language, Message, NewCustomer,
-    Priority, Sentiment, Status,
+    Audience, Case, CasePatch, Cause, Channel, Customer, CustomerPatch, Event, Identity, Kind, Language, Message,
+    NewCustomer, Priority, Sentiment, Status,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
@@ -142,6 +142,8 @@ pub struct CaseSummary {
     pub reference: String,
     pub channel: Channel,
     pub kind: Kind,
+    /// The cause of a complaint (service, quality, misunderstanding), when it can be told.
+    pub cause: Option<Cause>,
     pub audience: Audience,
     pub sentiment: Option<Sentiment>,
     pub language: Option<Language>,
@@ -173,6 +175,7 @@ impl From<Case> for CaseSummary {
             reference: case.reference().to_string(),
             channel: case.channel,
             kind: case.kind,
+            cause: case.cause,
             audience: case.audience,
             sentiment: case.sentiment,
             language: case.language,
@@ -253,6 +256,10 @@ pub struct PatchRequest {
     /// Admin only: a case's status follows its playbook's actions.
     pub status: Option<Status>,
     pub audience: Option<Audience>,
+    /// The cause of a complaint, or `null` when it cannot be told.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Cause>)]
+    pub cause: Option<Option<Cause>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Sentiment>)]
     pub sentiment: Option<Option<Sentiment>>,
@@ -297,6 +304,7 @@ impl PatchRequest {
             status: self.status,
             stage: None,
             audience: self.audience,
+            cause: self.cause,
             sentiment: self.sentiment,
             language: self.language,
             assignee: clearable_line("assignee", self.assignee)?,

@@ -219,8 +219,8 @@ async fn insert_feedback(
     };
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16) RETURNING id",
+         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id",
     )
     .bind(feedback.channel.as_str())
     .bind(feedback.kind.as_str())
@@ -238,6 +238,7 @@ async fn insert_feedback(
     .bind(&status_token)
     .bind(at)
     .bind(feedback.watch_at.map(millis))
+    .bind(feedback.cause.map(|c| c.as_str()))
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
@@ -270,6 +271,7 @@ async fn insert_feedback(
         id: case_id,
         channel: feedback.channel,
         kind: feedback.kind,
+        cause: feedback.cause,
         audience: feedback.audience,
         sentiment: feedback.sentiment,
         language: feedback.language,
@@ -445,7 +447,7 @@ impl Store for PgStore {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
                  assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
-                 stage = $15, watch_at = NULL WHERE id = $1",
+                 stage = $15, cause = $16, watch_at = NULL WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -462,6 +464,7 @@ impl Store for PgStore {
             .bind(case.hidden)
             .bind(at)
             .bind(&case.stage)
+            .bind(case.cause.map(|c| c.as_str()))
             .execute(&mut *tx)
             .await?;
             if changes.iter().any(|change| change.field == "tags") {

@@ -242,7 +242,7 @@ impl Store for SqliteStore {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
                  assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
-                 stage = $15, watch_at = NULL WHERE id = $1",
+                 stage = $15, cause = $16, watch_at = NULL WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
@@ -259,6 +259,7 @@ impl Store for SqliteStore {
             .bind(case.hidden)
             .bind(at)
             .bind(&case.stage)
+            .bind(case.cause.map(|c| c.as_str()))
             .execute(&mut *tx)
             .await?;
             if changes.iter().any(|change| change.field == "tags") {

@@ -349,8 +349,8 @@ fn insert_feedback(
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16) RETURNING id",
+             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17) RETURNING id",
         )?
         .query_row(
             params![
@@ -370,6 +370,7 @@ fn insert_feedback(
                 status_token,
                 at,
                 feedback.watch_at.map(millis),
+                feedback.cause.map(|c| c.as_str()),
             ],
             |row| row.get(0),
         )?;
@@ -388,6 +389,7 @@ fn insert_feedback(
         id: case_id,
         channel: feedback.channel,
         kind: feedback.kind,
+        cause: feedback.cause,
         audience: feedback.audience,
         sentiment: feedback.sentiment,
         language: feedback.language,
