@@ -287,7 +287,7 @@ pub trait Store: Send + Sync + 'static {
     async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError>;
 
     /// Training rows from the cases an agent corrected: the first message's text and the
-    /// current value of `field` (`kind` or `sentiment`) of every case with a `changed` event for
+    /// current value of `field` (`kind`, `sentiment` or `cause`) of every case with a `changed` event for
     /// that field.
     async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError>;
 
@@ -418,6 +418,7 @@ pub(crate) fn corrected_labels_sql(field: &str) -> Result<String, StoreError> {
     let column = match field {
         "kind" => "c.kind",
         "sentiment" => "c.sentiment",
+        "cause" => "c.cause",
         other => return Err(StoreError::Invalid(format!("cannot learn the field `{other}`"))),
     };
     Ok(format!(

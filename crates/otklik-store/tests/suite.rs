@@ -504,6 +504,11 @@ async fn corrected_cases_become_training_rows(store: Arc<dyn Store>) {
     let rows = store.corrected_labels("kind").await.unwrap();
     assert_eq!(rows, [("Доставка опоздала".to_owned(), "complaint".to_owned())]);
     assert!(store.corrected_labels("sentiment").await.unwrap().is_empty());
+    assert!(store.corrected_labels("cause").await.unwrap().is_empty());
+    let cause = CasePatch { cause: Some(Some(otklik_core::Cause::Service)), ..CasePatch::default() };
+    store.update_case(corrected.id, &cause, stamp(T0)).await.unwrap();
+    let rows = store.corrected_labels("cause").await.unwrap();
+    assert_eq!(rows, [("Доставка опоздала".to_owned(), "service".to_owned())]);
     assert!(matches!(store.corrected_labels("status").await, Err(StoreError::Invalid(_))));
 }
 

@@ -25,8 +25,8 @@ pub enum ModelCommand {
         #[arg(long)]
         model: Option<PathBuf>,
     },
-    /// Train a model from `text,label` files, or from the cases whose kind and sentiment agents
-    /// corrected (`--from-cases`, which trains both tasks).
+    /// Train a model from `text,label` files, or from the cases whose kind, sentiment and cause agents
+    /// corrected (`--from-cases`, which trains kind, sentiment and cause).
     Train {
         #[arg(long, required_unless_present = "from_cases")]
         task: Option<Task>,
@@ -73,7 +73,7 @@ pub async fn run(command: ModelCommand, config: &Config) -> anyhow::Result<()> {
             let out = out.unwrap_or_else(|| config.model_file());
             let store = crate::open_store(config).await?;
             let mut models = Vec::new();
-            for task in [Task::Kind, Task::Sentiment] {
+            for task in [Task::Kind, Task::Sentiment, Task::Cause] {
                 let corrected = store.corrected_labels(task.as_str()).await?;
                 if corrected.is_empty() {
                     println!("no cases with a corrected {task} yet; the shipped {task} model stays");
