@@ -227,7 +227,9 @@ impl Case {
         record(&mut changes, "status", &mut self.status, &patch.status, |v| word(v));
         record(&mut changes, "stage", &mut self.stage, &patch.stage, |v| Some(v.clone()));
         record(&mut changes, "audience", &mut self.audience, &patch.audience, |v| word(v));
-        record(&mut changes, "cause", &mut self.cause, &patch.cause, |v| v.map(|c| c.to_string()));
+        // Only a complaint has a cause: a case whose kind is no complaint loses it.
+        let cause = if self.kind == Kind::Complaint { patch.cause } else { Some(None) };
+        record(&mut changes, "cause", &mut self.cause, &cause, |v| v.map(|c| c.to_string()));
         record(&mut changes, "sentiment", &mut self.sentiment, &patch.sentiment, |v| v.map(|s| s.to_string()));
         record(&mut changes, "language", &mut self.language, &patch.language, |v| v.map(|l| l.to_string()));
         record(&mut changes, "assignee", &mut self.assignee, &patch.assignee, Clone::clone);

@@ -689,4 +689,9 @@ async fn a_complaints_cause_is_stored_and_corrected(store: Arc<dyn Store>) {
 
     let cleared = store.update_case(case.id, &CasePatch { cause: Some(None), ..CasePatch::default() }, stamp(T0)).await;
     assert_eq!(cleared.unwrap().case.cause, None);
+    let again = CasePatch { cause: Some(Some(otklik_core::Cause::Quality)), ..CasePatch::default() };
+    store.update_case(case.id, &again, stamp(T0)).await.unwrap();
+    let question = CasePatch { kind: Some(Kind::Question), ..CasePatch::default() };
+    let detail = store.update_case(case.id, &question, stamp(T0)).await.unwrap();
+    assert_eq!(detail.case.cause, None, "a case that is no complaint has no cause, whoever changes its kind");
 }

@@ -1,8 +1,8 @@
 //! Turns a message into the sparse, hashed feature vector that every head of the triage model
 //! reads: stemmed word unigrams and bigrams, character n-grams inside words, the first word,
 //! negated words, counts of sentiment-lexicon words by polarity, and markers for links, mentions,
-//! emoticons, emoji and repeated punctuation. Any change to what is
-//! extracted must bump `FEATURE_VERSION`, so models trained on the old features are refused.
+//! emoticons, emoji and repeated punctuation. Any change to what is extracted must bump
+//! `FEATURE_VERSION`, so models trained on the old features are refused.
 
 use otklik_core::Language;
 use otklik_core::text::{is_letter_or_digit, stem, words};

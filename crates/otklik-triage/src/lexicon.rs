@@ -5,10 +5,12 @@
 //! the "sentiment lexicon" features of the best linear systems of SentiRuEval-2016.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 use otklik_core::text::stem;
+
+use crate::model::Digest;
 
 /// A lexicon word's polarity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,33 +42,13 @@ const MIN_PREFIX_CHARS: usize = 5;
 /// (so `рекоменд`, the stem of «рекомендую», finds «рекомендовать», stemmed `рекомендова`). A
 /// stem or prefix claimed by both polarities is dropped.
 struct Lexicon {
-    stems: HashMap<String, Option<Polarity>, BuildHasherDefault<Fnv>>,
-}
-
-/// FNV-1a for the lexicon's short keys: a few times cheaper than the default SipHash, and the
-/// keys are our own words, so there is nothing to defend against.
-#[derive(Default)]
-struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn write(&mut self, bytes: &[u8]) {
-        if self.0 == 0 {
-            self.0 = 0xcbf2_9ce4_8422_2325;
-        }
-        for byte in bytes {
-            self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
+    stems: HashMap<String, Option<Polarity>, BuildHasherDefault<Digest>>,
 }
 
 fn lexicon() -> &'static Lexicon {
     static LEXICON: OnceLock<Lexicon> = OnceLock::new();
     LEXICON.get_or_init(|| {
-        let mut stems: HashMap<String, Option<Polarity>, BuildHasherDefault<Fnv>> = HashMap::default();
+        let mut stems: HashMap<String, Option<Polarity>, BuildHasherDefault<Digest>> = HashMap::default();
         let mut claim = |key: String, polarity: Polarity| {
             stems.entry(key).and_modify(|held| *held = held.filter(|held| *held == polarity)).or_insert(Some(polarity));
         };

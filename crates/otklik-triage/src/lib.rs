@@ -271,6 +271,8 @@ mod tests {
 
     #[test]
     fn classify_reads_the_joint_table_as_each_model_reads_its_own() {
+        // `classify` sums every head at once over whole joint rows; `Model::predict` reads only
+        // its own part of each row. Both must agree.
         let triage = Triage::shipped().with_kind_threshold(0.0);
         let own: Vec<Model> = model::parse_models(SHIPPED_MODEL).expect("the shipped file parses");
         let own = |task| own.iter().find(|model| model.task() == task).expect("a model per task");

@@ -123,6 +123,8 @@ struct Prepared {
     task: Task,
     labels: Vec<usize>,
     features: Vec<FeatureVector>,
+    /// How many rows each of the task's labels has.
+    counts: Vec<usize>,
     /// Which of the five cross-validation folds each row falls in (by a hash of its text).
     folds: Vec<usize>,
     fingerprint: u64,
@@ -155,7 +157,7 @@ impl Prepared {
                 "{task} needs rows of at least two different labels, got {present}"
             )));
         }
-        Ok(Prepared { task, labels, features, folds, fingerprint: fingerprint(task, rows) })
+        Ok(Prepared { task, labels, features, counts, folds, fingerprint: fingerprint(task, rows) })
     }
 
     /// Trains on the rows at `indices` with the given regularisation.
@@ -196,10 +198,7 @@ struct Settings {
 fn choose_settings(prepared: &Prepared) -> Result<Settings, TriageError> {
     let label_count = prepared.task.labels().len();
     let untuned = Settings { cost: COST, offsets: vec![0.0; label_count] };
-    let mut counts = vec![0usize; label_count];
-    for &label in &prepared.labels {
-        counts[label] += 1;
-    }
+    let counts = &prepared.counts;
     let rarest = counts.iter().copied().filter(|&count| count > 0).min().unwrap_or(0);
     if rarest < MIN_ROWS_TO_TUNE {
         return Ok(untuned);
@@ -220,8 +219,8 @@ fn choose_settings(prepared: &Prepared) -> Result<Settings, TriageError> {
                 }
             }
         }
-        let offsets = best_offsets(&scores, &prepared.labels, &counts);
-        let quality = macro_f1_with(&scores, &prepared.labels, &counts, &offsets);
+        let offsets = best_offsets(&scores, &prepared.labels, counts);
+        let quality = macro_f1_with(&scores, &prepared.labels, counts, &offsets);
         if best.as_ref().is_none_or(|(best_quality, _)| quality > *best_quality + 1e-9) {
             best = Some((quality, Settings { cost, offsets }));
         }
@@ -330,8 +329,25 @@ pub(crate) fn fingerprint(task: Task, rows: &[(String, String)]) -> u64 {
     digest.finish()
 }
 
-/// FNV-1a over bytes: a stable digest for fingerprints and the corpus split.
+/// FNV-1a over bytes: a stable digest for fingerprints and the corpus split, and the hasher of
+/// the lexicon's maps (cheaper than SipHash on short keys, and the keys are our own words).
 pub(crate) struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest::new()
+    }
+}
+
+impl std::hash::Hasher for Digest {
+    fn write(&mut self, bytes: &[u8]) {
+        Digest::write(self, bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        Digest::finish(self)
+    }
+}
 
 impl Digest {
     pub(crate) fn new() -> Digest {
@@ -390,14 +406,17 @@ impl Model {
 
     /// Each class's decision value (bias plus the weighted features), in `classes` order.
     fn raw_scores(&self, features: &FeatureVector) -> Vec<f32> {
-        let class_count = self.classes.len();
-        let mut sums = vec![0.0f32; class_count];
-        for (bucket, value) in features.entries() {
-            for (sum, weight) in sums.iter_mut().zip(self.weights.row(bucket as usize, class_count)) {
-                *sum += value * f32::from(*weight);
-            }
+        let sums = self.weights.sums(features);
+        self.decision_values(&sums[..self.classes.len()]).to_vec()
+    }
+
+    /// Bias plus the scaled sum, per class.
+    fn decision_values(&self, sums: &[f32]) -> [f32; MAX_CLASSES] {
+        let mut values = [0.0f32; MAX_CLASSES];
+        for ((value, bias), sum) in values.iter_mut().zip(&self.biases).zip(sums) {
+            *value = bias + sum * self.weights.scale;
         }
-        sums.iter().zip(&self.biases).map(|(sum, bias)| bias + sum * self.weights.scale).collect()
+        values
     }
 
     /// Adds an offset to each class's bias; `offsets` is indexed by the task's labels.
@@ -410,24 +429,15 @@ impl Model {
     /// Predicts from features already extracted, with LIBLINEAR's one-vs-rest probabilities:
     /// each class's logistic output, normalised to sum to one.
     pub(crate) fn predict_features(&self, features: &FeatureVector) -> Prediction {
-        let class_count = self.classes.len();
-        let mut sums = [0.0f32; MAX_CLASSES];
-        for (bucket, value) in features.entries() {
-            for (sum, weight) in sums.iter_mut().zip(self.weights.row(bucket as usize, class_count)) {
-                *sum += value * f32::from(*weight);
-            }
-        }
-        self.predict_sums(&sums[..class_count])
+        let sums = self.weights.sums(features);
+        self.predict_sums(&sums[..self.classes.len()])
     }
 
     /// The prediction from the weighted sums of this model's stored weights over a message's
     /// features, one per class (`Triage` sums every model's at once over its joint table).
     pub(crate) fn predict_sums(&self, sums: &[f32]) -> Prediction {
-        let mut scores = [0.0f32; MAX_CLASSES];
+        let mut scores = self.decision_values(sums);
         let scores = &mut scores[..self.classes.len()];
-        for ((score, bias), sum) in scores.iter_mut().zip(&self.biases).zip(sums) {
-            *score = bias + sum * self.weights.scale;
-        }
         let mut total = 0.0;
         for score in scores.iter_mut() {
             *score = 1.0 / (1.0 + (-*score).exp());
@@ -480,14 +490,14 @@ impl PartialEq for Weights {
     fn eq(&self, other: &Weights) -> bool {
         // The scale comes back from a file within a rounding step of what was written.
         self.width == other.width
-            && (0..BUCKETS).all(|bucket| self.row(bucket, self.width) == other.row(bucket, other.width))
+            && (0..BUCKETS).all(|bucket| self.row(bucket) == other.row(bucket))
             && (self.scale - other.scale).abs() <= self.scale.abs() * 4.0 * f32::EPSILON
     }
 }
 
 impl fmt::Debug for Weights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stored = (0..BUCKETS).filter(|&bucket| self.row(bucket, self.width).iter().any(|w| *w != 0)).count();
+        let stored = (0..BUCKETS).filter(|&bucket| self.row(bucket).iter().any(|w| *w != 0)).count();
         f.debug_struct("Weights")
             .field("scale", &self.scale)
             .field("classes", &self.width)
@@ -510,8 +520,14 @@ impl Weights {
         Weights::from_rows(dense.chunks_exact(class_count).enumerate(), class_count)
     }
 
-    fn row(&self, bucket: usize, class_count: usize) -> &[i16] {
-        &self.table[bucket * self.stride + self.offset..][..class_count]
+    /// The sums of this model's weights over the features, one per class.
+    fn sums(&self, features: &FeatureVector) -> [f32; JOINT_CLASSES] {
+        weighted_sums(&self.table, self.stride, self.offset, self.width, features)
+    }
+
+    /// The weights of one bucket, one per class.
+    fn row(&self, bucket: usize) -> &[i16] {
+        &self.table[bucket * self.stride + self.offset..][..self.width]
     }
 }
 
@@ -548,17 +564,16 @@ impl JointWeights {
         if laid_out {
             return JointWeights { table: Arc::clone(&models[0].weights.table), stride };
         }
-        let mut table = vec![0i16; BUCKETS * stride];
+        let mut table = zeroed_table(BUCKETS * stride);
+        let rows = Arc::get_mut(&mut table).expect("a table nobody else holds yet");
         let mut offset = 0;
         for model in models.iter() {
             let class_count = model.class_count();
             for bucket in 0..BUCKETS {
-                table[bucket * stride + offset..][..class_count]
-                    .copy_from_slice(model.weights.row(bucket, class_count));
+                rows[bucket * stride + offset..][..class_count].copy_from_slice(model.weights.row(bucket));
             }
             offset += class_count;
         }
-        let table: Arc<[i16]> = table.into();
         let mut offset = 0;
         for model in models.iter_mut() {
             model.weights.table = Arc::clone(&table);
@@ -572,15 +587,27 @@ impl JointWeights {
     /// The sums of every joined model's weights over the features, in the order the models
     /// were joined (each model's `class_count` of them).
     pub(crate) fn sums(&self, features: &FeatureVector) -> [f32; JOINT_CLASSES] {
-        let mut sums = [0.0f32; JOINT_CLASSES];
-        for (bucket, value) in features.entries() {
-            let row = &self.table[bucket as usize * self.stride..][..self.stride];
-            for (sum, weight) in sums.iter_mut().zip(row) {
-                *sum += value * f32::from(*weight);
-            }
-        }
-        sums
+        weighted_sums(&self.table, self.stride, 0, self.stride, features)
     }
+}
+
+/// For each of the `width` weights from `offset` in a row of `table` (rows of `stride`), the sum
+/// over the features of feature value × stored weight: one memory read per feature.
+fn weighted_sums(
+    table: &[i16],
+    stride: usize,
+    offset: usize,
+    width: usize,
+    features: &FeatureVector,
+) -> [f32; JOINT_CLASSES] {
+    let mut sums = [0.0f32; JOINT_CLASSES];
+    for (bucket, value) in features.entries() {
+        let row = &table[bucket as usize * stride + offset..][..width];
+        for (sum, weight) in sums.iter_mut().zip(row) {
+            *sum += value * f32::from(*weight);
+        }
+    }
+    sums
 }
 
 /// The most classes models joined in one table may have together.
@@ -619,9 +646,8 @@ fn write_models(models: &[&Model], out: &mut Vec<u8>) {
         for bias in &model.biases {
             out.extend_from_slice(&bias.to_le_bytes());
         }
-        let class_count = model.classes.len();
         let rows: Vec<(usize, &[i16])> = (0..BUCKETS)
-            .map(|bucket| (bucket, model.weights.row(bucket, class_count)))
+            .map(|bucket| (bucket, model.weights.row(bucket)))
             .filter(|(_, row)| row.iter().any(|w| *w != 0))
             .collect();
         out.extend_from_slice(&(rows.len() as u32).to_le_bytes());

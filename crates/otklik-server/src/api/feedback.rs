@@ -382,14 +382,10 @@ pub async fn update(
         ));
     }
     let case = resolve_state(&state, &id).await?.case;
-    if patch.kind.unwrap_or(case.kind) != Kind::Complaint {
-        // Only a complaint has a cause: one given for anything else is refused, and a case
-        // whose kind is corrected away from complaint loses its cause.
-        match patch.cause {
-            Some(Some(_)) => return Err(ApiError::Unprocessable("cause: only a complaint has a cause".into())),
-            None if case.cause.is_some() => patch.cause = Some(None),
-            _ => {}
-        }
+    // Only a complaint has a cause (`Case::apply` clears it from anything else): one given for
+    // anything else is refused.
+    if patch.kind.unwrap_or(case.kind) != Kind::Complaint && matches!(patch.cause, Some(Some(_))) {
+        return Err(ApiError::Unprocessable("cause: only a complaint has a cause".into()));
     }
     if let Some(kind) = patch.kind
         && kind != case.kind
