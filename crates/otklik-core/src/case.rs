@@ -57,6 +57,9 @@ pub struct NewFeedback {
     pub product: Option<String>,
     pub public: bool,
     pub kind: Kind,
+    /// Where the case starts: its kind's playbook's initial stage, and that stage's status.
+    pub stage: String,
+    pub status: Status,
     /// The cause of a complaint, when it can be told.
     pub cause: Option<Cause>,
     pub sentiment: Option<Sentiment>,
@@ -105,7 +108,7 @@ pub struct Case {
     pub language: Option<Language>,
     pub priority: Priority,
     pub status: Status,
-    /// The stage of its kind's playbook the case is in (`new` on arrival).
+    /// The stage of its kind's playbook the case is in (the playbook's `initial` on arrival).
     pub stage: String,
     pub subject: Option<String>,
     pub location: Option<String>,

@@ -7,6 +7,7 @@ pub mod compensation;
 pub mod customer;
 pub mod deadline;
 pub mod playbook;
+pub mod rights;
 pub mod standard;
 pub mod text;
 pub mod vocab;
@@ -24,6 +25,7 @@ pub use playbook::{
     Action, ActionInput, CaseFacts, Effect, Playbook, PlaybookError, PlaybookErrors, Playbooks, Refusal, Requirement,
     Stage, StageSet, Transition, Workflow,
 };
+pub use rights::Right;
 pub use vocab::{
     ApologyForm, Audience, Cause, Channel, CompensationKind, CompensationStatus, Direction, Kind, Language,
     OutboxStatus, Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,

@@ -184,28 +184,6 @@ vocabulary! {
     }
 }
 
-impl Role {
-    /// May submit new feedback.
-    pub fn can_submit(self) -> bool {
-        true
-    }
-
-    /// May read cases and customers.
-    pub fn can_read_cases(self) -> bool {
-        !matches!(self, Role::Intake)
-    }
-
-    /// May change cases and write replies and notes.
-    pub fn can_work_cases(self) -> bool {
-        matches!(self, Role::Admin | Role::Manager | Role::Agent)
-    }
-
-    /// May change a customer's record (name, VIP).
-    pub fn can_manage_customers(self) -> bool {
-        matches!(self, Role::Admin | Role::Manager)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,8 +13,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use otklik_core::Role;
-use otklik_store::TokenRecord;
+use otklik_app::Actor;
+use otklik_store::{StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
 
 use crate::problem::ApiError;
@@ -40,10 +40,7 @@ pub fn token_digest(token: &str) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// A secret that can sit in a URL: 128 random bits, base64url (22 characters).
-pub fn mint_link_secret() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
-}
+pub use otklik_app::mint_link_secret;
 
 /// An argon2id hash of a password, in the PHC string format.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
@@ -61,24 +58,15 @@ pub fn mint_password() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
 }
 
-/// The authenticated caller of a request.
+/// The authenticated caller of a request: an [`Actor`] for the application layer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// The token's name, recorded as the actor of what it does.
-    pub name: String,
-    pub role: Role,
-    /// Scopes idempotency keys, so two clients cannot collide.
-    pub scope: String,
-}
+pub struct Principal(pub Actor);
 
-impl Principal {
-    /// Fails with 403 unless the role has the right.
-    pub fn require(&self, right: fn(Role) -> bool, what: &str) -> Result<(), ApiError> {
-        if right(self.role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!("the `{}` role may not {what}", self.role)))
-        }
+impl std::ops::Deref for Principal {
+    type Target = Actor;
+
+    fn deref(&self) -> &Actor {
+        &self.0
     }
 }
 
@@ -124,16 +112,21 @@ impl FromRequestParts<AppState> for Principal {
         let record = match state.tokens.get(&digest) {
             Some(record) => record,
             None => {
-                let record = state
-                    .store
-                    .token_by_hash(&digest)
-                    .await?
-                    .ok_or_else(|| ApiError::Unauthorized("the token is unknown or revoked".into()))?;
+                let record = match state.store().token_by_hash(&digest).await {
+                    Ok(Some(record)) => record,
+                    Ok(None) => return Err(ApiError::Unauthorized("the token is unknown or revoked".into())),
+                    // A token whose stored role this version does not know grants nothing.
+                    Err(StoreError::Corrupt(what)) => {
+                        tracing::warn!(%what, "a stored token cannot be read; refusing it");
+                        return Err(ApiError::Unauthorized("the token is unknown or revoked".into()));
+                    }
+                    Err(other) => return Err(other.into()),
+                };
                 state.tokens.put(digest, record.clone());
                 record
             }
         };
-        Ok(Principal { scope: format!("token:{}", record.id), name: record.name, role: record.role })
+        Ok(Principal(Actor { scope: format!("token:{}", record.id), name: record.name, role: record.role }))
     }
 }
 

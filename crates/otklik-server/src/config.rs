@@ -4,11 +4,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use otklik_core::Workflow;
 use otklik_core::standard::Rules;
 use otklik_store::{OpenOptions, SqliteSync};
 use serde::Deserialize;
+
+use crate::limits::Limits;
 
 /// Everything `otklik serve` needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -37,6 +40,15 @@ pub struct Config {
     /// A TOML file of the business's playbooks, business hours, deadlines and approval limits;
     /// the built-in ones (`otklik playbooks show`) when absent.
     pub playbooks_file: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers; a half-sent or idle connection is
+    /// closed after it.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, its body included; a slower one is answered 408.
+    pub request_timeout_secs: u64,
+    /// Client connections open at once; more wait to be accepted.
+    pub max_client_connections: usize,
+    /// Requests without a token one address may make per minute (health probes aside).
+    pub anonymous_rate_limit: u32,
 }
 
 impl Default for Config {
@@ -52,6 +64,10 @@ impl Default for Config {
             house_rules_file: None,
             model_file: None,
             playbooks_file: None,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 30,
+            max_client_connections: 512,
+            anonymous_rate_limit: 300,
         }
     }
 }
@@ -97,6 +113,15 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
+        let at_least_one: [(&'static str, u64); 4] = [
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            ("max_client_connections", self.max_client_connections as u64),
+            ("anonymous_rate_limit", u64::from(self.anonymous_rate_limit)),
+        ];
+        if let Some((setting, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(ConfigError::Invalid { setting, message: "must be at least 1".into() });
+        }
         if self.max_connections == 0 {
             return Err(ConfigError::Invalid { setting: "max_connections", message: "must be at least 1".into() });
         }
@@ -137,6 +162,16 @@ impl Config {
     /// How the store should open its database.
     pub fn open_options(&self) -> OpenOptions {
         OpenOptions { sqlite_synchronous: self.sqlite_synchronous, max_connections: self.max_connections }
+    }
+
+    /// The connection and request limits.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_client_connections: self.max_client_connections,
+            anonymous_requests_per_minute: self.anonymous_rate_limit,
+        }
     }
 
     /// The public base URL, given the address the server actually bound.

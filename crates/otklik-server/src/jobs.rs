@@ -87,12 +87,12 @@ impl Runner {
 
     /// One pass: every unresolved case's clocks, then every due job.
     pub async fn pass(&self) -> Result<Pass, StoreError> {
-        let now = self.state.clock.now();
+        let now = self.state.app.clock.now();
         let mut pass = Pass::default();
         // Each looked-at case gets its next look set, so this loop ends; a case whose next
         // look would be now again waits a minute (its clock cannot move faster than that).
         loop {
-            let cases = self.state.store.clocked_cases(now, PAGE).await?;
+            let cases = self.state.app.store.clocked_cases(now, PAGE).await?;
             if cases.is_empty() {
                 break;
             }
@@ -102,10 +102,10 @@ impl Runner {
                 pass.marks += marks;
                 next.push((case.case_id, at.map(|at| at.max(now + Duration::minutes(1)))));
             }
-            self.state.store.set_watch(&next).await?;
+            self.state.app.store.set_watch(&next).await?;
         }
         loop {
-            let jobs = self.state.store.claim_jobs(&self.worker, now, now + LEASE, 50).await?;
+            let jobs = self.state.app.store.claim_jobs(&self.worker, now, now + LEASE, 50).await?;
             if jobs.is_empty() {
                 break;
             }
@@ -118,7 +118,7 @@ impl Runner {
                         let retry_at = (job.attempts < MAX_ATTEMPTS)
                             .then(|| now + Duration::minutes(1i64 << job.attempts.min(12)));
                         tracing::warn!(job = job.id, kind = %job.kind, %error, ?retry_at, "job failed");
-                        self.state.store.fail_job(job.id, &self.worker, &error.to_string(), retry_at).await?;
+                        self.state.app.store.fail_job(job.id, &self.worker, &error.to_string(), retry_at).await?;
                     }
                 }
             }
@@ -132,7 +132,7 @@ impl Runner {
     async fn deliver(&self, now: OffsetDateTime, pass: &mut Pass) -> Result<(), StoreError> {
         let channels: Vec<Channel> = self.outbound.iter().map(|outbound| outbound.channel()).collect();
         loop {
-            let claimed = self.state.store.claim_outbox(&self.worker, &channels, now, now + LEASE, 50).await?;
+            let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + LEASE, 50).await?;
             if claimed.is_empty() {
                 return Ok(());
             }
@@ -151,7 +151,7 @@ impl Runner {
                         Delivery::Failed { error, retry_at }
                     }
                 };
-                self.state.store.record_delivery(message.id, &self.worker, &delivery, now).await?;
+                self.state.app.store.record_delivery(message.id, &self.worker, &delivery, now).await?;
             }
         }
     }
@@ -160,7 +160,7 @@ impl Runner {
         match job.kind.as_str() {
             "follow_up" => {
                 let stamp = Stamp { at: now, actor: "system".into() };
-                self.state.store.finish_follow_up(job, &self.worker, stamp).await
+                self.state.app.store.finish_follow_up(job, &self.worker, stamp).await
             }
             other => Err(StoreError::Invalid(format!("no worker knows the job kind `{other}`"))),
         }
@@ -173,7 +173,7 @@ impl Runner {
         case: &ClockedCase,
         now: OffsetDateTime,
     ) -> Result<(usize, Option<OffsetDateTime>), StoreError> {
-        let policy = &self.state.workflow.deadlines;
+        let policy = &self.state.app.workflow.deadlines;
         let location = case.location.as_deref();
         let (mut recorded, mut next): (usize, Option<OffsetDateTime>) = (0, None);
         if case.hidden {
@@ -211,7 +211,7 @@ impl Runner {
             }
             for (state, notify, message) in marks {
                 let mark = DeadlineMark { case_id: case.case_id, milestone, state, notify: notify.to_owned(), message };
-                if self.state.store.mark_deadline(&mark, Stamp { at: now, actor: "system".into() }).await? {
+                if self.state.app.store.mark_deadline(&mark, Stamp { at: now, actor: "system".into() }).await? {
                     recorded += 1;
                 }
             }

@@ -6,10 +6,11 @@ mod api;
 pub mod auth;
 pub mod config;
 pub mod jobs;
+mod limits;
 mod metrics;
 mod problem;
 mod startup;
-pub mod triage;
 
 pub use config::{Config, ConfigError};
+pub use limits::Limits;
 pub use startup::{AppState, Application, SystemClock, shutdown_signal};

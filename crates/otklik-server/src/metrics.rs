@@ -74,7 +74,13 @@ impl Metrics {
 /// do not explode the label set).
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    // Only the standard methods are labels of their own: made-up ones from anonymous clients
+    // would otherwise grow the label set (and `/metrics`) without bound.
+    let method = match request.method().as_str() {
+        known @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => known,
+        _ => "other",
+    }
+    .to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()

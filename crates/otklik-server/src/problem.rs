@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use otklik_app::AppError;
 use otklik_core::standard::Finding;
 use otklik_store::StoreError;
 use serde::Serialize;
@@ -42,10 +43,16 @@ pub enum ApiError {
     },
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
+    /// Not answered within the request deadline: 408.
+    RequestTimeout(String),
+    /// Over a rate limit: 429.
+    TooManyRequests(String),
     /// A reply that breaks the house standard: 422 with the findings.
     Standard(Vec<Finding>),
     /// A failure that is not the client's: logged in full, answered with an id only.
     Internal(String),
+    /// Any other status, with what went wrong.
+    Status(StatusCode, String),
 }
 
 impl ApiError {
@@ -57,6 +64,19 @@ impl ApiError {
             StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(text),
             status if status.is_client_error() => ApiError::BadRequest(text),
             _ => ApiError::Internal(text),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> ApiError {
+        match error {
+            AppError::Forbidden(detail) => ApiError::Forbidden(detail),
+            AppError::NotFound(detail) => ApiError::NotFound(detail),
+            AppError::Invalid(detail) => ApiError::Unprocessable(detail),
+            AppError::Conflict { detail, allowed } => ApiError::Conflict { detail, allowed },
+            AppError::Standard(findings) => ApiError::Standard(findings),
+            AppError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }
@@ -89,6 +109,9 @@ impl IntoResponse for ApiError {
             ApiError::Conflict { detail, allowed } => (StatusCode::CONFLICT, detail, allowed),
             ApiError::PayloadTooLarge(detail) => (StatusCode::PAYLOAD_TOO_LARGE, detail, Vec::new()),
             ApiError::UnsupportedMediaType(detail) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, detail, Vec::new()),
+            ApiError::RequestTimeout(detail) => (StatusCode::REQUEST_TIMEOUT, detail, Vec::new()),
+            ApiError::TooManyRequests(detail) => (StatusCode::TOO_MANY_REQUESTS, detail, Vec::new()),
+            ApiError::Status(status, detail) => (status, detail, Vec::new()),
             ApiError::Internal(cause) => {
                 let error_id = format!("{:016x}", rand::random::<u64>());
                 tracing::error!(error_id, cause, "internal error");
@@ -110,4 +133,45 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// Middleware: an error answered by something other than our handlers (a path or query that
+/// does not parse, an unknown route, a method the route does not have, a panic) is turned into
+/// a problem document with the same status, so every error of the API has one shape.
+pub(crate) async fn every_error_a_problem(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|value| value.starts_with("text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let detail = match (status, text.is_empty()) {
+        (StatusCode::METHOD_NOT_ALLOWED, _) => {
+            let allowed = parts.headers.get(header::ALLOW).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            format!("this endpoint does not take that method; it takes {allowed}")
+        }
+        (StatusCode::NOT_FOUND, true) => "no such endpoint; see /api/v1/openapi.json".to_owned(),
+        (_, true) => status.canonical_reason().unwrap_or("error").to_owned(),
+        (_, false) => text,
+    };
+    let error = match status {
+        StatusCode::INTERNAL_SERVER_ERROR => ApiError::Internal(detail),
+        other => ApiError::Status(other, detail),
+    };
+    let mut problem = error.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use otklik_core::standard::Rules;
-use otklik_core::{Clock, Workflow};
+use otklik_app::{App, TriageModel};
+use otklik_core::Clock;
 use otklik_store::Store;
 use time::OffsetDateTime;
 use tokio::net::TcpListener;
@@ -17,8 +17,8 @@ use tokio::net::TcpListener;
 use crate::auth::TokenCache;
 use crate::config::Config;
 use crate::jobs::Runner;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
-use crate::triage::TriageModel;
 
 /// The wall clock.
 pub struct SystemClock;
@@ -32,19 +32,23 @@ impl Clock for SystemClock {
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
+    /// The operations every caller uses.
+    pub app: App,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) tokens: Arc<TokenCache>,
-    /// Where customers reach the server, for the links we hand out.
-    pub public_url: Arc<str>,
     pub max_body_bytes: usize,
-    /// The house-standard rules every reply is checked against.
-    pub rules: Arc<Rules>,
-    /// Classifies new feedback: language, kind, sentiment, audience, priority.
-    pub triage: Arc<TriageModel>,
-    /// The playbooks, deadlines and approval limits in force.
-    pub workflow: Arc<Workflow>,
+    /// Connection and request limits.
+    pub limits: Limits,
+}
+
+impl AppState {
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.app.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.app.clock
+    }
 }
 
 /// A built server, bound and ready to run.
@@ -77,18 +81,23 @@ impl Application {
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let state = AppState {
+        let triage = Arc::new(TriageModel::open(config.model_file()));
+        triage.watch();
+        let app = App::new(
             store,
             clock,
+            triage,
+            Arc::new(config.workflow()?),
+            Arc::new(config.house_rules()?),
+            &config.public_url_for(address),
+        );
+        let state = AppState {
+            app,
             metrics: Arc::new(Metrics::default()),
             tokens: Arc::new(TokenCache::default()),
-            public_url: config.public_url_for(address).into(),
             max_body_bytes: config.max_body_bytes,
-            rules: Arc::new(config.house_rules()?),
-            triage: Arc::new(TriageModel::open(config.model_file())),
-            workflow: Arc::new(config.workflow()?),
+            limits: config.limits(),
         };
-        state.triage.watch();
         let router = crate::api::router(state.clone());
         Ok(Application { listener, router, state })
     }
@@ -104,14 +113,14 @@ impl Application {
 
     /// This node's deadline watch and job worker (tests run its passes by hand).
     pub fn runner(&self) -> Runner {
-        let worker = format!("node-{}-{}", std::process::id(), &crate::auth::mint_link_secret()[..8]);
+        let worker = format!("node-{}-{}", std::process::id(), &otklik_app::mint_link_secret()[..8]);
         Runner::new(self.state.clone(), worker)
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         self.runner().spawn(crate::jobs::WORK_EVERY);
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await?;
+        crate::limits::serve(self.listener, self.router, self.state.limits, shutdown).await?;
         Ok(())
     }
 }

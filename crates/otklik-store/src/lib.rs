@@ -201,6 +201,8 @@ pub struct CaseWork {
     pub outbox: Vec<OutboxMessage>,
     pub opportunities: Vec<Opportunity>,
     pub pauses: Vec<Pause>,
+    /// When the customer was first answered (a step's message or a reply), if they were.
+    pub first_response_at: Option<OffsetDateTime>,
 }
 
 /// An unresolved case as the deadline watch sees it.

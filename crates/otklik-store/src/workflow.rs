@@ -259,7 +259,7 @@ macro_rules! workflow_queries {
                         )
                         .bind(case_id)
                         .bind(offer.compensation.kind.as_str())
-                        .bind(i64::try_from(offer.compensation.amount).unwrap_or(i64::MAX))
+                        .bind(i64::try_from(offer.compensation.amount).map_err(|_| StoreError::Invalid("compensation.amount: too large to store".into()))?)
                         .bind(&step.currency)
                         .bind(&offer.compensation.description)
                         .bind(step.input.apology_form.map(|form| form.as_str()))
@@ -508,7 +508,19 @@ macro_rules! workflow_queries {
                     .bind(case_id)
                     .fetch_all(pool)
                     .await?;
-            Ok(CaseWork { tasks, compensations, outbox, opportunities, pauses: pauses(rows)? })
+            let first_response_at: Option<i64> =
+                sqlx::query_scalar("SELECT first_response_at FROM cases WHERE id = $1")
+                    .bind(case_id)
+                    .fetch_one(pool)
+                    .await?;
+            Ok(CaseWork {
+                tasks,
+                compensations,
+                outbox,
+                opportunities,
+                pauses: pauses(rows)?,
+                first_response_at: optional_time(first_response_at)?,
+            })
         }
 
         type OutboxRow =

@@ -132,6 +132,8 @@ fn feedback(text: &str) -> NewFeedback {
         product: None,
         public: false,
         kind: Kind::Unclassified,
+        stage: "new".into(),
+        status: otklik_core::Status::New,
         cause: None,
         sentiment: None,
         audience: otklik_core::Audience::None,

@@ -125,6 +125,8 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         product: PRODUCTS.choose(rng).map(|p| (*p).to_owned()),
         public: rng.random_bool(0.2),
         kind: Kind::Unclassified,
+        stage: "new".into(),
+        status: otklik_core::Status::New,
         cause: None,
         sentiment: None,
         audience: Audience::None,

@@ -235,7 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     let address = app.local_addr();
-    let store = app.state().store.clone();
+    let store = app.state().store().clone();
     println!("Otklik is listening on http://{address} ({} database)", store.backend());
     if store.is_unclaimed().await? {
         let password = mint_password();

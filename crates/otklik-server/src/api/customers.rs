@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use otklik_core::{Customer, Role};
+use otklik_core::Customer;
 
 use super::views::{CaseSummary, CustomerPatchRequest, CustomerView};
 use super::{RawBody, parse_json};
@@ -26,9 +26,8 @@ pub async fn show(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<CustomerView>, ApiError> {
-    principal.require(Role::can_read_cases, "read customers")?;
     let id = customer_id(&id)?;
-    let detail = state.store.customer(id).await?;
+    let detail = state.app.customer(&principal, id).await?;
     Ok(Json(CustomerView {
         customer: detail.customer,
         cases: detail.cases.into_iter().map(CaseSummary::from).collect(),
@@ -55,10 +54,9 @@ pub async fn update(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<Customer>, ApiError> {
-    principal.require(Role::can_manage_customers, "change customers")?;
     let patch = parse_json::<CustomerPatchRequest>(&headers, &body)?.parse()?;
     let id = customer_id(&id)?;
-    Ok(Json(state.store.update_customer(id, &patch).await?))
+    Ok(Json(state.app.update_customer(&principal, id, &patch).await?))
 }
 
 fn customer_id(id: &str) -> Result<i64, ApiError> {

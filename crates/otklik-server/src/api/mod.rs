@@ -8,20 +8,22 @@ mod replies;
 mod views;
 mod workflow;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::de::DeserializeOwned;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::limits::{self, AnonymousLimiter};
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;
 
@@ -94,10 +96,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, limits::deadline))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(crate::problem::every_error_a_problem))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(AnonymousLimiter::new(state.limits.anonymous_requests_per_minute)),
+            limits::anonymous_rate_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
@@ -116,7 +126,7 @@ async fn healthz() -> &'static str {
 
 /// The database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.store().ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(error) => {
             tracing::warn!(%error, "readiness check failed");

@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
-use otklik_core::standard::{self, Draft, Finding, Severity, Template};
-use otklik_core::{Kind, Language, Role};
+use otklik_core::standard::{self, Draft, Finding, Template};
+use otklik_core::{Kind, Language, Right};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -54,16 +54,6 @@ pub fn agent_language(headers: &HeaderMap) -> Language {
         .unwrap_or(Language::En)
 }
 
-/// Checks a draft against the house standard.
-pub fn check(state: &AppState, draft: &Draft, headers: &HeaderMap) -> CheckResponse {
-    let findings = standard::check(&state.rules, draft, agent_language(headers));
-    CheckResponse {
-        ok: !findings.iter().any(|finding| finding.severity == Severity::Error),
-        language: draft.language.unwrap_or_else(|| standard::detect_language_of(draft.text)),
-        findings,
-    }
-}
-
 /// Check a draft reply against the house standard (explanations follow `Accept-Language`).
 #[utoipa::path(
     post, path = "/api/v1/replies/check", tag = "replies",
@@ -80,11 +70,11 @@ pub async fn check_draft(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<CheckResponse>, ApiError> {
-    principal.require(Role::can_work_cases, "write replies")?;
     let request: CheckRequest = parse_json(&headers, &body)?;
     let draft_text = text("text", &request.text)?;
     let draft = Draft { text: &draft_text, kind: request.kind, public: request.public, language: request.language };
-    Ok(Json(check(&state, &draft, &headers)))
+    let checked = state.app.check_draft(&principal, &draft, agent_language(&headers))?;
+    Ok(Json(CheckResponse { ok: checked.ok, language: checked.language, findings: checked.findings }))
 }
 
 /// Which templates to list.
@@ -106,7 +96,7 @@ pub async fn templates(
     principal: Principal,
     params: Result<Query<TemplateParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Template>>, ApiError> {
-    principal.require(Role::can_work_cases, "write replies")?;
+    principal.require(Right::WorkCases)?;
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
     let matching = standard::templates()
         .iter()

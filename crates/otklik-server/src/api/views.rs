@@ -1,7 +1,6 @@
 //! The API's request and response bodies. Requests refuse unknown fields and parse into domain
 //! values here, so a typo is an error that names the field rather than a silently ignored value.
 
-use otklik_core::case::MAX_TEXT_BYTES;
 use otklik_core::{
     Audience, Case, CasePatch, Cause, Channel, Customer, CustomerPatch, Event, Identity, Kind, Language, Message,
     NewCustomer, Priority, Sentiment, Status,
@@ -12,8 +11,6 @@ use utoipa::ToSchema;
 
 use crate::problem::ApiError;
 
-/// The longest one-line field (subject, location, product, name, external id), in characters.
-const MAX_LINE_CHARS: usize = 500;
 const MAX_TAGS: usize = 50;
 
 /// New feedback from any source.
@@ -56,41 +53,7 @@ pub struct CustomerRequest {
     pub locale: Option<String>,
 }
 
-/// A one-line field, trimmed; blank becomes absent; too long is an error naming the field.
-pub fn line(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > MAX_LINE_CHARS {
-        return Err(ApiError::Unprocessable(format!("{field}: longer than {MAX_LINE_CHARS} characters")));
-    }
-    if trimmed.chars().any(char::is_control) {
-        return Err(ApiError::Unprocessable(format!("{field}: must be one line without control characters")));
-    }
-    Ok(Some(trimmed.to_owned()))
-}
-
-/// A message text: not blank, within the size limit.
-pub fn text(field: &str, value: &str) -> Result<String, ApiError> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err(ApiError::Unprocessable(format!("{field}: must not be empty")));
-    }
-    if trimmed.len() > MAX_TEXT_BYTES {
-        return Err(ApiError::Unprocessable(format!("{field}: longer than {MAX_TEXT_BYTES} bytes")));
-    }
-    Ok(trimmed.to_owned())
-}
-
-/// An optional text field, trimmed; blank becomes absent; over 64 KiB is an error naming it.
-pub fn optional_text(field: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    match value {
-        Some(value) if !value.trim().is_empty() => text(field, &value).map(Some),
-        _ => Ok(None),
-    }
-}
+pub use otklik_app::input::{line, optional_text, text};
 
 impl CustomerRequest {
     pub fn parse(self) -> Result<NewCustomer, ApiError> {
@@ -292,7 +255,7 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> 
 }
 
 fn clearable_line(field: &str, value: Option<Option<String>>) -> Result<Option<Option<String>>, ApiError> {
-    value.map(|inner| line(field, inner)).transpose()
+    Ok(value.map(|inner| line(field, inner)).transpose()?)
 }
 
 impl PatchRequest {

@@ -5,26 +5,23 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use otklik_core::standard::Draft;
+use otklik_app::{ClockState, TakeAction, Work};
 use otklik_core::{
-    Action, ActionInput, ApologyForm, Compensation, CompensationKind, CompensationStatus, DeadlineState, Kind,
-    Milestone, OutboxStatus, Refusal, Role, Status, TaskStatus,
+    Action, ActionInput, ApologyForm, Compensation, CompensationKind, CompensationStatus, Kind, Milestone,
+    OutboxStatus, Right, Role, Status, TaskStatus,
 };
-use otklik_store::{CaseWork, NewTask, Stamp, Step, Task, TaskUpdate};
+use otklik_store::{NewTask, Task, TaskUpdate};
 use serde::{Deserialize, Serialize};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
-use super::feedback::{case_view, resolve_state, stamp};
-use super::views::{CaseView, line, optional_text as text};
+use super::feedback::case_view;
+use super::replies::agent_language;
+use super::views::{CaseView, optional_text as text};
 use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
 use crate::startup::AppState;
-
-fn may_read(principal: &Principal) -> Result<(), ApiError> {
-    principal.require(Role::can_read_cases, "read cases")
-}
 
 /// An action a case's playbook offers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,6 +87,7 @@ pub struct ActionRequest {
 pub struct CompensationRequest {
     pub kind: CompensationKind,
     /// In minor units (kopecks, cents) of the business's currency.
+    #[schema(maximum = 9_223_372_036_854_775_807_u64)]
     pub amount: u64,
     pub description: Option<String>,
 }
@@ -104,6 +102,11 @@ fn parse_date(field: &str, value: Option<String>) -> Result<Option<Date>, ApiErr
 
 impl ActionRequest {
     fn parse(self) -> Result<ActionInput, ApiError> {
+        if let Some(compensation) = &self.compensation
+            && i64::try_from(compensation.amount).is_err()
+        {
+            return Err(ApiError::Unprocessable(format!("compensation.amount: at most {} minor units", i64::MAX)));
+        }
         Ok(ActionInput {
             reason: text("reason", self.reason)?,
             due_date: parse_date("due_date", self.due_date)?,
@@ -133,23 +136,13 @@ pub async fn actions(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<ActionsView>, ApiError> {
-    may_read(&principal)?;
-    let current = resolve_state(&state, &id).await?;
-    let case = &current.case;
-    let playbooks = &state.workflow.playbooks;
-    let facts = facts(&current);
-    let stage = playbooks.resolve_stage(case.kind, &case.stage, case.status);
-    let actions = playbooks.allowed_actions(case.kind, &facts, principal.role).into_iter().map(Into::into).collect();
-    Ok(Json(ActionsView { kind: case.kind, stage: stage.name.clone(), status: stage.status, actions }))
-}
-
-fn facts(state: &otklik_store::CaseState) -> otklik_core::CaseFacts<'_> {
-    otklik_core::CaseFacts {
-        stage: &state.case.stage,
-        status: state.case.status,
-        open_tasks: state.open_tasks,
-        pending_compensations: state.pending_compensations,
-    }
+    let found = state.app.actions(&principal, &id).await?;
+    Ok(Json(ActionsView {
+        kind: found.kind,
+        stage: found.stage,
+        status: found.status,
+        actions: found.actions.iter().map(Into::into).collect(),
+    }))
 }
 
 /// Take a playbook action: the case moves, and what the step causes (the message to the
@@ -176,52 +169,11 @@ pub async fn take(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<CaseView>, ApiError> {
-    may_read(&principal)?;
     let request: ActionRequest = if body.is_empty() { ActionRequest::default() } else { parse_json(&headers, &body)? };
     let override_standard = request.override_standard;
     let input = request.parse()?;
-    let current = resolve_state(&state, &id).await?;
-    let case = &current.case;
-    let playbooks = &state.workflow.playbooks;
-    let facts = facts(&current);
-    let transition = playbooks.take(case.kind, &action, &facts, principal.role, &input).map_err(|refusal| {
-        let allowed =
-            || playbooks.allowed_actions(case.kind, &facts, principal.role).iter().map(|a| a.name.clone()).collect();
-        match refusal {
-            Refusal::UnknownAction { .. } | Refusal::NotInThisStage { .. } => {
-                ApiError::Conflict { detail: refusal.to_string(), allowed: allowed() }
-            }
-            Refusal::RoleNotPermitted { .. } => ApiError::Forbidden(refusal.to_string()),
-            Refusal::RequirementUnmet { .. } | Refusal::CompensationNotOffered { .. } => {
-                ApiError::Unprocessable(refusal.to_string())
-            }
-        }
-    })?;
-    if transition.emits.is_some()
-        && let Some(note) = &input.note
-        && !override_standard
-    {
-        let draft = Draft { text: note, kind: case.kind, public: case.public, language: None };
-        let checked = super::replies::check(&state, &draft, &headers);
-        if !checked.ok {
-            return Err(ApiError::Standard(checked.findings));
-        }
-    }
-    let now = state.clock.now();
-    let follow_up_at = transition.effects.iter().find_map(|effect| match effect {
-        otklik_core::Effect::FollowUp { after_hours } => Some(now + Duration::hours(i64::from(*after_hours))),
-        _ => None,
-    });
-    let step = Step {
-        transition,
-        input,
-        currency: playbooks.approval_limits().currency.clone(),
-        channel: case.channel,
-        follow_up_at,
-    };
-    let expected = facts.stage.to_owned();
-    state.store.take_step(case.id, &expected, &step, Stamp { at: now, actor: principal.name.clone() }).await?;
-    let detail = state.store.case(case.id).await?;
+    let step = TakeAction { action, input, override_standard, explain_in: agent_language(&headers) };
+    let detail = state.app.take(&principal, &id, step).await?;
     Ok(Json(case_view(&state, detail)))
 }
 
@@ -348,41 +300,24 @@ pub async fn work(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<WorkView>, ApiError> {
-    may_read(&principal)?;
-    let case = resolve_state(&state, &id).await?.case;
-    let work: CaseWork = state.store.case_work(case.id).await?;
-    let now = state.clock.now();
-    // The first message owed to the customer met the first-response clock.
-    let responded = !work.outbox.is_empty();
-    let finished = matches!(case.status, Status::Resolved | Status::Closed);
-    let clocks = [Milestone::FirstResponse, Milestone::Resolution]
+    let Work { work, clocks } = state.app.work(&principal, &id).await?;
+    let now = state.clock().now();
+    let clocks = clocks
         .into_iter()
-        .filter_map(|milestone| {
-            let policy = &state.workflow.deadlines;
-            let target = policy.target(case.kind, case.priority, case.public, milestone)?;
-            let met = match milestone {
-                Milestone::FirstResponse => responded,
-                Milestone::Resolution => finished,
-            };
-            let status = policy.status_at(target, case.location.as_deref(), case.created_at, &work.pauses, now);
-            let state = if met {
-                "met"
-            } else {
-                match status.state {
-                    DeadlineState::Ok => "ok",
-                    DeadlineState::Warning => "warning",
-                    DeadlineState::Breached => "breached",
-                }
-            };
-            Some(ClockView {
-                milestone: match milestone {
-                    Milestone::FirstResponse => "first_response".into(),
-                    Milestone::Resolution => "resolution".into(),
-                },
-                state: state.into(),
-                due_at: status.due_at,
-                paused: status.paused,
-            })
+        .map(|clock| ClockView {
+            milestone: match clock.milestone {
+                Milestone::FirstResponse => "first_response".into(),
+                Milestone::Resolution => "resolution".into(),
+            },
+            state: match clock.state {
+                ClockState::Ok => "ok",
+                ClockState::Warning => "warning",
+                ClockState::Breached => "breached",
+                ClockState::Met => "met",
+            }
+            .into(),
+            due_at: clock.due_at,
+            paused: clock.paused,
         })
         .collect();
     let today = now.date();
@@ -456,15 +391,11 @@ pub async fn add_task(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    principal.require(Role::can_work_cases, "add tasks")?;
     let request: NewTaskRequest = parse_json(&headers, &body)?;
-    let title = line("title", Some(request.title))?
-        .ok_or_else(|| ApiError::Unprocessable("title: must not be blank".into()))?;
     let task =
-        NewTask { title, assignee: line("assignee", request.assignee)?, due_on: parse_date("due_on", request.due_on)? };
-    let case = resolve_state(&state, &id).await?.case;
-    let task = state.store.add_task(case.id, task, stamp(&state, &principal)).await?;
-    Ok((StatusCode::CREATED, Json(task_view(task, state.clock.now().date()))).into_response())
+        NewTask { title: request.title, assignee: request.assignee, due_on: parse_date("due_on", request.due_on)? };
+    let task = state.app.add_task(&principal, &id, task).await?;
+    Ok((StatusCode::CREATED, Json(task_view(task, state.clock().now().date()))).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -492,23 +423,10 @@ pub async fn update_task(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<TaskView>, ApiError> {
-    may_read(&principal)?;
     let request: TaskUpdateRequest = parse_json(&headers, &body)?;
-    let update = TaskUpdate { status: request.status, comment: text("comment", request.comment)? };
-    if update == TaskUpdate::default() {
-        return Err(ApiError::Unprocessable("give a status, a comment or both".into()));
-    }
-    if !principal.role.can_work_cases() {
-        let mine = state.store.tasks_for(&principal.name).await?.iter().any(|task| task.id == task_id);
-        if !mine {
-            return Err(ApiError::Forbidden(format!(
-                "the `{}` role may change only its own open tasks",
-                principal.role
-            )));
-        }
-    }
-    let task = state.store.update_task(task_id, update, stamp(&state, &principal)).await?;
-    Ok(Json(task_view(task, state.clock.now().date())))
+    let update = TaskUpdate { status: request.status, comment: request.comment };
+    let task = state.app.update_task(&principal, task_id, update).await?;
+    Ok(Json(task_view(task, state.clock().now().date())))
 }
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -528,13 +446,9 @@ pub async fn tasks(
     principal: Principal,
     Query(query): Query<TasksQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
-    may_read(&principal)?;
-    let assignee = query.assignee.unwrap_or_else(|| principal.name.clone());
-    if assignee != principal.name && !principal.role.can_work_cases() {
-        return Err(ApiError::Forbidden(format!("the `{}` role may see only its own tasks", principal.role)));
-    }
-    let today = state.clock.now().date();
-    Ok(Json(state.store.tasks_for(&assignee).await?.into_iter().map(|t| task_view(t, today)).collect()))
+    let today = state.clock().now().date();
+    let found = state.app.tasks(&principal, query.assignee).await?;
+    Ok(Json(found.into_iter().map(|t| task_view(t, today)).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -558,10 +472,7 @@ pub async fn notifications(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Vec<NotificationView>>, ApiError> {
-    may_read(&principal)?;
-    let mut found = state.store.notifications(&principal.name).await?;
-    found.extend(state.store.notifications(principal.role.as_str()).await?);
-    found.sort_by_key(|n| std::cmp::Reverse(n.id));
+    let found = state.app.notifications(&principal).await?;
     Ok(Json(
         found
             .into_iter()
@@ -634,8 +545,8 @@ pub async fn configuration(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<ConfigurationView>, ApiError> {
-    may_read(&principal)?;
-    let workflow = &state.workflow;
+    principal.require(Right::ReadCases)?;
+    let workflow = &state.app.workflow;
     let playbooks = Kind::ALL
         .iter()
         .map(|kind| {

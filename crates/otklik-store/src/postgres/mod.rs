@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use otklik_core::{
     Case, CaseFilter, CasePatch, Customer, CustomerPatch, Direction, Message, NewCustomer, NewFeedback, NewMessage,
-    Page, Role, Status,
+    Page, Role,
 };
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -219,8 +219,8 @@ async fn insert_feedback(
     };
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id",
+         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) RETURNING id",
     )
     .bind(feedback.channel.as_str())
     .bind(feedback.kind.as_str())
@@ -228,7 +228,7 @@ async fn insert_feedback(
     .bind(feedback.sentiment.map(|s| s.as_str()))
     .bind(feedback.language.map(|l| l.as_str()))
     .bind(priority.as_str())
-    .bind(Status::New.as_str())
+    .bind(feedback.status.as_str())
     .bind(&feedback.subject)
     .bind(&feedback.location)
     .bind(&feedback.product)
@@ -239,6 +239,7 @@ async fn insert_feedback(
     .bind(at)
     .bind(feedback.watch_at.map(millis))
     .bind(feedback.cause.map(|c| c.as_str()))
+    .bind(&feedback.stage)
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
@@ -276,8 +277,8 @@ async fn insert_feedback(
         sentiment: feedback.sentiment,
         language: feedback.language,
         priority,
-        status: Status::New,
-        stage: "new".to_owned(),
+        status: feedback.status,
+        stage: feedback.stage,
         subject: feedback.subject,
         location: feedback.location,
         product: feedback.product,
@@ -410,7 +411,17 @@ impl Store for PgStore {
         .bind(message.direction.as_str())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1").bind(case_id).bind(at).execute(&mut *tx).await?;
+        // A reply to the customer is the case's first response if none came before; the
+        // deadline watch looks at the case again at once.
+        sqlx::query(
+            "UPDATE cases SET updated_at = $2, first_response_at = CASE WHEN $3 AND first_response_at IS NULL \
+             THEN $2 ELSE first_response_at END, watch_at = CASE WHEN $3 THEN NULL ELSE watch_at END WHERE id = $1",
+        )
+        .bind(case_id)
+        .bind(at)
+        .bind(message.direction == Direction::Outbound)
+        .execute(&mut *tx)
+        .await?;
         let terms = crate::records::index_terms([message.body.as_str()]);
         sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE case_id = $1")
             .bind(case_id)

@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use otklik_core::{Case, CaseFilter, CasePatch, Customer, CustomerPatch, Message, NewFeedback, NewMessage, Page, Role};
+use otklik_core::{
+    Case, CaseFilter, CasePatch, Customer, CustomerPatch, Direction, Message, NewFeedback, NewMessage, Page, Role,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use time::OffsetDateTime;
@@ -205,7 +207,17 @@ impl Store for SqliteStore {
         .bind(message.direction.as_str())
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE cases SET updated_at = $2 WHERE id = $1").bind(case_id).bind(at).execute(&mut *tx).await?;
+        // A reply to the customer is the case's first response if none came before; the
+        // deadline watch looks at the case again at once.
+        sqlx::query(
+            "UPDATE cases SET updated_at = $2, first_response_at = CASE WHEN $3 AND first_response_at IS NULL \
+             THEN $2 ELSE first_response_at END, watch_at = CASE WHEN $3 THEN NULL ELSE watch_at END WHERE id = $1",
+        )
+        .bind(case_id)
+        .bind(at)
+        .bind(message.direction == Direction::Outbound)
+        .execute(&mut *tx)
+        .await?;
         let terms = crate::records::index_terms([message.body.as_str()]);
         sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE rowid = $1")
             .bind(case_id)

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use otklik_core::{Case, Direction, NewCustomer, NewFeedback, Status};
+use otklik_core::{Case, Direction, NewCustomer, NewFeedback};
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::oneshot;
 
@@ -349,8 +349,8 @@ fn insert_feedback(
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17) RETURNING id",
+             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18) RETURNING id",
         )?
         .query_row(
             params![
@@ -360,7 +360,7 @@ fn insert_feedback(
                 feedback.sentiment.map(|s| s.as_str()),
                 feedback.language.map(|l| l.as_str()),
                 priority.as_str(),
-                Status::New.as_str(),
+                feedback.status.as_str(),
                 feedback.subject,
                 feedback.location,
                 feedback.product,
@@ -371,6 +371,7 @@ fn insert_feedback(
                 at,
                 feedback.watch_at.map(millis),
                 feedback.cause.map(|c| c.as_str()),
+                feedback.stage,
             ],
             |row| row.get(0),
         )?;
@@ -394,8 +395,8 @@ fn insert_feedback(
         sentiment: feedback.sentiment,
         language: feedback.language,
         priority,
-        status: Status::New,
-        stage: "new".to_owned(),
+        status: feedback.status,
+        stage: feedback.stage.clone(),
         subject: feedback.subject.clone(),
         location: feedback.location.clone(),
         product: feedback.product.clone(),

@@ -1,0 +1,168 @@
+//! Cases: finding one by id or reference, listing and searching, correcting a case (the rules of
+//! what a correction may change live here), and writing on it — a reply to the customer, checked
+//! against the house standard, or an internal note.
+
+use std::str::FromStr;
+
+use otklik_core::standard::{self, Draft, Severity};
+use otklik_core::{
+    Case, CaseFilter, CasePatch, CaseRef, Direction, Kind, Language, Message, NewMessage, Page, Right, Status,
+};
+use otklik_store::{CaseDetail, CaseState};
+
+use crate::error::missing;
+use crate::steps::Checked;
+use crate::{Actor, App, AppError};
+
+/// How a caller names a case: its id (`123`) or its reference (`OT-2026-000123`). A
+/// reference's year is part of it: `OT-2025-000007` does not name case 7 if that case is from 2026.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseAddress {
+    pub id: i64,
+    year: Option<i32>,
+}
+
+impl FromStr for CaseAddress {
+    type Err = AppError;
+
+    fn from_str(raw: &str) -> Result<CaseAddress, AppError> {
+        if let Ok(id) = raw.parse::<i64>() {
+            return Ok(CaseAddress { id, year: None });
+        }
+        let reference = raw.parse::<CaseRef>().map_err(|_| {
+            AppError::NotFound(format!("`{raw}` is neither a case id nor a reference like OT-2026-000123"))
+        })?;
+        Ok(CaseAddress { id: reference.number, year: Some(reference.year) })
+    }
+}
+
+impl CaseAddress {
+    fn check(&self, raw: &str, case: &Case) -> Result<(), AppError> {
+        match self.year {
+            Some(year) if year != case.created_at.year() => Err(AppError::NotFound(format!("no case `{raw}`"))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What an agent writes on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritingKind {
+    /// To the customer, on the case's channel.
+    Reply,
+    /// Between staff; never shown to the customer.
+    Note,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Writing {
+    pub kind: WritingKind,
+    pub body: String,
+    /// A reply seen by others too (a public thread); a reply is public unless said otherwise.
+    pub public: Option<bool>,
+    /// Send words the house-standard checker flagged anyway (recorded with the message).
+    pub override_standard: bool,
+    /// The writer's language, for the checker's explanations.
+    pub explain_in: Language,
+}
+
+impl App {
+    /// One case with its customer, messages and history.
+    pub async fn case(&self, actor: &Actor, raw: &str) -> Result<CaseDetail, AppError> {
+        actor.require(Right::ReadCases)?;
+        let address: CaseAddress = raw.parse()?;
+        let detail = self.store.case(address.id).await.map_err(missing(|| format!("no case `{raw}`")))?;
+        address.check(raw, &detail.case)?;
+        Ok(detail)
+    }
+
+    /// A page of cases, newest first, or ranked by a search.
+    pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Page<Case>, AppError> {
+        actor.require(Right::ReadCases)?;
+        Ok(self.store.list_cases(filter).await?)
+    }
+
+    /// A case with what the playbook engine needs, for operations that change it.
+    pub(crate) async fn case_state(&self, raw: &str) -> Result<CaseState, AppError> {
+        let address: CaseAddress = raw.parse()?;
+        let found = self.store.case_state(address.id).await.map_err(missing(|| format!("no case `{raw}`")))?;
+        address.check(raw, &found.case)?;
+        Ok(found)
+    }
+
+    /// Corrects a case: kind, priority, assignee, location, tags… each change an event. A case's
+    /// status follows its playbook: only an actor with `set_status` sets it, or changes the kind of
+    /// a finished case (which would reopen it). A corrected kind moves the case into the start of
+    /// that kind's playbook; only a complaint has a cause.
+    pub async fn correct(&self, actor: &Actor, raw: &str, mut patch: CasePatch) -> Result<CaseDetail, AppError> {
+        actor.require(Right::WorkCases)?;
+        if patch.is_empty() {
+            return Err(AppError::Invalid("nothing to change: give at least one field".into()));
+        }
+        if patch.status.is_some() && !actor.role.has(Right::SetStatus) {
+            return Err(AppError::Forbidden(
+                "a case's status follows its playbook: take an action (GET /api/v1/feedback/{id}/actions lists them); \
+                 only an admin sets it directly"
+                    .into(),
+            ));
+        }
+        let case = self.case_state(raw).await?.case;
+        if patch.kind.unwrap_or(case.kind) != Kind::Complaint && matches!(patch.cause, Some(Some(_))) {
+            return Err(AppError::Invalid("cause: only a complaint has a cause".into()));
+        }
+        if let Some(kind) = patch.kind
+            && kind != case.kind
+        {
+            if matches!(case.status, Status::Resolved | Status::Closed) && !actor.role.has(Right::SetStatus) {
+                return Err(AppError::Forbidden(format!(
+                    "the case is {}: changing its kind would reopen it, which only an admin may do",
+                    case.status
+                )));
+            }
+            let entry = self.workflow.playbooks.entry_on_kind_change(kind);
+            patch.stage = Some(entry.name.clone());
+            patch.status.get_or_insert(entry.status);
+        }
+        Ok(self.store.update_case(case.id, &patch, actor.stamp(&*self.clock)).await?)
+    }
+
+    /// Writes a reply or a note on a case. A reply must meet the house standard unless the writer
+    /// overrides it; it counts as the case's first response.
+    pub async fn write(&self, actor: &Actor, raw: &str, writing: Writing) -> Result<Message, AppError> {
+        actor.require(Right::WorkCases)?;
+        let body = crate::input::text("body", &writing.body)?;
+        let case = self.case_state(raw).await?.case;
+        let (direction, public) = match writing.kind {
+            WritingKind::Reply => (Direction::Outbound, writing.public.unwrap_or(true)),
+            WritingKind::Note if writing.public == Some(true) => {
+                return Err(AppError::Invalid("public: a note is never shown to the customer".into()));
+            }
+            WritingKind::Note => (Direction::Note, false),
+        };
+        if direction == Direction::Outbound && !writing.override_standard {
+            let draft = Draft { text: &body, kind: case.kind, public: public && case.public, language: None };
+            let checked = self.check(&draft, writing.explain_in);
+            if !checked.ok {
+                return Err(AppError::Standard(checked.findings));
+            }
+        }
+        let message = NewMessage { direction, public, channel: case.channel, body };
+        Ok(self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?)
+    }
+
+    /// Checks a draft against the house standard, explaining in `explain_in`.
+    pub fn check(&self, draft: &Draft, explain_in: Language) -> Checked {
+        let findings = standard::check(&self.rules, draft, explain_in);
+        Checked {
+            ok: !findings.iter().any(|finding| finding.severity == Severity::Error),
+            language: draft.language.unwrap_or_else(|| standard::detect_language_of(draft.text)),
+            findings,
+        }
+    }
+
+    /// Checks a draft for a person writing one.
+    pub fn check_draft(&self, actor: &Actor, draft: &Draft, explain_in: Language) -> Result<Checked, AppError> {
+        actor.require(Right::WorkCases)?;
+        Ok(self.check(draft, explain_in))
+    }
+}

@@ -1,0 +1,145 @@
+//! Intake: new feedback from any source becomes a case. Triage reads it (language, kind,
+//! sentiment, audience, cause, priority), a returning VIP or complainer is raised, the case
+//! starts in its playbook's initial stage with its first deadline look planned, and the store
+//! commits it before anything is acknowledged. A redelivery returns the first case.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use otklik_core::{
+    Audience, Case, Channel, Kind, Milestone, NewCustomer, NewFeedback, ReturningPriority, Right, Status,
+};
+use otklik_store::IdempotencyKey;
+use otklik_triage::Input;
+use time::OffsetDateTime;
+
+use crate::{Actor, App, AppError};
+
+/// Feedback as a source hands it in, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub text: String,
+    pub channel: Channel,
+    pub subject: Option<String>,
+    pub customer: NewCustomer,
+    pub location: Option<String>,
+    pub product: Option<String>,
+    /// Said in public (a comment under a post, a review).
+    pub public: bool,
+    /// The kind, when the source knows it (a form's choice); triage decides otherwise.
+    pub kind: Option<Kind>,
+    /// The source's own id of the message, which makes a redelivery recognisable.
+    pub external_id: Option<String>,
+}
+
+/// A retried request's key, and a digest of the request it came with: the same key with another
+/// request is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_digest: String,
+}
+
+/// What a submission led to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub case: Case,
+    /// False for a redelivery: the case existed already and nothing was written.
+    pub created: bool,
+    /// The customer's status link.
+    pub status_url: String,
+}
+
+impl App {
+    /// Records feedback as a case, committed before this returns.
+    pub async fn submit(
+        &self,
+        actor: &Actor,
+        submission: Submission,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Receipt, AppError> {
+        actor.require(Right::SubmitFeedback)?;
+        let feedback = self.triaged(submission);
+        let key = idempotency.map(|given| IdempotencyKey {
+            scope: actor.scope.clone(),
+            key: given.key,
+            body_digest: given.request_digest,
+        });
+        let status_token = mint_link_secret();
+        let submitted = self.store.submit_feedback(feedback, status_token, key, actor.stamp(&*self.clock)).await?;
+        let status_url = self.status_url(&submitted.case);
+        Ok(Receipt { case: submitted.case, created: submitted.created, status_url })
+    }
+
+    /// The submission as the store takes it: classified, prioritised, in its initial stage.
+    fn triaged(&self, submission: Submission) -> NewFeedback {
+        let input = Input {
+            text: &submission.text,
+            public: submission.public,
+            followers: submission.customer.followers.and_then(|f| u64::try_from(f).ok()),
+            vip: false,
+            repeated_complaint: false,
+        };
+        let triaged = self.triage.current().classify(&input);
+        let kind = submission.kind.unwrap_or(triaged.kind);
+        // A returning VIP or a customer who complained before is answered sooner; the store
+        // knows which the customer is while it finds them, so it gets the priority for each.
+        let raised = |vip, repeated_complaint| {
+            otklik_triage::priority(
+                kind,
+                triaged.sentiment,
+                triaged.audience,
+                &Input { vip, repeated_complaint, ..input },
+            )
+        };
+        let returning = ReturningPriority {
+            vip: raised(true, false),
+            complained_before: raised(false, true),
+            vip_complained_before: raised(true, true),
+        };
+        let priority = raised(false, false);
+        let entry = self.workflow.playbooks.get(kind).initial_stage();
+        let (stage, status) = (entry.name.clone(), entry.status);
+        let mut feedback = NewFeedback {
+            channel: submission.channel,
+            subject: submission.subject,
+            location: submission.location,
+            product: submission.product,
+            public: submission.public,
+            kind,
+            stage,
+            status,
+            // Triage tells a cause only for what it reads as a complaint; a kind the source
+            // gave wins over its reading.
+            cause: if kind == Kind::Complaint { triaged.cause } else { None },
+            sentiment: Some(triaged.sentiment),
+            audience: if submission.public { triaged.audience } else { Audience::None },
+            language: Some(triaged.language),
+            priority,
+            external_id: submission.external_id,
+            watch_at: None,
+            returning: Some(returning),
+            customer: submission.customer,
+            text: submission.text,
+        };
+        feedback.watch_at = self.first_watch(&feedback);
+        debug_assert!(feedback.status != Status::Closed, "a playbook never starts closed");
+        feedback
+    }
+
+    /// When the deadline watch first needs to look at new feedback: the earliest warning of its
+    /// clocks, so that intake does not leave the watch a look at every new case.
+    fn first_watch(&self, feedback: &NewFeedback) -> Option<OffsetDateTime> {
+        let policy = &self.workflow.deadlines;
+        let now = self.clock.now();
+        [Milestone::FirstResponse, Milestone::Resolution]
+            .into_iter()
+            .filter_map(|milestone| policy.target(feedback.kind, feedback.priority, feedback.public, milestone))
+            .filter_map(|target| policy.warning_at(target, feedback.location.as_deref(), now, &[], now))
+            .min()
+    }
+}
+
+/// A secret that can sit in a URL: 128 random bits, base64url (22 characters).
+pub fn mint_link_secret() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+}

@@ -1,0 +1,88 @@
+//! Otklik's application layer: every operation a person or a channel can ask of Otklik — submit
+//! feedback, read and correct a case, reply or note, take a playbook step, work tasks, read
+//! notifications, change a customer — written once. Each takes an [`Actor`] and a typed request,
+//! checks the actor's right against the permission table (`otklik_core::rights`), and returns
+//! domain values or an [`AppError`]. The JSON API, the web pages and the channel drivers only
+//! translate to and from these functions; nothing about a case is decided in them.
+
+mod cases;
+mod customers;
+mod error;
+pub mod input;
+mod intake;
+mod steps;
+pub mod triage;
+
+use std::sync::Arc;
+
+use otklik_core::standard::Rules;
+use otklik_core::{Case, Clock, Right, Role, Workflow};
+use otklik_store::{Stamp, Store};
+
+pub use cases::{CaseAddress, Writing, WritingKind};
+pub use error::AppError;
+pub use intake::{Idempotency, Receipt, Submission, mint_link_secret};
+pub use steps::{Checked, ClockState, ClockView, PlaybookActions, TakeAction, Work};
+pub use triage::TriageModel;
+
+/// Who asks: a person signed in, an integration's token, or Otklik itself (the clock's work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Recorded as the author of what the actor does.
+    pub name: String,
+    pub role: Role,
+    /// Scopes idempotency keys and redeliveries, so two sources cannot collide (`token:7`).
+    pub scope: String,
+}
+
+impl Actor {
+    /// Fails unless the permission table gives the actor's role `right`.
+    pub fn require(&self, right: Right) -> Result<(), AppError> {
+        if self.role.has(right) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("the `{}` role does not have the right `{right}`", self.role)))
+        }
+    }
+
+    fn stamp(&self, clock: &dyn Clock) -> Stamp {
+        Stamp { at: clock.now(), actor: self.name.clone() }
+    }
+}
+
+/// Everything the operations need. Cheap to clone; one per process.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Classifies new feedback: language, kind, sentiment, audience, cause, priority.
+    pub triage: Arc<TriageModel>,
+    /// The playbooks, deadlines and approval limits in force.
+    pub workflow: Arc<Workflow>,
+    /// The house-standard rules every message to a customer is checked against.
+    pub rules: Arc<Rules>,
+    /// Where customers reach Otklik, for the links handed to them.
+    public_url: Arc<str>,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        triage: Arc<TriageModel>,
+        workflow: Arc<Workflow>,
+        rules: Arc<Rules>,
+        public_url: &str,
+    ) -> App {
+        App { store, clock, triage, workflow, rules, public_url: public_url.trim_end_matches('/').into() }
+    }
+
+    /// The customer's status link for a case.
+    pub fn status_url(&self, case: &Case) -> String {
+        format!("{}/s/{}", self.public_url, case.status_token)
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+}

@@ -1,0 +1,230 @@
+//! The playbooks at work: a case's allowed actions and taking one, the work around a case (tasks,
+//! compensation, outbox, opportunities and its deadline clocks), tasks, and notifications.
+
+use otklik_core::standard::{Draft, Finding};
+use otklik_core::{
+    Action, ActionInput, CaseFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal, Right, Status,
+};
+use otklik_store::{CaseDetail, CaseState, CaseWork, NewTask, Notification, Step, Task, TaskUpdate};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::missing;
+use crate::{Actor, App, AppError};
+
+/// What the house-standard checker found; `ok` is false when any finding is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checked {
+    pub ok: bool,
+    pub language: Language,
+    pub findings: Vec<Finding>,
+}
+
+/// Where a case stands in its playbook and what the actor may do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookActions {
+    pub kind: Kind,
+    pub stage: String,
+    pub status: Status,
+    /// The actions the actor's role may take now.
+    pub actions: Vec<Action>,
+}
+
+/// A playbook step asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakeAction {
+    pub action: String,
+    pub input: ActionInput,
+    /// Send words the house-standard checker flagged anyway.
+    pub override_standard: bool,
+    /// The actor's language, for the checker's explanations.
+    pub explain_in: Language,
+}
+
+/// Where one of a case's clocks stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockState {
+    Ok,
+    Warning,
+    Breached,
+    /// The milestone was reached.
+    Met,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClockView {
+    pub milestone: Milestone,
+    pub state: ClockState,
+    /// When it is due; none while the clock is stopped (the case waits on the customer).
+    pub due_at: Option<OffsetDateTime>,
+    pub paused: bool,
+}
+
+/// The work around a case, with its clocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub work: CaseWork,
+    pub clocks: Vec<ClockView>,
+}
+
+fn facts(state: &CaseState) -> CaseFacts<'_> {
+    CaseFacts {
+        stage: &state.case.stage,
+        status: state.case.status,
+        open_tasks: state.open_tasks,
+        pending_compensations: state.pending_compensations,
+    }
+}
+
+impl App {
+    /// The actions the actor may take on a case now.
+    pub async fn actions(&self, actor: &Actor, raw: &str) -> Result<PlaybookActions, AppError> {
+        actor.require(Right::ReadCases)?;
+        let current = self.case_state(raw).await?;
+        let case = &current.case;
+        let playbooks = &self.workflow.playbooks;
+        let stage = playbooks.resolve_stage(case.kind, &case.stage, case.status);
+        let actions = playbooks.allowed_actions(case.kind, &facts(&current), actor.role).into_iter().cloned().collect();
+        Ok(PlaybookActions { kind: case.kind, stage: stage.name.clone(), status: stage.status, actions })
+    }
+
+    /// Takes a playbook action: the case moves, and what the step causes (the message owed to
+    /// the customer, tasks, compensation, an opportunity, a follow-up) is stored with it at once.
+    /// The roles an action names are the right to take it.
+    pub async fn take(&self, actor: &Actor, raw: &str, request: TakeAction) -> Result<CaseDetail, AppError> {
+        actor.require(Right::ReadCases)?;
+        let current = self.case_state(raw).await?;
+        let case = &current.case;
+        let playbooks = &self.workflow.playbooks;
+        let facts = facts(&current);
+        let transition =
+            playbooks.take(case.kind, &request.action, &facts, actor.role, &request.input).map_err(|refusal| {
+                let allowed = || {
+                    playbooks.allowed_actions(case.kind, &facts, actor.role).iter().map(|a| a.name.clone()).collect()
+                };
+                match refusal {
+                    Refusal::UnknownAction { .. } | Refusal::NotInThisStage { .. } => {
+                        AppError::Conflict { detail: refusal.to_string(), allowed: allowed() }
+                    }
+                    Refusal::RoleNotPermitted { .. } => AppError::Forbidden(refusal.to_string()),
+                    Refusal::RequirementUnmet { .. } | Refusal::CompensationNotOffered { .. } => {
+                        AppError::Invalid(refusal.to_string())
+                    }
+                }
+            })?;
+        if transition.emits.is_some()
+            && let Some(note) = &request.input.note
+            && !request.override_standard
+        {
+            let draft = Draft { text: note, kind: case.kind, public: case.public, language: None };
+            let checked = self.check(&draft, request.explain_in);
+            if !checked.ok {
+                return Err(AppError::Standard(checked.findings));
+            }
+        }
+        let stamp = actor.stamp(&*self.clock);
+        let follow_up_at = transition.effects.iter().find_map(|effect| match effect {
+            Effect::FollowUp { after_hours } => Some(stamp.at + Duration::hours(i64::from(*after_hours))),
+            _ => None,
+        });
+        let step = Step {
+            transition,
+            input: request.input,
+            currency: playbooks.approval_limits().currency.clone(),
+            channel: case.channel,
+            follow_up_at,
+        };
+        self.store.take_step(case.id, facts.stage, &step, stamp).await?;
+        Ok(self.store.case(case.id).await?)
+    }
+
+    /// A case's tasks, compensation ledger, outbox, opportunities and deadline clocks.
+    pub async fn work(&self, actor: &Actor, raw: &str) -> Result<Work, AppError> {
+        actor.require(Right::ReadCases)?;
+        let case = self.case_state(raw).await?.case;
+        let work = self.store.case_work(case.id).await?;
+        let now = self.clock.now();
+        let policy = &self.workflow.deadlines;
+        let clocks = [Milestone::FirstResponse, Milestone::Resolution]
+            .into_iter()
+            .filter_map(|milestone| {
+                let target = policy.target(case.kind, case.priority, case.public, milestone)?;
+                let status = policy.status_at(target, case.location.as_deref(), case.created_at, &work.pauses, now);
+                let state = if milestone_met(milestone, work.first_response_at, case.status) {
+                    ClockState::Met
+                } else {
+                    match status.state {
+                        DeadlineState::Ok => ClockState::Ok,
+                        DeadlineState::Warning => ClockState::Warning,
+                        DeadlineState::Breached => ClockState::Breached,
+                    }
+                };
+                Some(ClockView { milestone, state, due_at: status.due_at, paused: status.paused })
+            })
+            .collect();
+        Ok(Work { work, clocks })
+    }
+
+    /// Adds a task to a case (for an executor or an expert).
+    pub async fn add_task(&self, actor: &Actor, raw: &str, task: NewTask) -> Result<Task, AppError> {
+        actor.require(Right::WorkCases)?;
+        let title = crate::input::line("title", Some(task.title))?
+            .ok_or_else(|| AppError::Invalid("title: must not be blank".into()))?;
+        let assignee = crate::input::line("assignee", task.assignee)?;
+        let case = self.case_state(raw).await?.case;
+        let task = NewTask { title, assignee, due_on: task.due_on };
+        Ok(self.store.add_task(case.id, task, actor.stamp(&*self.clock)).await?)
+    }
+
+    /// Changes a task's status or comments on it: anybody's task with `work_any_task`, one's own
+    /// with `work_own_tasks`.
+    pub async fn update_task(&self, actor: &Actor, task_id: i64, update: TaskUpdate) -> Result<Task, AppError> {
+        actor.require(Right::WorkOwnTasks)?;
+        let update =
+            TaskUpdate { status: update.status, comment: crate::input::optional_text("comment", update.comment)? };
+        if update == TaskUpdate::default() {
+            return Err(AppError::Invalid("give a status, a comment or both".into()));
+        }
+        if !actor.role.has(Right::WorkAnyTask) {
+            let mine = self.store.tasks_for(&actor.name).await?.iter().any(|task| task.id == task_id);
+            if !mine {
+                return Err(AppError::Forbidden(format!(
+                    "the `{}` role may change only its own open tasks",
+                    actor.role
+                )));
+            }
+        }
+        self.store
+            .update_task(task_id, update, actor.stamp(&*self.clock))
+            .await
+            .map_err(missing(|| format!("no task {task_id}")))
+    }
+
+    /// Open tasks assigned to someone (the actor by default), the earliest due first.
+    pub async fn tasks(&self, actor: &Actor, assignee: Option<String>) -> Result<Vec<Task>, AppError> {
+        actor.require(Right::WorkOwnTasks)?;
+        let assignee = assignee.unwrap_or_else(|| actor.name.clone());
+        if assignee != actor.name && !actor.role.has(Right::WorkAnyTask) {
+            return Err(AppError::Forbidden(format!("the `{}` role may see only its own tasks", actor.role)));
+        }
+        Ok(self.store.tasks_for(&assignee).await?)
+    }
+
+    /// Notifications for the actor: those addressed to them and to their role, newest first.
+    pub async fn notifications(&self, actor: &Actor) -> Result<Vec<Notification>, AppError> {
+        actor.require(Right::ReadCases)?;
+        let mut found = self.store.notifications(&actor.name).await?;
+        found.extend(self.store.notifications(actor.role.as_str()).await?);
+        found.sort_by_key(|n| std::cmp::Reverse(n.id));
+        Ok(found)
+    }
+}
+
+/// Whether a case reached a milestone: the one definition the work view and the deadline watch
+/// share. The first response is any reply the customer was sent (a step's message or a reply
+/// written on the case); the resolution is the case resolved or closed.
+pub fn milestone_met(milestone: Milestone, first_response_at: Option<OffsetDateTime>, status: Status) -> bool {
+    match milestone {
+        Milestone::FirstResponse => first_response_at.is_some(),
+        Milestone::Resolution => matches!(status, Status::Resolved | Status::Closed),
+    }
+}

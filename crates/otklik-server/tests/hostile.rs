@@ -1,0 +1,201 @@
+//! The server as a hostile client meets it: half-sent and idle connections, more connections than
+//! the cap, made-up methods, slow bodies, anonymous floods, control characters, out-of-range
+//! numbers, broken stored tokens — and every error in one shape. At the end of each, the server
+//! still answers `/healthz` quickly.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::TestApp;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Opens a connection and sends the start of a request that never ends.
+async fn half_sent(app: &TestApp) -> TcpStream {
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"GET /healthz HTTP/1.1\r\nX: ").await.unwrap();
+    stream
+}
+
+/// True when the server closed the connection (end of stream or a reset) within `within`.
+async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+    let mut buffer = [0u8; 1024];
+    let deadline = Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// `/healthz` answers 200 within `within`, on a new connection.
+async fn healthy_within(app: &TestApp, within: Duration) -> bool {
+    let client = reqwest::Client::builder().timeout(within).build().unwrap();
+    client.get(app.url("/healthz")).send().await.is_ok_and(|response| response.status() == StatusCode::OK)
+}
+
+#[tokio::test]
+async fn half_sent_requests_are_closed_after_the_header_read_timeout() {
+    let app = TestApp::start_with(|config| config.header_read_timeout_secs = 1).await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(half_sent(&app).await);
+    }
+    let address = app.base.trim_start_matches("http://");
+    held.push(TcpStream::connect(address).await.unwrap());
+    for stream in &mut held {
+        assert!(closed_within(stream, Duration::from_secs(5)).await, "a half-sent or idle connection stayed open");
+    }
+    assert!(healthy_within(&app, Duration::from_millis(100)).await);
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_out() {
+    let app = TestApp::start_with(|config| {
+        config.header_read_timeout_secs = 1;
+        config.max_client_connections = 4;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(half_sent(&app).await);
+    }
+    let started = Instant::now();
+    assert!(healthy_within(&app, Duration::from_secs(5)).await, "a new client is served after the timeout");
+    assert!(started.elapsed() >= Duration::from_millis(500), "the cap did not hold: served before the timeout");
+}
+
+#[tokio::test]
+async fn made_up_methods_share_one_metric_label() {
+    let app = TestApp::start().await;
+    for i in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
+        let path = if i % 2 == 0 { "/healthz" } else { "/api/v1/feedback" };
+        let response = app.client.request(method, app.url(path)).bearer_auth(&app.agent).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("MADEUP"), "a made-up method became a label");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+    assert!(metrics.len() < 64 * 1024, "/metrics is {} bytes", metrics.len());
+}
+
+#[tokio::test]
+async fn every_error_is_a_problem_document() {
+    let app = TestApp::start().await;
+    let cases: [(reqwest::Method, &str, StatusCode); 6] = [
+        (reqwest::Method::GET, "/nowhere", StatusCode::NOT_FOUND),
+        (reqwest::Method::GET, "/api/v1/nowhere", StatusCode::NOT_FOUND),
+        (reqwest::Method::DELETE, "/api/v1/feedback", StatusCode::METHOD_NOT_ALLOWED),
+        (reqwest::Method::PATCH, "/api/v1/tasks/not-a-number", StatusCode::BAD_REQUEST),
+        (reqwest::Method::GET, "/api/v1/feedback?no_such_parameter=1", StatusCode::BAD_REQUEST),
+        (reqwest::Method::GET, "/api/v1/feedback/%FF%FE", StatusCode::BAD_REQUEST),
+    ];
+    for (method, path, expected) in cases {
+        let response = app
+            .client
+            .request(method.clone(), app.url(path))
+            .bearer_auth(&app.agent)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let nosniff = response.headers().get("x-content-type-options").map(|v| v.to_str().unwrap().to_owned());
+        let problem: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expected, "{method} {path}: {problem}");
+        assert_eq!(kind, "application/problem+json", "{method} {path}");
+        assert_eq!(problem["status"], expected.as_u16(), "{method} {path}: {problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path}: {problem}");
+        assert_eq!(nosniff.as_deref(), Some("nosniff"), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_body_is_cut_off_with_a_408() {
+    let app = TestApp::start_with(|config| config.request_timeout_secs = 1).await;
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /api/v1/feedback HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{\"text\":",
+        app.intake
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the slow request was never answered");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert_eq!(app.case_count().await, 0);
+}
+
+#[tokio::test]
+async fn anonymous_requests_are_rate_limited_per_address_but_health_probes_are_not() {
+    let app = TestApp::start_with(|config| config.anonymous_rate_limit = 5).await;
+    for _ in 0..5 {
+        let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    // A token holder and the probes are not held back.
+    let (status, _) = app.get(&app.agent, "/api/v1/feedback").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(healthy_within(&app, Duration::from_millis(100)).await);
+}
+
+#[tokio::test]
+async fn control_characters_in_a_text_are_refused_with_the_field_named() {
+    let app = TestApp::start().await;
+    let (status, problem) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "a\u{0}b"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("text: "), "{problem}");
+    let (status, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Line one\nline two\ttab"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/api/v1/feedback/{}/messages", created["id"]);
+    let (status, problem) = app.post(&app.agent, &path, json!({"kind": "note", "body": "esc \u{1b}[31m"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().starts_with("body: "), "{problem}");
+    assert_eq!(app.case_count().await, 1);
+}
+
+#[tokio::test]
+async fn a_stored_token_with_an_unknown_role_is_401() {
+    let app = TestApp::start().await;
+    let (token, digest) = otklik_server::auth::mint_token();
+    app.store.create_token("odd", otklik_core::Role::Agent, &digest, time::OffsetDateTime::now_utc()).await.unwrap();
+    let url = format!("sqlite://{}", app.data_dir().join("otklik.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE api_tokens SET role = 'wizard' WHERE name = 'odd'").execute(&pool).await.unwrap();
+    let (status, problem) = app.get(&token, "/api/v1/feedback").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+}
+
+#[tokio::test]
+async fn a_compensation_too_large_to_store_is_refused() {
+    let app = TestApp::start().await;
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let path = format!("/api/v1/feedback/{}/actions/acknowledge", created["id"]);
+    let body = json!({
+        "note": "Приносим извинения! Мы привезём заказ сегодня до 19:00.",
+        "apology_form": "call",
+        "compensation": {"kind": "discount", "amount": u64::MAX},
+    });
+    let (status, problem) = app.post(&app.agent, &path, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("compensation.amount"), "{problem}");
+}
