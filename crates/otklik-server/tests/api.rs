@@ -8,8 +8,8 @@ use std::sync::Arc;
 use otklik_core::Role;
 use otklik_server::auth::mint_token;
 use reqwest::StatusCode;
-use support::TestApp;
 use serde_json::{Value, json};
+use support::TestApp;
 use time::OffsetDateTime;
 
 fn complaint() -> Value {
@@ -441,4 +441,70 @@ async fn a_repeated_complaint_by_the_same_customer_gets_a_higher_priority() {
         priorities.push(case["priority"].as_str().unwrap().to_owned());
     }
     assert_eq!(priorities, ["normal", "high"]);
+}
+
+#[tokio::test]
+async fn a_reply_written_on_a_case_meets_its_first_response_clock() {
+    let app = TestApp::start().await;
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Когда вы открываетесь?", "kind": "question"})).await;
+    let id = created["id"].as_i64().unwrap();
+    let clock = |work: &Value| {
+        work["clocks"].as_array().unwrap().iter().find(|c| c["milestone"] == "first_response").unwrap()["state"].clone()
+    };
+    let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+    assert_ne!(clock(&work), "met", "{work}");
+    let reply = json!({"kind": "reply", "body": "Мы открываемся в 9:00, ждём вас!", "override_standard": true});
+    let (status, message) = app.post(&app.agent, &format!("/api/v1/feedback/{id}/messages"), reply).await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+    assert_eq!(clock(&work), "met", "{work}");
+}
+
+#[tokio::test]
+async fn intake_puts_a_case_in_its_playbooks_initial_stage() {
+    let playbooks = otklik_core::Workflow::builtin_toml().replacen(
+        "[playbook.complaint]\ninitial = \"new\"",
+        "[playbook.complaint]\ninitial = \"received\"\n\n[[playbook.complaint.stage]]\nname = \"received\"\n\
+         status = \"new\"\n\n[[playbook.complaint.action]]\nname = \"screen\"\nfrom = [\"received\"]\nto = \"new\"\n\
+         roles = [\"agent\"]\n",
+        1,
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), playbooks).unwrap();
+    let app = TestApp::start_with(|config| config.playbooks_file = Some(file.path().to_owned())).await;
+    let (status, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
+    assert_eq!(case["stage"], "received", "{case}");
+    let (_, actions) = app.get(&app.agent, &format!("/api/v1/feedback/{}/actions", created["id"])).await;
+    assert_eq!(actions["actions"][0]["name"], "screen", "{actions}");
+}
+
+#[tokio::test]
+async fn who_may_submit_comes_from_the_permission_table() {
+    let app = TestApp::start().await;
+    let (executor, digest) = mint_token();
+    app.store.create_token("ivan", Role::Executor, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    let (status, problem) = app.post(&executor, "/api/v1/feedback", json!({"text": "Привет"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("submit_feedback"), "{problem}");
+    assert_eq!(app.case_count().await, 0);
+}
+
+#[tokio::test]
+async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back() {
+    let app = TestApp::start().await;
+    let (admin, digest) = mint_token();
+    app.store.create_token("root", Role::Admin, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Спасибо!", "kind": "praise"})).await;
+    let path = format!("/api/v1/feedback/{}", created["id"]);
+    let response =
+        app.client.patch(app.url(&path)).bearer_auth(&admin).json(&json!({"status": "closed"})).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, problem) = app.patch(&path, json!({"kind": "complaint"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (_, case) = app.get(&app.agent, &path).await;
+    assert_eq!((case["kind"].as_str(), case["status"].as_str()), (Some("praise"), Some("closed")), "{case}");
 }
