@@ -181,6 +181,8 @@ vocabulary! {
     /// Where a message owed to the customer stands.
     OutboxStatus as "outbox status" {
         Pending = "pending", Sent = "sent", Failed = "failed",
+        /// No channel was configured: recorded by the log driver, not sent.
+        Logged = "logged",
     }
 }
 

@@ -11,8 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
-use otklik_core::{Channel, DeadlineState, Milestone};
+use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
+use otklik_core::{DeadlineState, Language, Milestone};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -26,17 +26,6 @@ const LEASE: Duration = Duration::minutes(5);
 const MAX_ATTEMPTS: u32 = 8;
 const PAGE: u32 = 500;
 
-/// A channel's way out: delivers one message from the outbox. Each channel (e-mail, Telegram,
-/// SMS, …) implements it and is registered with the runner; messages for a channel nobody
-/// delivers yet wait in the outbox.
-#[async_trait]
-pub trait Outbound: Send + Sync + 'static {
-    fn channel(&self) -> Channel;
-
-    /// Delivers the message, or says why not (it is tried again later).
-    async fn deliver(&self, message: &OutboxMessage) -> Result<(), String>;
-}
-
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
@@ -46,7 +35,8 @@ pub struct Pass {
     pub jobs: usize,
     /// Jobs that failed and were rescheduled or given up.
     pub failed: usize,
-    /// Outbox messages delivered, and attempts that failed.
+    /// Outbox messages delivered (or, with no channel configured, logged), and attempts that
+    /// failed.
     pub sent: usize,
     pub undelivered: usize,
 }
@@ -56,17 +46,19 @@ pub struct Pass {
 pub struct Runner {
     state: AppState,
     worker: Arc<str>,
-    outbound: Vec<Arc<dyn Outbound>>,
+    channels: Registry,
+    messages: Arc<Messages>,
 }
 
 impl Runner {
-    pub fn new(state: AppState, worker: impl Into<Arc<str>>) -> Runner {
-        Runner { state, worker: worker.into(), outbound: Vec::new() }
+    /// A worker that delivers through `channels`.
+    pub fn new(state: AppState, worker: impl Into<Arc<str>>, channels: Registry) -> Runner {
+        Runner { state, worker: worker.into(), channels, messages: Arc::new(Messages::builtin()) }
     }
 
-    /// Delivers the outbox messages of `outbound`'s channel.
+    /// Delivers the outbox messages of the driver's channels through it.
     pub fn with_outbound(mut self, outbound: Arc<dyn Outbound>) -> Runner {
-        self.outbound.push(outbound);
+        self.channels = self.channels.with(outbound);
         self
     }
 
@@ -127,21 +119,26 @@ impl Runner {
         Ok(pass)
     }
 
-    /// Delivers the due outbox messages of the registered channels; a failure is tried again
-    /// with doubling waits, up to `MAX_ATTEMPTS`.
+    /// Delivers the due outbox messages of the registered channels, each rendered from its
+    /// template in the customer's language; a failure is tried again with doubling waits, up to
+    /// `MAX_ATTEMPTS`.
     async fn deliver(&self, now: OffsetDateTime, pass: &mut Pass) -> Result<(), StoreError> {
-        let channels: Vec<Channel> = self.outbound.iter().map(|outbound| outbound.channel()).collect();
+        let channels = self.channels.channels();
         loop {
             let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + LEASE, 50).await?;
             if claimed.is_empty() {
                 return Ok(());
             }
             for message in &claimed {
-                let Some(outbound) = self.outbound.iter().find(|o| o.channel() == message.channel) else { continue };
-                let delivery = match outbound.deliver(message).await {
-                    Ok(()) => {
+                let Some(driver) = self.channels.driver(message.channel) else { continue };
+                let rendered = self.render(message).await?;
+                let delivery = match driver.deliver(&rendered).await {
+                    Ok(sent) => {
                         pass.sent += 1;
-                        Delivery::Sent
+                        match sent {
+                            Sent::Delivered => Delivery::Sent,
+                            Sent::Logged => Delivery::Logged,
+                        }
                     }
                     Err(error) => {
                         pass.undelivered += 1;
@@ -154,6 +151,38 @@ impl Runner {
                 self.state.app.store.record_delivery(message.id, &self.worker, &delivery, now).await?;
             }
         }
+    }
+
+    /// An outbox row as its customer reads it: their language (their locale, else the language
+    /// of what they wrote), their name, the case reference and status link.
+    async fn render(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
+        let detail = self.state.app.store.case(message.case_id).await?;
+        let language = detail
+            .customer
+            .locale
+            .as_deref()
+            .and_then(|locale| locale.get(..2))
+            .and_then(|tag| tag.to_ascii_lowercase().parse::<Language>().ok())
+            .or(detail.case.language)
+            .filter(|language| *language != Language::Other)
+            .unwrap_or(Language::Ru);
+        let reference = detail.case.reference().to_string();
+        let status_url = self.state.app.status_url(&detail.case);
+        let values = Values {
+            reference: &reference,
+            status_url: &status_url,
+            customer_name: detail.customer.name.as_deref(),
+            words: message.body.as_deref(),
+        };
+        Ok(Rendered {
+            outbox_id: message.id,
+            case_id: message.case_id,
+            text: self.messages.render(&message.template, language, &values),
+            reference,
+            channel: message.channel,
+            template: message.template.clone(),
+            language,
+        })
     }
 
     async fn run(&self, job: &Job, now: OffsetDateTime) -> Result<bool, StoreError> {

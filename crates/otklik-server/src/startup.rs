@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use otklik_app::{App, TriageModel};
+use otklik_channels::Registry;
 use otklik_core::Clock;
 use otklik_store::Store;
 use time::OffsetDateTime;
@@ -56,6 +57,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The channel drivers this node delivers the outbox through.
+    channels: Registry,
 }
 
 impl Application {
@@ -99,7 +102,9 @@ impl Application {
             limits: config.limits(),
         };
         let router = crate::api::router(state.clone());
-        Ok(Application { listener, router, state })
+        // No channel driver is configurable yet: every channel's messages are logged, so a case
+        // shows them as `logged` rather than pending forever.
+        Ok(Application { listener, router, state, channels: Registry::logging_only() })
     }
 
     /// The address actually bound (the port is chosen by the OS when the config says 0).
@@ -114,7 +119,7 @@ impl Application {
     /// This node's deadline watch and job worker (tests run its passes by hand).
     pub fn runner(&self) -> Runner {
         let worker = format!("node-{}-{}", std::process::id(), &otklik_app::mint_link_secret()[..8]);
-        Runner::new(self.state.clone(), worker)
+        Runner::new(self.state.clone(), worker, self.channels.clone())
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.

@@ -491,15 +491,15 @@ async fn a_follow_up_due_while_the_server_was_down_runs_once_after_it_starts_aga
 struct FlakyWeb(Mutex<u32>);
 
 #[async_trait::async_trait]
-impl otklik_server::jobs::Outbound for FlakyWeb {
-    fn channel(&self) -> otklik_core::Channel {
-        otklik_core::Channel::Web
+impl otklik_channels::Outbound for FlakyWeb {
+    fn channels(&self) -> Vec<otklik_core::Channel> {
+        vec![otklik_core::Channel::Web]
     }
 
-    async fn deliver(&self, _message: &otklik_store::OutboxMessage) -> Result<(), String> {
+    async fn deliver(&self, _message: &otklik_channels::Rendered) -> Result<otklik_channels::Sent, String> {
         let mut calls = self.0.lock().unwrap();
         *calls += 1;
-        if *calls == 1 { Err("connection reset by the gateway".into()) } else { Ok(()) }
+        if *calls == 1 { Err("connection reset by the gateway".into()) } else { Ok(otklik_channels::Sent::Delivered) }
     }
 }
 
@@ -611,4 +611,18 @@ async fn two_nodes_on_one_postgres_record_each_escalation_and_run_each_job_once(
     }
     let escalations = a.get(&t.manager, "/api/v1/notifications").await;
     assert_eq!(escalations.as_array().unwrap().iter().filter(|n| n["what"] == "deadline_escalated").count(), 48);
+}
+
+#[tokio::test]
+async fn with_no_channel_configured_a_message_owed_is_logged_not_left_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    let t = desk.tokens.clone();
+    let case = desk.submit("praise", "Спасибо кассиру Марии!", false).await;
+    desk.step(&t.agent, case, "thank", json!({})).await;
+    let pass = desk.runner.pass().await.unwrap();
+    assert_eq!((pass.sent, pass.undelivered), (1, 0));
+    let message = desk.work(case).await["outbox"][0].clone();
+    assert_eq!((message["status"].as_str(), message["template"].as_str()), (Some("logged"), Some("praise.thanks")));
+    assert_eq!(desk.runner.pass().await.unwrap().sent, 0, "a logged message is not logged again");
 }

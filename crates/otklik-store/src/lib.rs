@@ -258,6 +258,8 @@ pub struct Job {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
     Sent,
+    /// No channel is configured for it: recorded, not sent.
+    Logged,
     /// Not delivered: tried again at `retry_at`, or given up (`failed`) when it is none.
     Failed {
         error: String,

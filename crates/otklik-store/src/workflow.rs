@@ -581,6 +581,7 @@ macro_rules! workflow_queries {
         ) -> Result<bool, StoreError> {
             let (status, error, next, sent) = match delivery {
                 Delivery::Sent => (OutboxStatus::Sent, None, None, Some(millis(at))),
+                Delivery::Logged => (OutboxStatus::Logged, None, None, Some(millis(at))),
                 Delivery::Failed { error, retry_at: Some(retry_at) } => {
                     (OutboxStatus::Pending, Some(error.as_str()), Some(millis(*retry_at)), None)
                 }

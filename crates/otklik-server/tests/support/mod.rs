@@ -85,4 +85,3 @@ impl TestApp {
         list["items"].as_array().unwrap().len()
     }
 }
-

@@ -1,0 +1,137 @@
+//! The messages owed to customers, per template key and language (`messages/messages.toml`):
+//! the step's own words when it has them, else the key's text, and always the footer with the
+//! case reference and its status link.
+
+use std::collections::BTreeMap;
+
+use otklik_core::Language;
+use serde::Deserialize;
+
+const BUILTIN: &str = include_str!("../messages/messages.toml");
+
+#[derive(Debug, thiserror::Error)]
+#[error("messages file: {0}")]
+pub struct MessagesError(String);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PerLanguage {
+    ru: String,
+    uk: String,
+    en: String,
+}
+
+impl PerLanguage {
+    fn get(&self, language: Language) -> &str {
+        match language {
+            Language::Uk => &self.uk,
+            Language::En => &self.en,
+            _ => &self.ru,
+        }
+    }
+}
+
+/// The message texts in force.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Messages {
+    footer: PerLanguage,
+    message: BTreeMap<String, PerLanguage>,
+}
+
+/// What a message is filled with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Values<'a> {
+    pub reference: &'a str,
+    pub status_url: &'a str,
+    pub customer_name: Option<&'a str>,
+    /// The words given with the step, sent instead of the key's text.
+    pub words: Option<&'a str>,
+}
+
+impl Messages {
+    /// The built-in texts.
+    pub fn builtin() -> Messages {
+        Messages::from_toml(BUILTIN).expect("the built-in messages parse")
+    }
+
+    pub fn from_toml(source: &str) -> Result<Messages, MessagesError> {
+        toml::from_str(source).map_err(|error| MessagesError(error.to_string()))
+    }
+
+    /// True when the key has a text of its own.
+    pub fn knows(&self, key: &str) -> bool {
+        self.message.contains_key(key)
+    }
+
+    /// The message for `key` in `language`. A key without a text of its own (a playbook file's
+    /// new action) sends the step's words, or only the footer when there are none.
+    pub fn render(&self, key: &str, language: Language, values: &Values<'_>) -> String {
+        let name = values.customer_name.map(|name| format!(", {name}")).unwrap_or_default();
+        let fill = |text: &str| {
+            text.replace("{customer_name}", &name)
+                .replace("{reference}", values.reference)
+                .replace("{status_url}", values.status_url)
+        };
+        let body = match (values.words, self.message.get(key)) {
+            (Some(words), _) => words.to_owned(),
+            (None, Some(text)) => fill(text.get(language)),
+            (None, None) => String::new(),
+        };
+        let footer = fill(self.footer.get(language));
+        if body.is_empty() { footer } else { format!("{body}\n\n{footer}") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(words: Option<&str>) -> Values<'_> {
+        Values {
+            reference: "OT-2026-000007",
+            status_url: "https://x.example/s/abc",
+            customer_name: Some("Анна"),
+            words,
+        }
+    }
+
+    #[test]
+    fn every_key_a_playbook_emits_has_a_text_in_every_language() {
+        let messages = Messages::builtin();
+        let workflow = otklik_core::Workflow::builtin();
+        for kind in otklik_core::Kind::ALL {
+            let playbook = workflow.playbooks.get(*kind);
+            for action in &playbook.actions {
+                if let Some(key) = &action.emits {
+                    assert!(messages.knows(key), "no message for `{key}`");
+                }
+                let follows_up =
+                    action.effects.iter().any(|effect| matches!(effect, otklik_core::Effect::FollowUp { .. }));
+                if follows_up {
+                    assert!(messages.knows(&format!("{kind}.follow_up")), "no follow-up message for {kind}");
+                }
+            }
+        }
+        for text in messages.message.values().chain([&messages.footer]) {
+            assert!(!text.ru.is_empty() && !text.uk.is_empty() && !text.en.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_message_is_filled_in_the_customers_language_with_the_footer() {
+        let messages = Messages::builtin();
+        let text = messages.render("complaint.apology", Language::Uk, &values(None));
+        assert!(text.starts_with("Вітаємо, Анна!"), "{text}");
+        assert!(text.ends_with("OT-2026-000007. Де воно зараз і що далі: https://x.example/s/abc"), "{text}");
+    }
+
+    #[test]
+    fn the_steps_own_words_replace_the_keys_text() {
+        let messages = Messages::builtin();
+        let text = messages.render("complaint.apology", Language::Ru, &values(Some("Курьер привезёт заказ к 19:00.")));
+        assert!(text.starts_with("Курьер привезёт заказ к 19:00.\n\n"), "{text}");
+        let unknown = messages.render("complaint.custom", Language::En, &values(None));
+        assert!(unknown.starts_with("Your case: OT-2026-000007"), "{unknown}");
+    }
+}
