@@ -7,6 +7,7 @@ mod data;
 mod evaluate;
 mod features;
 mod language;
+mod learner;
 mod lexicon;
 mod model;
 mod priority;

@@ -1,7 +1,7 @@
-//! One linear classifier per task over the hashed features: trained with LIBLINEAR
-//! (L2-regularised logistic regression, one-vs-rest, the "linear model over n-grams" family that
-//! won the linear track of SentiRuEval-2016), then kept as a plain weight table so prediction is a
-//! sparse dot product in Rust with no call into C. Also the model file format.
+//! One linear classifier per task over the hashed features: L2-regularised logistic regression,
+//! one-vs-rest (the "linear model over n-grams" family that won the linear track of
+//! SentiRuEval-2016), trained by `learner` (LIBLINEAR's method, in Rust), then kept as a plain
+//! weight table so prediction is a sparse dot product. Also the model file format.
 //!
 //! Model file (little-endian): magic `OTKLIKTM`, format version, feature version, hash bits, the
 //! number of models, then per model its task word, a fingerprint of its training rows, its class
@@ -13,12 +13,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use liblinear::util::TrainingInput;
-use liblinear::{Builder, LibLinearModel, SolverType};
-
 use crate::TriageError;
 use crate::features::{self, BUCKETS, FEATURE_VERSION, FeatureVector, HASH_BITS};
 use crate::language::detect_language;
+use crate::learner::{self, Learned};
 
 /// What a model predicts. The command line trains and evaluates `kind` and `sentiment`; the
 /// shipped model also has `audience` (of public comments) and `cause` (of complaints).
@@ -80,7 +78,8 @@ impl FromStr for Task {
 const COSTS: [f64; 3] = [4.0, 16.0, 64.0];
 /// The trade-off used for data too small to cross-validate.
 const COST: f64 = 16.0;
-/// LIBLINEAR's stopping tolerance for the primal logistic-regression solver (its default).
+/// The learner's stopping tolerance (LIBLINEAR's default for its primal logistic-regression
+/// solver).
 const TOLERANCE: f64 = 0.01;
 
 /// A trained classifier for one task.
@@ -111,9 +110,9 @@ pub struct Prediction {
 /// cross-validation inside `rows` (see `choose_settings`), never by looking at evaluation data.
 pub fn train(task: Task, rows: &[(String, String)]) -> Result<Model, TriageError> {
     let prepared = Prepared::new(task, rows)?;
-    let settings = choose_settings(&prepared)?;
+    let settings = choose_settings(&prepared);
     let everything: Vec<usize> = (0..prepared.labels.len()).collect();
-    let mut model = prepared.fit(&everything, settings.cost)?;
+    let mut model = prepared.fit(&everything, settings.cost);
     model.shift_biases(&settings.offsets);
     Ok(model)
 }
@@ -160,20 +159,31 @@ impl Prepared {
         Ok(Prepared { task, labels, features, counts, folds, fingerprint: fingerprint(task, rows) })
     }
 
-    /// Trains on the rows at `indices` with the given regularisation.
-    fn fit(&self, indices: &[usize], cost: f64) -> Result<Model, TriageError> {
+    /// Trains on the rows at `indices` with the given regularisation, each class's rows
+    /// weighted inversely to its frequency among them.
+    fn fit(&self, indices: &[usize], cost: f64) -> Model {
         let mut counts = vec![0usize; self.task.labels().len()];
         for &i in indices {
             counts[self.labels[i]] += 1;
         }
-        let present: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 0).collect();
-        let labels = indices.iter().map(|&i| self.labels[i] as f64).collect();
-        let inputs = indices
+        let present = counts.iter().filter(|&&count| count > 0).count() as f64;
+        let total = indices.len() as f64;
+        let class_weights: Vec<f64> =
+            counts.iter().map(|&count| if count > 0 { total / (present * count as f64) } else { 1.0 }).collect();
+        let labels: Vec<usize> = indices.iter().map(|&i| self.labels[i]).collect();
+        let rows: Vec<Vec<(u32, f64)>> = indices
             .iter()
-            .map(|&i| self.features[i].entries().map(|(bucket, value)| (bucket + 1, f64::from(value))).collect())
+            .map(|&i| self.features[i].entries().map(|(bucket, value)| (bucket, f64::from(value))).collect())
             .collect();
-        let learned = fit(labels, inputs, &counts, &present, cost)?;
-        Ok(Model::from_liblinear(self.task, &learned, self.fingerprint))
+        let learned = learner::train(&learner::Problem {
+            rows: &rows,
+            labels: &labels,
+            class_weights: &class_weights,
+            cost,
+            tolerance: TOLERANCE,
+            dimension: BUCKETS,
+        });
+        Model::from_learned(self.task, &learned, self.fingerprint)
     }
 }
 
@@ -195,13 +205,13 @@ struct Settings {
 /// class by class, and the cost with the best macro-F1 wins. The offsets correct the learner's
 /// lean towards frequent classes, which the class weights only partly undo on small or skewed
 /// data (a few dozen positive tweets among hundreds of neutral ones).
-fn choose_settings(prepared: &Prepared) -> Result<Settings, TriageError> {
+fn choose_settings(prepared: &Prepared) -> Settings {
     let label_count = prepared.task.labels().len();
     let untuned = Settings { cost: COST, offsets: vec![0.0; label_count] };
     let counts = &prepared.counts;
     let rarest = counts.iter().copied().filter(|&count| count > 0).min().unwrap_or(0);
     if rarest < MIN_ROWS_TO_TUNE {
-        return Ok(untuned);
+        return untuned;
     }
     let mut best: Option<(f64, Settings)> = None;
     for cost in COSTS {
@@ -212,7 +222,7 @@ fn choose_settings(prepared: &Prepared) -> Result<Settings, TriageError> {
             if held.is_empty() || kept.is_empty() {
                 continue;
             }
-            let model = prepared.fit(&kept, cost)?;
+            let model = prepared.fit(&kept, cost);
             for i in held {
                 for (class, score) in model.classes.iter().zip(model.raw_scores(&prepared.features[i])) {
                     scores[i][*class] = score;
@@ -225,7 +235,7 @@ fn choose_settings(prepared: &Prepared) -> Result<Settings, TriageError> {
             best = Some((quality, Settings { cost, offsets }));
         }
     }
-    Ok(best.map_or(untuned, |(_, settings)| settings))
+    best.map_or(untuned, |(_, settings)| settings)
 }
 
 /// Offsets searched one class at a time, a few rounds, on a grid of steps; a step is kept only
@@ -285,32 +295,6 @@ fn macro_f1_with(scores: &[Vec<f32>], gold: &[usize], counts: &[usize], offsets:
     total / present.len() as f64
 }
 
-/// Runs LIBLINEAR's primal trust-region solver, which is deterministic (the dual solvers shuffle
-/// with the C library's global `rand`).
-fn fit(
-    labels: Vec<f64>,
-    inputs: Vec<Vec<(u32, f64)>>,
-    counts: &[usize],
-    present: &[usize],
-    cost: f64,
-) -> Result<impl LibLinearModel, TriageError> {
-    let total = labels.len() as f64;
-    let balance: Vec<f64> = present.iter().map(|&i| total / (present.len() as f64 * counts[i] as f64)).collect();
-    let data = TrainingInput::from_sparse_features(labels, inputs)
-        .map_err(|error| TriageError::Training(error.to_string()))?;
-    liblinear::toggle_liblinear_stdout_output(false);
-    let mut builder = Builder::new();
-    builder.problem().input_data(data).bias(1.0);
-    builder
-        .parameters()
-        .solver_type(SolverType::L2R_LR)
-        .stopping_criterion(TOLERANCE)
-        .constraints_violation_cost(cost)
-        .cost_penalty_weights(balance)
-        .cost_penalty_labels(present.iter().map(|&i| i as i32).collect());
-    builder.build_model().map_err(|error| TriageError::Training(error.to_string()))
-}
-
 fn shorten(text: &str) -> String {
     let short: String = text.chars().take(40).collect();
     if short.len() < text.len() { format!("{short}…") } else { short }
@@ -366,20 +350,23 @@ impl Digest {
 }
 
 impl Model {
-    fn from_liblinear(task: Task, learned: &impl LibLinearModel, fingerprint: u64) -> Model {
-        // LIBLINEAR orders classes by first appearance; its labels are our label indices.
-        let classes: Vec<usize> = learned.labels().iter().map(|&l| l as usize).collect();
-        let class_count = classes.len();
-        let biases = (0..class_count).map(|c| learned.label_bias(c as i32) as f32).collect();
+    fn from_learned(task: Task, learned: &Learned, fingerprint: u64) -> Model {
+        // The learner's classes are our label indices, in the order of its weight vectors.
+        let class_count = learned.classes.len();
+        let biases = learned.biases.iter().map(|&bias| bias as f32).collect();
         let mut weights = vec![0.0f32; BUCKETS * class_count];
-        let feature_count = learned.num_features().min(BUCKETS);
-        for bucket in 0..feature_count {
-            for class in 0..class_count {
-                let weight = learned.feature_coefficient(bucket as i32 + 1, class as i32);
+        for (class, class_weights) in learned.weights.iter().enumerate() {
+            for (bucket, &weight) in class_weights.iter().enumerate() {
                 weights[bucket * class_count + class] = weight as f32;
             }
         }
-        Model { task, classes, biases, weights: Weights::from_dense(&weights, class_count), fingerprint }
+        Model {
+            task,
+            classes: learned.classes.clone(),
+            biases,
+            weights: Weights::from_dense(&weights, class_count),
+            fingerprint,
+        }
     }
 
     /// The task this model predicts.
@@ -869,31 +856,37 @@ mod tests {
     }
 
     #[test]
-    fn the_weight_table_predicts_what_liblinear_predicts() {
+    fn the_weight_table_predicts_what_the_learned_weights_predict() {
+        // The table keeps 16-bit fractions of the weights; its predictions must be those of the
+        // learner's full-precision decision functions.
         let training = kinds();
-        let mut counts = vec![0; 5];
-        let mut labels = Vec::new();
-        let mut inputs = Vec::new();
-        for (text, label) in &training {
-            let index = Task::Kind.label_index(label).expect("a kind");
-            counts[index] += 1;
-            labels.push(index as f64);
+        let labels: Vec<usize> =
+            training.iter().map(|(_, label)| Task::Kind.label_index(label).expect("a kind")).collect();
+        let rows: Vec<Vec<(u32, f64)>> = training
+            .iter()
+            .map(|(text, _)| {
+                features::extract(text, detect_language(text)).entries().map(|(b, v)| (b, f64::from(v))).collect()
+            })
+            .collect();
+        let learned = learner::train(&learner::Problem {
+            rows: &rows,
+            labels: &labels,
+            class_weights: &[1.0; 5],
+            cost: COST,
+            tolerance: TOLERANCE,
+            dimension: BUCKETS,
+        });
+        let model = Model::from_learned(Task::Kind, &learned, 0);
+        let probes = ["the courier never came", "add a night shift please", "are you open today", "thanks a lot"];
+        for text in training.iter().map(|(text, _)| text.as_str()).chain(probes) {
             let features = features::extract(text, detect_language(text));
-            inputs.push(features.entries().map(|(b, v)| (b + 1, f64::from(v))).collect());
-        }
-        let learned = fit(labels, inputs.clone(), &counts, &[0, 1, 2, 3, 4], COST).expect("trains");
-        let model = Model::from_liblinear(Task::Kind, &learned, 0);
-        let last_feature = learned.num_features() as u32;
-        for ((text, _), mut input) in training.iter().zip(inputs) {
-            // The wrapper wants every input to reach the last feature index it was trained on.
-            if input.last().is_some_and(|(index, _)| *index < last_feature) {
-                input.push((last_feature, 0.0));
-            }
-            let ours = model.predict(text).label as f64;
-            let theirs = learned
-                .predict(liblinear::util::PredictionInput::from_sparse_features(input).expect("input"))
-                .expect("predicts");
-            assert_eq!(ours, theirs, "{text}");
+            let decision = |class: usize| {
+                let weights = &learned.weights[class];
+                learned.biases[class] + features.entries().map(|(b, v)| f64::from(v) * weights[b as usize]).sum::<f64>()
+            };
+            let best = (0..learned.classes.len())
+                .fold(0, |best, class| if decision(class) > decision(best) { class } else { best });
+            assert_eq!(model.predict(text).label, learned.classes[best], "{text}");
         }
     }
 
