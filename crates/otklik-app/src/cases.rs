@@ -97,7 +97,7 @@ impl App {
     pub async fn correct(&self, actor: &Actor, raw: &str, mut patch: CasePatch) -> Result<CaseDetail, AppError> {
         actor.require(Right::WorkCases)?;
         if patch.is_empty() {
-            return Err(AppError::Invalid("nothing to change: give at least one field".into()));
+            return Err(AppError::Invalid("the patch changes nothing: give at least one field".into()));
         }
         if patch.status.is_some() && !actor.role.has(Right::SetStatus) {
             return Err(AppError::Forbidden(

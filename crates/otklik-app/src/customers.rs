@@ -17,6 +17,9 @@ impl App {
     /// Changes a customer's name or VIP flag (a VIP's next cases get a higher priority).
     pub async fn update_customer(&self, actor: &Actor, id: i64, patch: &CustomerPatch) -> Result<Customer, AppError> {
         actor.require(Right::ManageCustomers)?;
+        if patch.is_empty() {
+            return Err(AppError::Invalid("the patch changes nothing: give `name` or `vip`".into()));
+        }
         self.store.update_customer(id, patch).await.map_err(missing(|| format!("no customer `{id}`")))
     }
 }

@@ -5,9 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use otklik_core::{
-    Audience, Case, Channel, Kind, Milestone, NewCustomer, NewFeedback, ReturningPriority, Right, Status,
-};
+use otklik_core::{Audience, Case, Channel, Kind, Milestone, NewCustomer, NewFeedback, ReturningPriority, Right};
 use otklik_store::IdempotencyKey;
 use otklik_triage::Input;
 use time::OffsetDateTime;
@@ -122,7 +120,6 @@ impl App {
             text: submission.text,
         };
         feedback.watch_at = self.first_watch(&feedback);
-        debug_assert!(feedback.status != Status::Closed, "a playbook never starts closed");
         feedback
     }
 

@@ -81,8 +81,4 @@ impl App {
     pub fn status_url(&self, case: &Case) -> String {
         format!("{}/s/{}", self.public_url, case.status_token)
     }
-
-    pub fn public_url(&self) -> &str {
-        &self.public_url
-    }
 }

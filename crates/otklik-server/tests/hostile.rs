@@ -189,13 +189,21 @@ async fn a_compensation_too_large_to_store_is_refused() {
     let app = TestApp::start().await;
     let (_, created) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
-    let path = format!("/api/v1/feedback/{}/actions/acknowledge", created["id"]);
+    let actions = format!("/api/v1/feedback/{}/actions", created["id"]);
+    let apology = json!({"note": "Приносим извинения! Мы привезём заказ сегодня до 19:00.", "apology_form": "call"});
+    let (status, _) = app.post(&app.agent, &format!("{actions}/acknowledge"), apology).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app.post(&app.agent, &format!("{actions}/start_work"), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("{actions}/offer_solution");
     let body = json!({
-        "note": "Приносим извинения! Мы привезём заказ сегодня до 19:00.",
-        "apology_form": "call",
+        "note": "Приносим извинения! Курьер привезёт новый заказ сегодня до 19:00.",
+        "override_standard": true,
         "compensation": {"kind": "discount", "amount": u64::MAX},
     });
     let (status, problem) = app.post(&app.agent, &path, body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("compensation.amount"), "{problem}");
+    let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
+    assert_eq!(case["stage"], "in_progress", "nothing of the refused step was stored: {case}");
 }

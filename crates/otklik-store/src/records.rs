@@ -255,6 +255,13 @@ pub(crate) fn page_of(
     Ok(otklik_core::Page { items, next_cursor })
 }
 
+/// Touches a case a message was added to (the same statement on both backends): `$3` says the
+/// message is a reply to the customer, which is the case's first response if none came before
+/// and makes the deadline watch look at the case again at once.
+pub(crate) const TOUCH_CASE_FOR_MESSAGE: &str = "UPDATE cases SET updated_at = $2, \
+     first_response_at = CASE WHEN $3 AND first_response_at IS NULL THEN $2 ELSE first_response_at END, \
+     watch_at = CASE WHEN $3 THEN NULL ELSE watch_at END WHERE id = $1";
+
 /// Applies a `CustomerPatch` (the same statement on both backends): `$2` says whether `$3` is a
 /// new name, `$4` is the VIP flag or `NULL` to keep it.
 pub(crate) const UPDATE_CUSTOMER: &str = "UPDATE customers SET name = CASE WHEN $2 THEN $3 ELSE name END, \

@@ -278,9 +278,6 @@ impl PatchRequest {
             public: self.public,
             hidden: self.hidden,
         };
-        if patch.is_empty() {
-            return Err(ApiError::Unprocessable("the patch changes nothing: give at least one field".into()));
-        }
         Ok(patch)
     }
 }
@@ -298,11 +295,7 @@ pub struct CustomerPatchRequest {
 
 impl CustomerPatchRequest {
     pub fn parse(self) -> Result<CustomerPatch, ApiError> {
-        let patch = CustomerPatch { name: clearable_line("name", self.name)?, vip: self.vip };
-        if patch.is_empty() {
-            return Err(ApiError::Unprocessable("the patch changes nothing: give `name` or `vip`".into()));
-        }
-        Ok(patch)
+        Ok(CustomerPatch { name: clearable_line("name", self.name)?, vip: self.vip })
     }
 }
 

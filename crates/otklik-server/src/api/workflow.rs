@@ -102,11 +102,6 @@ fn parse_date(field: &str, value: Option<String>) -> Result<Option<Date>, ApiErr
 
 impl ActionRequest {
     fn parse(self) -> Result<ActionInput, ApiError> {
-        if let Some(compensation) = &self.compensation
-            && i64::try_from(compensation.amount).is_err()
-        {
-            return Err(ApiError::Unprocessable(format!("compensation.amount: at most {} minor units", i64::MAX)));
-        }
         Ok(ActionInput {
             reason: text("reason", self.reason)?,
             due_date: parse_date("due_date", self.due_date)?,

@@ -207,17 +207,12 @@ impl Store for SqliteStore {
         .bind(message.direction.as_str())
         .execute(&mut *tx)
         .await?;
-        // A reply to the customer is the case's first response if none came before; the
-        // deadline watch looks at the case again at once.
-        sqlx::query(
-            "UPDATE cases SET updated_at = $2, first_response_at = CASE WHEN $3 AND first_response_at IS NULL \
-             THEN $2 ELSE first_response_at END, watch_at = CASE WHEN $3 THEN NULL ELSE watch_at END WHERE id = $1",
-        )
-        .bind(case_id)
-        .bind(at)
-        .bind(message.direction == Direction::Outbound)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(crate::records::TOUCH_CASE_FOR_MESSAGE)
+            .bind(case_id)
+            .bind(at)
+            .bind(message.direction == Direction::Outbound)
+            .execute(&mut *tx)
+            .await?;
         let terms = crate::records::index_terms([message.body.as_str()]);
         sqlx::query("UPDATE case_search SET terms = terms || ' ' || $2 WHERE rowid = $1")
             .bind(case_id)
