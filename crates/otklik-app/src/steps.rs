@@ -149,7 +149,7 @@ impl App {
             .filter_map(|milestone| {
                 let target = policy.target(case.kind, case.priority, case.public, milestone)?;
                 let status = policy.status_at(target, case.location.as_deref(), case.created_at, &work.pauses, now);
-                let state = if milestone_met(milestone, work.first_response_at, case.status) {
+                let state = if milestone.is_met(work.first_response_at, work.resolved_at) {
                     ClockState::Met
                 } else {
                     match status.state {
@@ -216,15 +216,5 @@ impl App {
         found.extend(self.store.notifications(actor.role.as_str()).await?);
         found.sort_by_key(|n| std::cmp::Reverse(n.id));
         Ok(found)
-    }
-}
-
-/// Whether a case reached a milestone: the one definition the work view and the deadline watch
-/// share. The first response is any reply the customer was sent (a step's message or a reply
-/// written on the case); the resolution is the case resolved or closed.
-pub fn milestone_met(milestone: Milestone, first_response_at: Option<OffsetDateTime>, status: Status) -> bool {
-    match milestone {
-        Milestone::FirstResponse => first_response_at.is_some(),
-        Milestone::Resolution => matches!(status, Status::Resolved | Status::Closed),
     }
 }

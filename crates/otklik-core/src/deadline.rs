@@ -17,6 +17,18 @@ pub enum Milestone {
     Resolution,
 }
 
+impl Milestone {
+    /// Whether a case reached the milestone: the one definition the work view and the deadline
+    /// watch share. The first response is any message the customer was sent (a step's or a reply
+    /// written on the case); the resolution is the case entering a resolved or closed status.
+    pub fn is_met(self, first_response_at: Option<OffsetDateTime>, resolved_at: Option<OffsetDateTime>) -> bool {
+        match self {
+            Milestone::FirstResponse => first_response_at.is_some(),
+            Milestone::Resolution => resolved_at.is_some(),
+        }
+    }
+}
+
 /// Whether a target counts working hours of the business calendar or every hour of the day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Hours {

@@ -209,7 +209,8 @@ impl Runner {
             return Ok((0, None));
         }
         for milestone in [Milestone::FirstResponse, Milestone::Resolution] {
-            if milestone == Milestone::FirstResponse && case.first_response_at.is_some() {
+            // The watch sees only cases that are not resolved.
+            if milestone.is_met(case.first_response_at, None) {
                 continue;
             }
             let Some(target) = policy.target(case.kind, case.priority, case.public, milestone) else { continue };

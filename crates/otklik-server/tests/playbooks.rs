@@ -626,3 +626,23 @@ async fn with_no_channel_configured_a_message_owed_is_logged_not_left_pending() 
     assert_eq!((message["status"].as_str(), message["template"].as_str()), (Some("logged"), Some("praise.thanks")));
     assert_eq!(desk.runner.pass().await.unwrap().sent, 0, "a logged message is not logged again");
 }
+
+#[tokio::test]
+async fn a_case_an_admin_closed_by_hand_is_no_longer_watched_and_its_resolution_is_met() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let desk = Desk::start(store.clone(), Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK))), None).await;
+    let (admin, digest) = mint_token();
+    store.create_token("root", Role::Admin, &digest, MONDAY_10_MSK).await.unwrap();
+    let case = desk.submit("complaint", "Ужасный сервис, никто не отвечает", true).await;
+    let (status, closed) = desk
+        .send(reqwest::Method::PATCH, &admin, &format!("/api/v1/feedback/{case}"), Some(json!({"status": "closed"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    desk.clock.advance(Duration::days(3));
+    desk.runner.pass().await.unwrap();
+    assert!(desk.events(case, "deadline").await.is_empty(), "a closed case is not escalated");
+    let clocks = desk.work(case).await["clocks"].clone();
+    let resolution = clocks.as_array().unwrap().iter().find(|c| c["milestone"] == "resolution").unwrap().clone();
+    assert_eq!(resolution["state"], "met", "{clocks}");
+}

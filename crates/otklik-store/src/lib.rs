@@ -203,6 +203,8 @@ pub struct CaseWork {
     pub pauses: Vec<Pause>,
     /// When the customer was first answered (a step's message or a reply), if they were.
     pub first_response_at: Option<OffsetDateTime>,
+    /// When the case entered a resolved or closed status, while it is in one.
+    pub resolved_at: Option<OffsetDateTime>,
 }
 
 /// An unresolved case as the deadline watch sees it.

@@ -508,8 +508,8 @@ macro_rules! workflow_queries {
                     .bind(case_id)
                     .fetch_all(pool)
                     .await?;
-            let first_response_at: Option<i64> =
-                sqlx::query_scalar("SELECT first_response_at FROM cases WHERE id = $1")
+            let (first_response_at, resolved_at): (Option<i64>, Option<i64>) =
+                sqlx::query_as("SELECT first_response_at, resolved_at FROM cases WHERE id = $1")
                     .bind(case_id)
                     .fetch_one(pool)
                     .await?;
@@ -520,6 +520,7 @@ macro_rules! workflow_queries {
                 opportunities,
                 pauses: pauses(rows)?,
                 first_response_at: optional_time(first_response_at)?,
+                resolved_at: optional_time(resolved_at)?,
             })
         }
 

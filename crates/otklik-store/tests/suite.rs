@@ -114,6 +114,8 @@ on_both_backends!(
     a_returning_customers_complaints_are_counted,
     a_customer_made_vip_gets_the_vip_priority,
     a_complaints_cause_is_stored_and_corrected,
+    a_reply_is_the_first_response_and_a_note_is_not,
+    a_status_set_by_hand_keeps_resolved_at_and_the_watch_in_step,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -696,4 +698,30 @@ async fn a_complaints_cause_is_stored_and_corrected(store: Arc<dyn Store>) {
     let question = CasePatch { kind: Some(Kind::Question), ..CasePatch::default() };
     let detail = store.update_case(case.id, &question, stamp(T0)).await.unwrap();
     assert_eq!(detail.case.cause, None, "a case that is no complaint has no cause, whoever changes its kind");
+}
+
+async fn a_reply_is_the_first_response_and_a_note_is_not(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("Где мой заказ?")).await;
+    let note = NewMessage { direction: Direction::Note, public: false, channel: Channel::Web, body: "x".into() };
+    store.add_message(case.id, note, stamp(T0)).await.unwrap();
+    assert_eq!(store.case_work(case.id).await.unwrap().first_response_at, None);
+    let later = T0 + time::Duration::hours(1);
+    let reply = NewMessage { direction: Direction::Outbound, public: true, channel: Channel::Web, body: "y".into() };
+    store.add_message(case.id, reply.clone(), stamp(later)).await.unwrap();
+    store.add_message(case.id, reply, stamp(later + time::Duration::hours(1))).await.unwrap();
+    assert_eq!(store.case_work(case.id).await.unwrap().first_response_at, Some(later), "the first reply counts");
+}
+
+async fn a_status_set_by_hand_keeps_resolved_at_and_the_watch_in_step(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("Курьер опоздал")).await;
+    let watched = |cases: Vec<otklik_store::ClockedCase>| cases.iter().any(|c| c.case_id == case.id);
+    assert!(watched(store.clocked_cases(T0, 100).await.unwrap()));
+    let close = CasePatch { status: Some(otklik_core::Status::Closed), ..CasePatch::default() };
+    store.update_case(case.id, &close, stamp(T0)).await.unwrap();
+    assert_eq!(store.case_work(case.id).await.unwrap().resolved_at, Some(T0));
+    assert!(!watched(store.clocked_cases(T0, 100).await.unwrap()), "a closed case is not watched");
+    let reopen = CasePatch { status: Some(otklik_core::Status::Open), ..CasePatch::default() };
+    store.update_case(case.id, &reopen, stamp(T0)).await.unwrap();
+    assert_eq!(store.case_work(case.id).await.unwrap().resolved_at, None);
+    assert!(watched(store.clocked_cases(T0, 100).await.unwrap()), "a reopened case is watched again");
 }

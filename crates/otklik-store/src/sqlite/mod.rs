@@ -249,7 +249,9 @@ impl Store for SqliteStore {
             sqlx::query(
                 "UPDATE cases SET kind = $2, priority = $3, status = $4, audience = $5, sentiment = $6, language = $7, \
                  assignee = $8, location = $9, product = $10, subject = $11, public = $12, hidden = $13, updated_at = $14, \
-                 stage = $15, cause = $16, watch_at = NULL WHERE id = $1",
+                 stage = $15, cause = $16, watch_at = NULL, \
+                 resolved_at = CASE WHEN $4 IN ('resolved', 'closed') THEN coalesce(resolved_at, $14) ELSE NULL END \
+                 WHERE id = $1",
             )
             .bind(case_id)
             .bind(case.kind.as_str())
