@@ -56,7 +56,7 @@ impl App {
         idempotency: Option<Idempotency>,
     ) -> Result<Receipt, AppError> {
         actor.require(Right::SubmitFeedback)?;
-        let feedback = self.triaged(submission);
+        let feedback = self.triaged(submission, &actor.scope);
         let key = idempotency.map(|given| IdempotencyKey {
             scope: actor.scope.clone(),
             key: given.key,
@@ -69,7 +69,7 @@ impl App {
     }
 
     /// The submission as the store takes it: classified, prioritised, in its initial stage.
-    fn triaged(&self, submission: Submission) -> NewFeedback {
+    fn triaged(&self, submission: Submission, source: &str) -> NewFeedback {
         let input = Input {
             text: &submission.text,
             public: submission.public,
@@ -114,6 +114,7 @@ impl App {
             language: Some(triaged.language),
             priority,
             external_id: submission.external_id,
+            source: source.to_owned(),
             watch_at: None,
             returning: Some(returning),
             customer: submission.customer,

@@ -28,11 +28,15 @@ pub use triage::TriageModel;
 /// Who asks: a person signed in, an integration's token, or Otklik itself (the clock's work).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    /// Recorded as the author of what the actor does.
+    /// Recorded as the author of what the actor does: the person's username, or an
+    /// integration's token name.
     pub name: String,
     pub role: Role,
     /// Scopes idempotency keys and redeliveries, so two sources cannot collide (`token:7`).
     pub scope: String,
+    /// The person acting (their username), who owns tasks and reads notifications addressed to
+    /// them; none for an integration, which has neither.
+    pub person: Option<String>,
 }
 
 impl Actor {

@@ -5,7 +5,7 @@ use otklik_core::standard::{Draft, Finding};
 use otklik_core::{
     Action, ActionInput, CaseFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal, Right, Status,
 };
-use otklik_store::{CaseDetail, CaseState, CaseWork, NewTask, Notification, Step, Task, TaskUpdate};
+use otklik_store::{CaseDetail, CaseState, CaseWork, NewTask, Notification, Recipient, Step, Task, TaskUpdate};
 use time::{Duration, OffsetDateTime};
 
 use crate::error::missing;
@@ -185,7 +185,10 @@ impl App {
             return Err(AppError::Invalid("give a status, a comment or both".into()));
         }
         if !actor.role.has(Right::WorkAnyTask) {
-            let mine = self.store.tasks_for(&actor.name).await?.iter().any(|task| task.id == task_id);
+            let mine = match &actor.person {
+                Some(person) => self.store.tasks_for(person).await?.iter().any(|task| task.id == task_id),
+                None => false,
+            };
             if !mine {
                 return Err(AppError::Forbidden(format!(
                     "the `{}` role may change only its own open tasks",
@@ -202,18 +205,23 @@ impl App {
     /// Open tasks assigned to someone (the actor by default), the earliest due first.
     pub async fn tasks(&self, actor: &Actor, assignee: Option<String>) -> Result<Vec<Task>, AppError> {
         actor.require(Right::WorkOwnTasks)?;
-        let assignee = assignee.unwrap_or_else(|| actor.name.clone());
-        if assignee != actor.name && !actor.role.has(Right::WorkAnyTask) {
+        let Some(assignee) = assignee.or_else(|| actor.person.clone()) else {
+            return Err(AppError::Invalid("assignee: an integration has no tasks of its own; name whose".into()));
+        };
+        if actor.person.as_ref() != Some(&assignee) && !actor.role.has(Right::WorkAnyTask) {
             return Err(AppError::Forbidden(format!("the `{}` role may see only its own tasks", actor.role)));
         }
         Ok(self.store.tasks_for(&assignee).await?)
     }
 
-    /// Notifications for the actor: those addressed to them and to their role, newest first.
+    /// Notifications for the actor: those addressed to their role and, for a person, to them;
+    /// newest first.
     pub async fn notifications(&self, actor: &Actor) -> Result<Vec<Notification>, AppError> {
         actor.require(Right::ReadCases)?;
-        let mut found = self.store.notifications(&actor.name).await?;
-        found.extend(self.store.notifications(actor.role.as_str()).await?);
+        let mut found = self.store.notifications(&Recipient::Role(actor.role)).await?;
+        if let Some(person) = &actor.person {
+            found.extend(self.store.notifications(&Recipient::User(person.clone())).await?);
+        }
         found.sort_by_key(|n| std::cmp::Reverse(n.id));
         Ok(found)
     }

@@ -67,6 +67,9 @@ pub struct NewFeedback {
     pub language: Option<Language>,
     pub priority: Priority,
     pub external_id: Option<String>,
+    /// Who sent it (`token:7`, a channel driver): a source's external ids are its own, so two
+    /// sources never see each other's cases as redeliveries.
+    pub source: String,
     /// When the deadline watch should first look at the case (its first warning), worked out
     /// at intake from the deadline policy; `None`: as soon as it can.
     pub watch_at: Option<OffsetDateTime>,

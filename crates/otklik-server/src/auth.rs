@@ -126,7 +126,12 @@ impl FromRequestParts<AppState> for Principal {
                 record
             }
         };
-        Ok(Principal(Actor { scope: format!("token:{}", record.id), name: record.name, role: record.role }))
+        Ok(Principal(Actor {
+            scope: format!("token:{}", record.id),
+            name: record.user.clone().unwrap_or(record.name),
+            role: record.role,
+            person: record.user,
+        }))
     }
 }
 

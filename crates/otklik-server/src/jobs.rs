@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{DeadlineState, Language, Milestone};
-use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Stamp, StoreError};
+use otklik_core::{DeadlineState, Language, Milestone, Role};
+use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
 use crate::startup::AppState;
@@ -221,17 +221,18 @@ impl Runner {
             };
             // The words of a notification are made only when one is recorded.
             let due = || status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
-            let (marks, fires_next): (Vec<(&'static str, &str, String)>, Option<OffsetDateTime>) = match status.state {
+            let (marks, fires_next): (Vec<(&'static str, Role, String)>, Option<OffsetDateTime>) = match status.state {
                 DeadlineState::Ok => {
                     (Vec::new(), policy.warning_at(target, location, case.created_at, &case.pauses, now))
                 }
-                DeadlineState::Warning => {
-                    (vec![("warning", "agent", format!("the {clock} deadline is near: due {}", due()))], status.due_at)
-                }
+                DeadlineState::Warning => (
+                    vec![("warning", Role::Agent, format!("the {clock} deadline is near: due {}", due()))],
+                    status.due_at,
+                ),
                 DeadlineState::Breached => (
                     vec![
-                        ("breached", "agent", format!("the {clock} deadline passed: it was due {}", due())),
-                        ("escalated", "manager", format!("escalated: the {clock} deadline passed (due {})", due())),
+                        ("breached", Role::Agent, format!("the {clock} deadline passed: it was due {}", due())),
+                        ("escalated", Role::Manager, format!("escalated: the {clock} deadline passed (due {})", due())),
                     ],
                     None,
                 ),
@@ -240,7 +241,8 @@ impl Runner {
                 next = Some(next.map_or(at, |earlier| earlier.min(at)));
             }
             for (state, notify, message) in marks {
-                let mark = DeadlineMark { case_id: case.case_id, milestone, state, notify: notify.to_owned(), message };
+                let notify = Recipient::Role(notify);
+                let mark = DeadlineMark { case_id: case.case_id, milestone, state, notify, message };
                 if self.state.app.store.mark_deadline(&mark, Stamp { at: now, actor: "system".into() }).await? {
                     recorded += 1;
                 }

@@ -112,6 +112,13 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
+    /// Delivers the outbox through these channel drivers instead of the configured ones (tests
+    /// give an empty registry, so that only the runners they drive by hand deliver).
+    pub fn with_channels(mut self, channels: Registry) -> Application {
+        self.channels = channels;
+        self
+    }
+
     pub fn state(&self) -> &AppState {
         &self.state
     }

@@ -271,7 +271,7 @@ async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised() {
     let app = TestApp::start().await;
     let (manager, digest) = mint_token();
     let store = app.store.clone();
-    store.create_token("manager-token", Role::Manager, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    store.create_token("manager-token", Role::Manager, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
     let question = json!({
         "text": "Подскажите, во сколько вы открываетесь в субботу?",
         "kind": "question",
@@ -486,7 +486,7 @@ async fn intake_puts_a_case_in_its_playbooks_initial_stage() {
 async fn who_may_submit_comes_from_the_permission_table() {
     let app = TestApp::start().await;
     let (executor, digest) = mint_token();
-    app.store.create_token("ivan", Role::Executor, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    app.store.create_token("ivan", Role::Executor, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
     let (status, problem) = app.post(&executor, "/api/v1/feedback", json!({"text": "Привет"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("submit_feedback"), "{problem}");
@@ -497,7 +497,7 @@ async fn who_may_submit_comes_from_the_permission_table() {
 async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back() {
     let app = TestApp::start().await;
     let (admin, digest) = mint_token();
-    app.store.create_token("root", Role::Admin, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    app.store.create_token("root", Role::Admin, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Спасибо!", "kind": "praise"})).await;
     let path = format!("/api/v1/feedback/{}", created["id"]);
     let response =

@@ -176,7 +176,10 @@ async fn control_characters_in_a_text_are_refused_with_the_field_named() {
 async fn a_stored_token_with_an_unknown_role_is_401() {
     let app = TestApp::start().await;
     let (token, digest) = otklik_server::auth::mint_token();
-    app.store.create_token("odd", otklik_core::Role::Agent, &digest, time::OffsetDateTime::now_utc()).await.unwrap();
+    app.store
+        .create_token("odd", otklik_core::Role::Agent, None, &digest, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
     let url = format!("sqlite://{}", app.data_dir().join("otklik.db").display());
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     sqlx::query("UPDATE api_tokens SET role = 'wizard' WHERE name = 'odd'").execute(&pool).await.unwrap();
@@ -206,4 +209,71 @@ async fn a_compensation_too_large_to_store_is_refused() {
     assert!(problem["detail"].as_str().unwrap().contains("compensation.amount"), "{problem}");
     let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
     assert_eq!(case["stage"], "in_progress", "nothing of the refused step was stored: {case}");
+}
+
+/// A token for `role` named `name`: a person's when `person` is set (the user is created), an
+/// integration's otherwise.
+async fn token(app: &TestApp, name: &str, role: otklik_core::Role, person: bool) -> String {
+    let (token, digest) = otklik_server::auth::mint_token();
+    let now = time::OffsetDateTime::now_utc();
+    if person {
+        app.store.create_user(name, None, role, "unused", now).await.unwrap();
+    }
+    app.store.create_token(name, role, person.then_some(name), &digest, now).await.unwrap();
+    token
+}
+
+#[tokio::test]
+async fn a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_id_with_other_text_is_refused() {
+    let app = TestApp::start().await;
+    let other = token(&app, "partner-form", otklik_core::Role::Intake, false).await;
+    let tweet = json!({"text": "Плохой сервис", "channel": "social", "external_id": "tweet-1"});
+    let (status, first) = app.post(&app.intake, "/api/v1/feedback", tweet.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, second) = app.post(&other, "/api/v1/feedback", tweet.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "another source's id is its own: {second}");
+    assert_ne!(second["id"], first["id"]);
+    assert_ne!(second["status_url"], first["status_url"], "no source learns another's status link");
+    let reused = json!({"text": "Совсем другой текст", "channel": "social", "external_id": "tweet-1"});
+    let (status, problem) = app.post(&app.intake, "/api/v1/feedback", reused).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    let (status, again) = app.post(&app.intake, "/api/v1/feedback", tweet).await;
+    assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]), "a true redelivery is still a replay");
+    assert_eq!(app.case_count().await, 2);
+}
+
+#[tokio::test]
+async fn a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person() {
+    let app = TestApp::start().await;
+    let ivan = token(&app, "ivan", otklik_core::Role::Executor, true).await;
+    let impostor = token(&app, "ivan", otklik_core::Role::Sales, false).await;
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let task = json!({"title": "Позвонить курьеру", "assignee": "ivan"});
+    let (status, task) = app.post(&app.agent, &format!("/api/v1/feedback/{}/tasks", created["id"]), task).await;
+    assert_eq!(status, StatusCode::CREATED, "{task}");
+    let path = format!("/api/v1/tasks/{}", task["id"]);
+    let cancel =
+        |token: &str| app.client.patch(app.url(&path)).bearer_auth(token).json(&json!({"status": "cancelled"})).send();
+    assert_eq!(cancel(&impostor).await.unwrap().status(), StatusCode::FORBIDDEN, "a name is not a person");
+    let (status, mine) = app.get(&ivan, "/api/v1/tasks").await;
+    assert_eq!((status, mine.as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{mine}");
+    assert_eq!(cancel(&ivan).await.unwrap().status(), StatusCode::OK);
+
+    // A compensation above an agent's limit waits for a manager: the managers are told.
+    let manager = token(&app, "boris", otklik_core::Role::Manager, true).await;
+    let named_manager = token(&app, "manager", otklik_core::Role::Executor, false).await;
+    let actions = format!("/api/v1/feedback/{}/actions", created["id"]);
+    let apology = json!({"note": "Приносим извинения! Мы привезём заказ сегодня до 19:00.", "apology_form": "call"});
+    assert_eq!(app.post(&app.agent, &format!("{actions}/acknowledge"), apology).await.0, StatusCode::OK);
+    assert_eq!(app.post(&app.agent, &format!("{actions}/start_work"), json!({})).await.0, StatusCode::OK);
+    let offer = json!({"note": "Приносим извинения! Вернём деньги сегодня до 19:00.", "override_standard": true,
+        "compensation": {"kind": "refund", "amount": 10_000_000}});
+    let (status, offered) = app.post(&app.agent, &format!("{actions}/offer_solution"), offer).await;
+    assert_eq!(status, StatusCode::OK, "{offered}");
+    let approvals = |found: &Value| found.as_array().unwrap().iter().filter(|n| n["what"] == "approval").count();
+    let (_, for_manager) = app.get(&manager, "/api/v1/notifications").await;
+    assert_eq!(approvals(&for_manager), 1, "{for_manager}");
+    let (_, for_impostor) = app.get(&named_manager, "/api/v1/notifications").await;
+    assert_eq!(approvals(&for_impostor), 0, "a token named `manager` is not the managers: {for_impostor}");
 }

@@ -67,10 +67,13 @@ impl Tokens {
             ("web-form", Role::Intake),
         ] {
             let (token, digest) = mint_token();
-            store.create_token(name, role, &digest, MONDAY_10_MSK).await.unwrap();
-            if role != Role::Intake {
+            // People hold the staff tokens (their tasks and notifications are theirs); the web
+            // form is an integration.
+            let person = (role != Role::Intake).then_some(name);
+            if person.is_some() {
                 store.create_user(name, None, role, "unused", MONDAY_10_MSK).await.unwrap();
             }
+            store.create_token(name, role, person, &digest, MONDAY_10_MSK).await.unwrap();
             made.push(token);
         }
         let [agent, manager, executor, sales, intake] = made.try_into().unwrap();
@@ -88,7 +91,11 @@ impl Desk {
             Some(tokens) => tokens,
             None => Tokens::create(&store).await,
         };
-        let app = Application::build_with(&config, store, clock.clone()).await.expect("app builds");
+        // The node's own worker delivers nothing: each test gives its runner the drivers it checks.
+        let app = Application::build_with(&config, store, clock.clone())
+            .await
+            .expect("app builds")
+            .with_channels(otklik_channels::Registry::default());
         let base = format!("http://{}", app.local_addr());
         let runner = app.runner();
         let server = tokio::spawn(async move {
@@ -614,17 +621,18 @@ async fn two_nodes_on_one_postgres_record_each_escalation_and_run_each_job_once(
 }
 
 #[tokio::test]
-async fn with_no_channel_configured_a_message_owed_is_logged_not_left_pending() {
+async fn the_log_driver_records_a_message_owed_as_logged_once() {
     let dir = tempfile::tempdir().unwrap();
     let desk = Desk::on_sqlite(&dir).await;
     let t = desk.tokens.clone();
+    let runner = desk.runner.clone().with_outbound(Arc::new(otklik_channels::log::LogDriver));
     let case = desk.submit("praise", "Спасибо кассиру Марии!", false).await;
     desk.step(&t.agent, case, "thank", json!({})).await;
-    let pass = desk.runner.pass().await.unwrap();
+    let pass = runner.pass().await.unwrap();
     assert_eq!((pass.sent, pass.undelivered), (1, 0));
     let message = desk.work(case).await["outbox"][0].clone();
     assert_eq!((message["status"].as_str(), message["template"].as_str()), (Some("logged"), Some("praise.thanks")));
-    assert_eq!(desk.runner.pass().await.unwrap().sent, 0, "a logged message is not logged again");
+    assert_eq!(runner.pass().await.unwrap().sent, 0, "a logged message is not logged again");
 }
 
 #[tokio::test]
@@ -633,7 +641,7 @@ async fn a_case_an_admin_closed_by_hand_is_no_longer_watched_and_its_resolution_
     let store = sqlite_store(&dir).await;
     let desk = Desk::start(store.clone(), Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK))), None).await;
     let (admin, digest) = mint_token();
-    store.create_token("root", Role::Admin, &digest, MONDAY_10_MSK).await.unwrap();
+    store.create_token("root", Role::Admin, None, &digest, MONDAY_10_MSK).await.unwrap();
     let case = desk.submit("complaint", "Ужасный сервис, никто не отвечает", true).await;
     let (status, closed) = desk
         .send(reqwest::Method::PATCH, &admin, &format!("/api/v1/feedback/{case}"), Some(json!({"status": "closed"})))
@@ -645,4 +653,36 @@ async fn a_case_an_admin_closed_by_hand_is_no_longer_watched_and_its_resolution_
     let clocks = desk.work(case).await["clocks"].clone();
     let resolution = clocks.as_array().unwrap().iter().find(|c| c["milestone"] == "resolution").unwrap().clone();
     assert_eq!(resolution["state"], "met", "{clocks}");
+}
+
+#[tokio::test]
+async fn a_node_with_no_channel_configured_logs_what_it_owes_instead_of_leaving_it_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        Config { data_dir: dir.path().to_owned(), listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    let node = Application::build(&config).await.expect("app builds");
+    let operations = &node.state().app;
+    let agent = otklik_app::Actor { name: "anna".into(), role: Role::Agent, scope: "test".into(), person: None };
+    let submission = otklik_app::Submission {
+        text: "Спасибо кассиру Марии!".into(),
+        channel: otklik_core::Channel::Web,
+        subject: None,
+        customer: Default::default(),
+        location: None,
+        product: None,
+        public: false,
+        kind: Some(otklik_core::Kind::Praise),
+        external_id: None,
+    };
+    let case = operations.submit(&agent, submission, None).await.unwrap().case.id.to_string();
+    let thank = otklik_app::TakeAction {
+        action: "thank".into(),
+        input: Default::default(),
+        override_standard: false,
+        explain_in: otklik_core::Language::En,
+    };
+    operations.take(&agent, &case, thank).await.unwrap();
+    assert_eq!(node.runner().pass().await.unwrap().sent, 1);
+    let outbox = operations.work(&agent, &case).await.unwrap().work.outbox;
+    assert_eq!(outbox[0].status, otklik_core::OutboxStatus::Logged);
 }

@@ -66,6 +66,33 @@ pub struct TokenRecord {
     pub id: i64,
     pub name: String,
     pub role: Role,
+    /// The person the token belongs to (their username); none for an integration.
+    pub user: Option<String>,
+}
+
+/// An API token as `otklik token list` shows it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub record: TokenRecord,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// Who a notification is for: one person, or everyone with a role. Stored as `user:NAME` or
+/// `role:ROLE`, so a person named like a role never reads that role's notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    User(String),
+    Role(Role),
+}
+
+impl Recipient {
+    pub(crate) fn key(&self) -> String {
+        match self {
+            Recipient::User(name) => format!("user:{name}"),
+            Recipient::Role(role) => format!("role:{role}"),
+        }
+    }
 }
 
 /// A web user with the hash to check a password against.
@@ -229,8 +256,8 @@ pub struct DeadlineMark {
     pub milestone: Milestone,
     /// `warning`, `breached` or `escalated`.
     pub state: &'static str,
-    /// Who is told (a role or a user name), and what.
-    pub notify: String,
+    /// Who is told, and what.
+    pub notify: Recipient,
     pub message: String,
 }
 
@@ -238,7 +265,7 @@ pub struct DeadlineMark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub id: i64,
-    pub recipient: String,
+    pub recipient: Recipient,
     pub case_id: Option<i64>,
     pub what: String,
     pub body: String,
@@ -314,15 +341,25 @@ pub trait Store: Send + Sync + 'static {
     /// Changes a customer's name or VIP flag and returns the customer as it now is.
     async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError>;
 
+    /// Stores a token's digest: a person's when `user` names one (`Invalid` when nobody has that
+    /// username), an integration's when it is none.
     async fn create_token(
         &self,
         name: &str,
         role: Role,
+        user: Option<&str>,
         token_hash: &str,
         at: OffsetDateTime,
     ) -> Result<i64, StoreError>;
 
+    /// A token that is not revoked, by its digest.
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+
+    /// Every token, revoked ones included, oldest first.
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Revokes a token; false when it was revoked already. `NotFound` when there is no such token.
+    async fn revoke_token(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError>;
 
     async fn create_user(
         &self,
@@ -369,8 +406,8 @@ pub trait Store: Send + Sync + 'static {
     /// true when this call recorded it. Safe to call from several nodes at once.
     async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError>;
 
-    /// Notifications for a recipient (a role or a user name), newest first.
-    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError>;
+    /// Notifications for a recipient, newest first.
+    async fn notifications(&self, recipient: &Recipient) -> Result<Vec<Notification>, StoreError>;
 
     /// Claims up to `limit` jobs due at `now` for `worker` until `lease_until`, including jobs
     /// whose earlier claim lapsed. A job is claimed by one worker at a time.

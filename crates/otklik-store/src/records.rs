@@ -177,16 +177,53 @@ impl EventRow {
     }
 }
 
+/// A redelivered case: one from the same source, channel and external id, with its first text
+/// (the same statement on both backends).
+pub(crate) const REDELIVERED_CASE: &str = "SELECT c.id, m.body FROM cases c \
+     JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = c.id) \
+     WHERE c.source = $1 AND c.channel = $2 AND c.external_id = $3";
+
+/// A redelivery must carry the text it first came with: the same external id with another text
+/// is a source reusing its ids, not a retry, and is refused rather than dropped.
+pub(crate) fn check_redelivery(found: (i64, String), feedback: &otklik_core::NewFeedback) -> Result<i64, StoreError> {
+    let (case_id, first_text) = found;
+    if first_text == feedback.text {
+        Ok(case_id)
+    } else {
+        let external_id = feedback.external_id.as_deref().unwrap_or_default();
+        Err(StoreError::Conflict(format!("a case from this source with external_id `{external_id}` and another text")))
+    }
+}
+
+/// A token with the username of the person it belongs to, if any (the same on both backends).
+pub(crate) const SELECT_TOKEN: &str = "SELECT t.id, t.name, t.role, u.username, t.created_at, t.revoked_at \
+     FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id";
+
+/// Stores a token; `$5` is the username of its person or `NULL` for an integration.
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens (name, role, token_hash, created_at, user_id) \
+     VALUES ($1, $2, $3, $4, (SELECT id FROM users WHERE username = $5)) RETURNING id";
+
+/// Revokes a token once; the row count tells whether it was still live.
+pub(crate) const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     pub(crate) id: i64,
     pub(crate) name: String,
     pub(crate) role: String,
+    pub(crate) username: Option<String>,
+    pub(crate) created_at: i64,
+    pub(crate) revoked_at: Option<i64>,
 }
 
 impl TokenRow {
     pub(crate) fn into_record(self) -> Result<crate::TokenRecord, StoreError> {
-        Ok(crate::TokenRecord { id: self.id, name: self.name, role: word(&self.role)? })
+        Ok(crate::TokenRecord { id: self.id, name: self.name, role: word(&self.role)?, user: self.username })
+    }
+
+    pub(crate) fn into_info(self) -> Result<crate::TokenInfo, StoreError> {
+        let (created_at, revoked_at) = (from_millis(self.created_at)?, self.revoked_at.map(from_millis).transpose()?);
+        Ok(crate::TokenInfo { record: self.into_record()?, created_at, revoked_at })
     }
 }
 

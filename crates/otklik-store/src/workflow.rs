@@ -37,7 +37,7 @@ pub(crate) fn pauses(rows: Vec<(i64, Option<i64>)>) -> Result<Vec<Pause>, StoreE
 
 macro_rules! workflow_queries {
     ($db:ty, $claim_lock:literal) => {
-        use otklik_core::{CompensationStatus, Effect, OutboxStatus, TaskStatus};
+        use otklik_core::{CompensationStatus, Effect, OutboxStatus, Role, TaskStatus};
         use sqlx::{Pool, Transaction};
         use time::OffsetDateTime;
 
@@ -45,7 +45,7 @@ macro_rules! workflow_queries {
         use crate::workflow::{date_text, milestone_word, optional_time, parse_date, pauses};
         use crate::{
             CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Delivery, Job, NewTask, Notification,
-            Opportunity, OutboxMessage, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
+            Opportunity, OutboxMessage, Recipient, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
         };
 
         type Tx<'a> = Transaction<'a, $db>;
@@ -89,7 +89,7 @@ macro_rules! workflow_queries {
 
         async fn notify(
             tx: &mut Tx<'_>,
-            recipient: &str,
+            recipient: &Recipient,
             case_id: i64,
             what: &str,
             body: &str,
@@ -98,7 +98,7 @@ macro_rules! workflow_queries {
             sqlx::query(
                 "INSERT INTO notifications (recipient, case_id, what, body, created_at) VALUES ($1, $2, $3, $4, $5)",
             )
-            .bind(recipient)
+            .bind(recipient.key())
             .bind(case_id)
             .bind(what)
             .bind(body)
@@ -246,7 +246,7 @@ macro_rules! workflow_queries {
                         .bind(at)
                         .execute(&mut **tx)
                         .await?;
-                        notify(tx, "sales", case_id, "opportunity", &format!("a new opportunity from `{}`", transition.action), at)
+                        notify(tx, &Recipient::Role(Role::Sales), case_id, "opportunity", &format!("a new opportunity from `{}`", transition.action), at)
                             .await?;
                     }
                     Effect::OfferCompensation => {
@@ -273,7 +273,7 @@ macro_rules! workflow_queries {
                             .await?;
                         if offer.needs_approval {
                             let body = format!("{} of {amount} waits for your approval", offer.compensation.kind);
-                            notify(tx, "manager", case_id, "approval", &body, at).await?;
+                            notify(tx, &Recipient::Role(Role::Manager), case_id, "approval", &body, at).await?;
                         }
                     }
                     Effect::ApproveCompensation => {
@@ -326,7 +326,7 @@ macro_rules! workflow_queries {
             .await?;
             event(tx, case_id, stamp, "task_added", Some("task"), None, Some(&task.title)).await?;
             if let Some(assignee) = &task.assignee {
-                notify(tx, assignee, case_id, "task", &format!("a task for you: {}", task.title), millis(stamp.at))
+                notify(tx, &Recipient::User(assignee.clone()), case_id, "task", &format!("a task for you: {}", task.title), millis(stamp.at))
                     .await?;
             }
             Ok(id)
@@ -700,19 +700,19 @@ macro_rules! workflow_queries {
             Ok(true)
         }
 
-        pub(crate) async fn notifications(pool: &Pool<$db>, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+        pub(crate) async fn notifications(pool: &Pool<$db>, recipient: &Recipient) -> Result<Vec<Notification>, StoreError> {
             let rows: Vec<(i64, Option<i64>, String, String, i64)> = sqlx::query_as(
                 "SELECT id, case_id, what, body, created_at FROM notifications WHERE recipient = $1 \
                  ORDER BY id DESC LIMIT 200",
             )
-            .bind(recipient)
+            .bind(recipient.key())
             .fetch_all(pool)
             .await?;
             rows.into_iter()
                 .map(|(id, case_id, what, body, created_at)| {
                     Ok(Notification {
                         id,
-                        recipient: recipient.to_owned(),
+                        recipient: recipient.clone(),
                         case_id,
                         what,
                         body,

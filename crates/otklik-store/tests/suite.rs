@@ -116,6 +116,9 @@ on_both_backends!(
     a_complaints_cause_is_stored_and_corrected,
     a_reply_is_the_first_response_and_a_note_is_not,
     a_status_set_by_hand_keeps_resolved_at_and_the_watch_in_step,
+    a_sources_external_ids_are_its_own_and_a_reused_one_with_another_text_is_refused,
+    a_token_belongs_to_a_person_or_to_no_one_and_is_listed_and_revoked,
+    a_notification_for_a_role_never_reaches_a_person_named_like_it,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -142,6 +145,7 @@ fn feedback(text: &str) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        source: String::new(),
         watch_at: None,
         returning: None,
     }
@@ -446,7 +450,7 @@ async fn customer_shows_cases_across_channels(store: Arc<dyn Store>) {
 
 async fn tokens_and_users_are_found_by_hash_and_name(store: Arc<dyn Store>) {
     assert!(store.is_unclaimed().await.unwrap());
-    let id = store.create_token("crm", Role::Intake, "hash-1", T0).await.unwrap();
+    let id = store.create_token("crm", Role::Intake, None, "hash-1", T0).await.unwrap();
     assert!(!store.is_unclaimed().await.unwrap());
     let found = store.token_by_hash("hash-1").await.unwrap().expect("token");
     assert_eq!((found.id, found.name.as_str(), found.role), (id, "crm", Role::Intake));
@@ -581,12 +585,12 @@ async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
         case_id: case.id,
         milestone: otklik_core::Milestone::FirstResponse,
         state: "breached",
-        notify: "manager".into(),
+        notify: otklik_store::Recipient::Role(Role::Manager),
         message: "the first response deadline passed".into(),
     };
     assert!(store.mark_deadline(&mark, stamp(T0)).await.unwrap());
     assert!(!store.mark_deadline(&mark, stamp(T0)).await.unwrap());
-    let notifications = store.notifications("manager").await.unwrap();
+    let notifications = store.notifications(&otklik_store::Recipient::Role(Role::Manager)).await.unwrap();
     assert_eq!(notifications.len(), 1);
     let ids = |cases: Vec<otklik_store::ClockedCase>| cases.into_iter().map(|c| c.case_id).collect::<Vec<_>>();
     assert_eq!(ids(store.clocked_cases(T0, 10).await.unwrap()), [case.id], "a new case is looked at");
@@ -724,4 +728,60 @@ async fn a_status_set_by_hand_keeps_resolved_at_and_the_watch_in_step(store: Arc
     store.update_case(case.id, &reopen, stamp(T0)).await.unwrap();
     assert_eq!(store.case_work(case.id).await.unwrap().resolved_at, None);
     assert!(watched(store.clocked_cases(T0, 100).await.unwrap()), "a reopened case is watched again");
+}
+
+async fn a_sources_external_ids_are_its_own_and_a_reused_one_with_another_text_is_refused(store: Arc<dyn Store>) {
+    let mut tweet = feedback("bad service");
+    tweet.channel = Channel::Social;
+    tweet.external_id = Some("tweet-1".into());
+    tweet.source = "token:1".into();
+    let first = store.submit_feedback(tweet.clone(), token(1), None, stamp(T0)).await.unwrap();
+    let mut other_source = tweet.clone();
+    other_source.source = "token:2".into();
+    let second = store.submit_feedback(other_source, token(2), None, stamp(T0)).await.unwrap();
+    assert!(second.created, "another source's id is another item");
+    assert_ne!(second.case.id, first.case.id);
+    let mut reused = tweet.clone();
+    reused.text = "another text entirely".into();
+    let refused = store.submit_feedback(reused, token(3), None, stamp(T0)).await.unwrap_err();
+    assert!(matches!(refused, StoreError::Conflict(_)), "{refused}");
+    let again = store.submit_feedback(tweet, token(4), None, stamp(T0)).await.unwrap();
+    assert_eq!((again.created, again.case.id), (false, first.case.id));
+    assert_eq!(store.case_count().await.unwrap(), 2);
+}
+
+async fn a_token_belongs_to_a_person_or_to_no_one_and_is_listed_and_revoked(store: Arc<dyn Store>) {
+    store.create_user("ivan", None, Role::Executor, "argon", T0).await.unwrap();
+    let person = store.create_token("ivan-phone", Role::Executor, Some("ivan"), "hash-p", T0).await.unwrap();
+    let integration = store.create_token("crm", Role::Agent, None, "hash-i", T0).await.unwrap();
+    let unknown = store.create_token("x", Role::Agent, Some("nobody"), "hash-x", T0).await.unwrap_err();
+    assert!(matches!(unknown, StoreError::Invalid(_)), "{unknown}");
+    assert_eq!(store.token_by_hash("hash-p").await.unwrap().unwrap().user.as_deref(), Some("ivan"));
+    assert_eq!(store.token_by_hash("hash-i").await.unwrap().unwrap().user, None);
+    let later = T0 + time::Duration::hours(1);
+    assert!(store.revoke_token(integration, later).await.unwrap());
+    assert!(!store.revoke_token(integration, later).await.unwrap(), "revoked once");
+    assert!(matches!(store.revoke_token(integration + 100, later).await, Err(StoreError::NotFound("token"))));
+    assert_eq!(store.token_by_hash("hash-i").await.unwrap(), None);
+    let listed = store.tokens().await.unwrap();
+    let summary: Vec<(i64, Option<&str>, Option<OffsetDateTime>)> =
+        listed.iter().map(|t| (t.record.id, t.record.user.as_deref(), t.revoked_at)).collect();
+    assert_eq!(summary, [(person, Some("ivan"), None), (integration, None, Some(later))]);
+}
+
+async fn a_notification_for_a_role_never_reaches_a_person_named_like_it(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("Курьер опоздал")).await;
+    let mark = otklik_store::DeadlineMark {
+        case_id: case.id,
+        milestone: otklik_core::Milestone::Resolution,
+        state: "escalated",
+        notify: otklik_store::Recipient::Role(Role::Manager),
+        message: "escalated".into(),
+    };
+    store.mark_deadline(&mark, stamp(T0)).await.unwrap();
+    let for_role = store.notifications(&otklik_store::Recipient::Role(Role::Manager)).await.unwrap();
+    assert_eq!(for_role.len(), 1);
+    assert_eq!(for_role[0].recipient, otklik_store::Recipient::Role(Role::Manager));
+    let for_person = store.notifications(&otklik_store::Recipient::User("manager".into())).await.unwrap();
+    assert!(for_person.is_empty());
 }

@@ -133,6 +133,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        source: String::new(),
         watch_at: None,
         returning: None,
     }

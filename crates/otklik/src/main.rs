@@ -98,7 +98,17 @@ enum TokenCommand {
         /// admin, manager, agent, executor, sales or intake (may only submit feedback).
         #[arg(long)]
         role: Role,
+        /// The person the token belongs to (a username from `otklik user create`): it acts as
+        /// them, owns their tasks and reads their notifications. Without it the token is an
+        /// integration, which has neither.
+        #[arg(long)]
+        user: Option<String>,
     },
+    /// List every token: id, name, role, person, created and revoked (never the secret).
+    List,
+    /// Revoke a token by its id (from `token list`); it stops working within 10 seconds on
+    /// every node.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -178,12 +188,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to the {} database", store.backend());
             Ok(())
         }
-        Command::Token(TokenCommand::Create { name, role }) => {
+        Command::Token(TokenCommand::Create { name, role, user }) => {
             let store = open_store(&cli.global.config()?).await?;
             let (token, digest) = mint_token();
-            store.create_token(&name, role, &digest, OffsetDateTime::now_utc()).await?;
+            store.create_token(&name, role, user.as_deref(), &digest, OffsetDateTime::now_utc()).await?;
             println!("{token}");
-            eprintln!("token `{name}` with role `{role}` created; it is shown only now");
+            let whose = user.map_or_else(|| "an integration".to_owned(), |user| format!("belongs to `{user}`"));
+            eprintln!("token `{name}` with role `{role}` created ({whose}); it is shown only now");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List) => {
+            let store = open_store(&cli.global.config()?).await?;
+            println!("{:>5}  {:<24} {:<9} {:<16} {:<20} revoked", "id", "name", "role", "person", "created");
+            for token in store.tokens().await? {
+                let record = &token.record;
+                let revoked = token.revoked_at.map_or_else(|| "-".to_owned(), |at| at.date().to_string());
+                println!(
+                    "{:>5}  {:<24} {:<9} {:<16} {:<20} {revoked}",
+                    record.id,
+                    record.name,
+                    record.role.as_str(),
+                    record.user.as_deref().unwrap_or("-"),
+                    token.created_at.date().to_string(),
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let store = open_store(&cli.global.config()?).await?;
+            if store.revoke_token(id, OffsetDateTime::now_utc()).await? {
+                eprintln!("token {id} revoked; it stops working within 10 seconds on every node");
+            } else {
+                eprintln!("token {id} was revoked already");
+            }
             Ok(())
         }
         Command::User(UserCommand::Create { username, role, display_name, password_stdin }) => {

@@ -31,9 +31,9 @@ impl TestApp {
         let app = Application::build(&config).await.expect("app builds");
         let store = app.state().store().clone();
         let (agent, digest) = mint_token();
-        store.create_token("agent-token", Role::Agent, &digest, OffsetDateTime::now_utc()).await.unwrap();
+        store.create_token("agent-token", Role::Agent, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
         let (intake, digest) = mint_token();
-        store.create_token("web-form", Role::Intake, &digest, OffsetDateTime::now_utc()).await.unwrap();
+        store.create_token("web-form", Role::Intake, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
         store.create_user("olga", None, Role::Agent, "unused", OffsetDateTime::now_utc()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));

@@ -127,12 +127,14 @@ async fn existing_case(
         }
     }
     if let Some(external_id) = &feedback.external_id {
-        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE channel = $1 AND external_id = $2")
+        let found: Option<(i64, String)> = sqlx::query_as(crate::records::REDELIVERED_CASE)
+            .bind(&feedback.source)
             .bind(feedback.channel.as_str())
             .bind(external_id)
             .fetch_optional(&mut **tx)
             .await?;
-        if let Some(case_id) = found {
+        if let Some(found) = found {
+            let case_id = crate::records::check_redelivery(found, feedback)?;
             return case_in(tx, case_id).await.map(Some);
         }
     }
@@ -219,8 +221,8 @@ async fn insert_feedback(
     };
     let case_id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18) RETURNING id",
+         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19) RETURNING id",
     )
     .bind(feedback.channel.as_str())
     .bind(feedback.kind.as_str())
@@ -240,6 +242,7 @@ async fn insert_feedback(
     .bind(feedback.watch_at.map(millis))
     .bind(feedback.cause.map(|c| c.as_str()))
     .bind(&feedback.stage)
+    .bind(&feedback.source)
     .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
@@ -533,28 +536,46 @@ impl Store for PgStore {
         &self,
         name: &str,
         role: Role,
+        user: Option<&str>,
         token_hash: &str,
         at: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(token_hash)
-        .bind(millis(at))
-        .fetch_one(&self.pool)
-        .await?;
+        if let Some(username) = user
+            && self.user_by_name(username).await?.is_none()
+        {
+            return Err(StoreError::Invalid(format!("user: no user named `{username}`")));
+        }
+        let id = sqlx::query_scalar(crate::records::INSERT_TOKEN)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(token_hash)
+            .bind(millis(at))
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(id)
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<TokenRow> =
-            sqlx::query_as("SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(&self.pool)
-                .await?;
+        let sql = format!("{} WHERE t.token_hash = $1 AND t.revoked_at IS NULL", crate::records::SELECT_TOKEN);
+        let row: Option<TokenRow> = sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
         row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<crate::TokenInfo>, StoreError> {
+        let sql = format!("{} ORDER BY t.id", crate::records::SELECT_TOKEN);
+        let rows: Vec<TokenRow> = sqlx::query_as(&sql).fetch_all(&self.pool).await?;
+        rows.into_iter().map(TokenRow::into_info).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let revoked = sqlx::query(crate::records::REVOKE_TOKEN).bind(id).bind(millis(at)).execute(&self.pool).await?;
+        if revoked.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        exists.map(|_| false).ok_or(StoreError::NotFound("token"))
     }
 
     async fn create_user(
@@ -658,7 +679,7 @@ impl Store for PgStore {
         Ok(recorded)
     }
 
-    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+    async fn notifications(&self, recipient: &crate::Recipient) -> Result<Vec<Notification>, StoreError> {
         crate::workflow::on_postgres::notifications(&self.pool, recipient).await
     }
 

@@ -329,28 +329,46 @@ impl Store for SqliteStore {
         &self,
         name: &str,
         role: Role,
+        user: Option<&str>,
         token_hash: &str,
         at: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(name)
-        .bind(role.as_str())
-        .bind(token_hash)
-        .bind(millis(at))
-        .fetch_one(&self.writer)
-        .await?;
+        if let Some(username) = user
+            && self.user_by_name(username).await?.is_none()
+        {
+            return Err(StoreError::Invalid(format!("user: no user named `{username}`")));
+        }
+        let id = sqlx::query_scalar(crate::records::INSERT_TOKEN)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(token_hash)
+            .bind(millis(at))
+            .bind(user)
+            .fetch_one(&self.writer)
+            .await?;
         Ok(id)
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<TokenRow> =
-            sqlx::query_as("SELECT id, name, role FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(&self.reader)
-                .await?;
+        let sql = format!("{} WHERE t.token_hash = $1 AND t.revoked_at IS NULL", crate::records::SELECT_TOKEN);
+        let row: Option<TokenRow> = sqlx::query_as(&sql).bind(token_hash).fetch_optional(&self.reader).await?;
         row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<crate::TokenInfo>, StoreError> {
+        let sql = format!("{} ORDER BY t.id", crate::records::SELECT_TOKEN);
+        let rows: Vec<TokenRow> = sqlx::query_as(&sql).fetch_all(&self.reader).await?;
+        rows.into_iter().map(TokenRow::into_info).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let revoked = sqlx::query(crate::records::REVOKE_TOKEN).bind(id).bind(millis(at)).execute(&self.writer).await?;
+        if revoked.rows_affected() == 1 {
+            return Ok(true);
+        }
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM api_tokens WHERE id = $1").bind(id).fetch_optional(&self.writer).await?;
+        exists.map(|_| false).ok_or(StoreError::NotFound("token"))
     }
 
     async fn create_user(
@@ -453,7 +471,7 @@ impl Store for SqliteStore {
         Ok(recorded)
     }
 
-    async fn notifications(&self, recipient: &str) -> Result<Vec<Notification>, StoreError> {
+    async fn notifications(&self, recipient: &crate::Recipient) -> Result<Vec<Notification>, StoreError> {
         crate::workflow::on_sqlite::notifications(&self.reader, recipient).await
     }
 

@@ -275,11 +275,13 @@ fn existing_case(
         }
     }
     if let Some(external_id) = &feedback.external_id {
-        let found = connection
-            .prepare_cached("SELECT id FROM cases WHERE channel = ?1 AND external_id = ?2")?
-            .query_row(params![feedback.channel.as_str(), external_id], |row| row.get(0))
+        let found: Option<(i64, String)> = connection
+            .prepare_cached(crate::records::REDELIVERED_CASE)?
+            .query_row(params![feedback.source, feedback.channel.as_str(), external_id], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
             .optional()?;
-        return Ok(found);
+        return found.map(|found| crate::records::check_redelivery(found, feedback)).transpose();
     }
     Ok(None)
 }
@@ -349,8 +351,8 @@ fn insert_feedback(
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18) RETURNING id",
+             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19) RETURNING id",
         )?
         .query_row(
             params![
@@ -372,6 +374,7 @@ fn insert_feedback(
                 feedback.watch_at.map(millis),
                 feedback.cause.map(|c| c.as_str()),
                 feedback.stage,
+                feedback.source,
             ],
             |row| row.get(0),
         )?;
