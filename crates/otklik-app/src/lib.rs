@@ -10,6 +10,7 @@ mod customers;
 mod error;
 pub mod input;
 mod intake;
+mod status;
 mod steps;
 pub mod triage;
 
@@ -22,6 +23,7 @@ use otklik_store::{Stamp, Store};
 pub use cases::{CaseAddress, Writing, WritingKind};
 pub use error::AppError;
 pub use intake::{Idempotency, Receipt, Submission, mint_link_secret};
+pub use status::{CustomerStatus, customer_language};
 pub use steps::{Checked, ClockState, ClockView, PlaybookActions, TakeAction, Work};
 pub use triage::TriageModel;
 

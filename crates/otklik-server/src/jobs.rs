@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{DeadlineState, Language, Milestone, Role};
+use otklik_core::{DeadlineState, Milestone, Role};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -157,15 +157,7 @@ impl Runner {
     /// of what they wrote), their name, the case reference and status link.
     async fn render(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
         let detail = self.state.app.store.case(message.case_id).await?;
-        let language = detail
-            .customer
-            .locale
-            .as_deref()
-            .and_then(|locale| locale.get(..2))
-            .and_then(|tag| tag.to_ascii_lowercase().parse::<Language>().ok())
-            .or(detail.case.language)
-            .filter(|language| *language != Language::Other)
-            .unwrap_or(Language::Ru);
+        let language = otklik_app::customer_language(&detail.customer, &detail.case);
         let reference = detail.case.reference().to_string();
         let status_url = self.state.app.status_url(&detail.case);
         let values = Values {

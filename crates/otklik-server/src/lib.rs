@@ -10,6 +10,7 @@ mod limits;
 mod metrics;
 mod problem;
 mod startup;
+mod web;
 
 pub use config::{Config, ConfigError};
 pub use limits::Limits;

@@ -508,3 +508,38 @@ async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_bac
     let (_, case) = app.get(&app.agent, &path).await;
     assert_eq!((case["kind"].as_str(), case["status"].as_str()), (Some("praise"), Some("closed")), "{case}");
 }
+
+#[tokio::test]
+async fn the_status_link_opens_the_customers_page_in_their_language_with_the_replies_escaped() {
+    let app = TestApp::start().await;
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let reply =
+        json!({"kind": "reply", "body": "Привезём к 19:00 <script>alert(1)</script>", "override_standard": true});
+    let (status, _) = app.post(&app.agent, &format!("/api/v1/feedback/{}/messages", created["id"]), reply).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let note = json!({"kind": "note", "body": "внутренняя заметка"});
+    app.post(&app.agent, &format!("/api/v1/feedback/{}/messages", created["id"]), note).await;
+
+    let response = app.client.get(created["status_url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains(created["reference"].as_str().unwrap()), "{page}");
+    assert!(page.contains("Статус") && page.contains("получено"), "in the customer's language: {page}");
+    assert!(
+        page.contains("Привезём к 19:00 &#60;script&#62;") || page.contains("Привезём к 19:00 &lt;script&gt;"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>"), "escaped: {page}");
+    assert!(!page.contains("внутренняя заметка"), "notes stay inside: {page}");
+
+    for unknown in ["AAAAAAAAAAAAAAAAAAAAAA", "not-a-secret", "%3Cscript%3E"] {
+        let response = app.client.get(app.url(&format!("/s/{unknown}"))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{unknown}");
+        assert!(response.text().await.unwrap().contains("Обращение не найдено"));
+    }
+}

@@ -329,6 +329,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn case(&self, id: i64) -> Result<CaseDetail, StoreError>;
 
+    /// The case a customer's status link names, if any.
+    async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError>;
+
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError>;
 
     async fn add_message(&self, case_id: i64, message: NewMessage, stamp: Stamp) -> Result<Message, StoreError>;

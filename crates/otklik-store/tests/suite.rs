@@ -119,6 +119,7 @@ on_both_backends!(
     a_sources_external_ids_are_its_own_and_a_reused_one_with_another_text_is_refused,
     a_token_belongs_to_a_person_or_to_no_one_and_is_listed_and_revoked,
     a_notification_for_a_role_never_reaches_a_person_named_like_it,
+    a_case_is_found_by_its_status_link_secret_only,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -784,4 +785,11 @@ async fn a_notification_for_a_role_never_reaches_a_person_named_like_it(store: A
     assert_eq!(for_role[0].recipient, otklik_store::Recipient::Role(Role::Manager));
     let for_person = store.notifications(&otklik_store::Recipient::User("manager".into())).await.unwrap();
     assert!(for_person.is_empty());
+}
+
+async fn a_case_is_found_by_its_status_link_secret_only(store: Arc<dyn Store>) {
+    let case = submit(&store, feedback("Где мой заказ?")).await;
+    let found = store.case_by_status_token(&case.status_token).await.unwrap().expect("found");
+    assert_eq!(found.case.id, case.id);
+    assert_eq!(store.case_by_status_token("AAAAAAAAAAAAAAAAAAAAAA").await.unwrap(), None);
 }

@@ -382,6 +382,17 @@ impl Store for PgStore {
         })
     }
 
+    async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM cases WHERE status_token = $1")
+            .bind(status_token)
+            .fetch_optional(&self.pool)
+            .await?;
+        match id {
+            Some(id) => self.case(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
         search::list_cases(&self.pool, filter).await
     }

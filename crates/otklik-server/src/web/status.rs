@@ -1,0 +1,75 @@
+//! `GET /s/{secret}`: the customer's status page — which case, where it stands, what happens
+//! next, and the replies they were sent — in the customer's language. The link must not leak:
+//! the page is never cached by others and sends no referrer.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use otklik_app::AppError;
+use otklik_core::Language;
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+use super::Words;
+use crate::problem::ApiError;
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage<'a> {
+    language: Language,
+    words: &'a Words,
+    reference: String,
+    status: &'a str,
+    next: &'a str,
+    received_at: String,
+    updated_at: String,
+    replies: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    language: Language,
+    words: &'a Words,
+}
+
+fn when(at: OffsetDateTime) -> String {
+    let format = format_description!("[day].[month].[year] [hour]:[minute] UTC");
+    at.format(&format).unwrap_or_default()
+}
+
+pub(super) async fn page(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+    let rendered = match state.app.customer_status(&secret).await {
+        Ok(found) => {
+            let words = Words::of(found.language);
+            StatusPage {
+                language: found.language,
+                words,
+                reference: found.reference,
+                status: words.status(found.status),
+                next: words.next(found.status),
+                received_at: when(found.received_at),
+                updated_at: when(found.updated_at),
+                replies: found.replies.into_iter().map(|(at, text)| (when(at), text)).collect(),
+            }
+            .render()
+            .map(|html| (StatusCode::OK, html))
+        }
+        Err(AppError::NotFound(_)) => NotFoundPage { language: Language::Ru, words: Words::of(Language::Ru) }
+            .render()
+            .map(|html| (StatusCode::NOT_FOUND, html)),
+        Err(other) => return ApiError::from(other).into_response(),
+    };
+    match rendered {
+        Ok((status, html)) => {
+            let mut response = (status, Html(html)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            response
+        }
+        Err(error) => ApiError::Internal(format!("cannot render the status page: {error}")).into_response(),
+    }
+}
