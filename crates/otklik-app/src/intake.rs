@@ -56,7 +56,9 @@ impl App {
         idempotency: Option<Idempotency>,
     ) -> Result<Receipt, AppError> {
         actor.require(Right::SubmitFeedback)?;
-        let feedback = self.triaged(submission, &actor.scope);
+        // Staff who log a call have spoken with the customer; a form or an integration passes on
+        // whatever was typed into it.
+        let feedback = self.triaged(submission, &actor.scope, actor.role.has(Right::WorkCases));
         let key = idempotency.map(|given| IdempotencyKey {
             scope: actor.scope.clone(),
             key: given.key,
@@ -69,7 +71,7 @@ impl App {
     }
 
     /// The submission as the store takes it: classified, prioritised, in its initial stage.
-    fn triaged(&self, submission: Submission, source: &str) -> NewFeedback {
+    fn triaged(&self, submission: Submission, source: &str, vouched: bool) -> NewFeedback {
         let input = Input {
             text: &submission.text,
             public: submission.public,
@@ -115,6 +117,7 @@ impl App {
             priority,
             external_id: submission.external_id,
             source: source.to_owned(),
+            vouched,
             watch_at: None,
             returning: Some(returning),
             customer: submission.customer,

@@ -67,6 +67,11 @@ pub struct NewFeedback {
     pub language: Option<Language>,
     pub priority: Priority,
     pub external_id: Option<String>,
+    /// The source vouches for the customer's identities (staff logging a call): new identities
+    /// given with a known one join that customer. From any other source (a form, an
+    /// integration) they do not: the case goes to the customer an identity found, and the new
+    /// identities are recorded on the case for an agent to confirm. See `records::IDENTITY_RULE`.
+    pub vouched: bool,
     /// Who sent it (`token:7`, a channel driver): a source's external ids are its own, so two
     /// sources never see each other's cases as redeliveries.
     pub source: String,

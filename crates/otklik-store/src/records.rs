@@ -177,6 +177,39 @@ impl EventRow {
     }
 }
 
+/// How a submission's identities find and join a customer (the same on both backends):
+/// - an identity already known finds its customer (the first one found, if they name several);
+///   with none known, a new customer is created with all of them;
+/// - what is known about a found customer is never overwritten: a name, a follower count and a
+///   language given with the submission only fill in what is empty;
+/// - new identities given with a known one join that customer only when the source vouches for
+///   them (`NewFeedback::vouched`); otherwise they are left unattached and recorded on the case
+///   as `identity_unconfirmed` events, and the ones that join are recorded as `identity_added`.
+pub(crate) const UPDATE_FOUND_CUSTOMER: &str = "UPDATE customers SET name = COALESCE(name, $2), \
+     followers = COALESCE(followers, $3), locale = COALESCE(locale, $4) WHERE id = $1";
+
+/// What became of a submission's new identities, for the case's events.
+pub(crate) struct NewIdentities<'a> {
+    pub(crate) identities: Vec<&'a otklik_core::Identity>,
+    /// True when they joined the customer, false when they were left for an agent to confirm.
+    pub(crate) attached: bool,
+}
+
+impl NewIdentities<'_> {
+    /// The events to record on the case, as (action, value); none for a new customer, who was
+    /// created with all of them.
+    pub(crate) fn events(&self, returning: bool) -> Vec<(&'static str, String)> {
+        if !returning {
+            return Vec::new();
+        }
+        let action = if self.attached { "identity_added" } else { "identity_unconfirmed" };
+        self.identities
+            .iter()
+            .map(|identity| (action, format!("{}:{}", identity.kind.as_str(), identity.value)))
+            .collect()
+    }
+}
+
 /// A redelivered case: one from the same source, channel and external id, with its first text
 /// (the same statement on both backends).
 pub(crate) const REDELIVERED_CASE: &str = "SELECT c.id, m.body FROM cases c \

@@ -120,6 +120,7 @@ on_both_backends!(
     a_token_belongs_to_a_person_or_to_no_one_and_is_listed_and_revoked,
     a_notification_for_a_role_never_reaches_a_person_named_like_it,
     a_case_is_found_by_its_status_link_secret_only,
+    identities_from_an_unvouched_source_never_join_or_overwrite_a_known_customer,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -147,6 +148,7 @@ fn feedback(text: &str) -> NewFeedback {
         priority: Priority::Normal,
         external_id: None,
         source: String::new(),
+        vouched: false,
         watch_at: None,
         returning: None,
     }
@@ -203,6 +205,7 @@ async fn customer_is_found_again_by_any_identity(store: Arc<dyn Store>) {
     let mut second = with_email(feedback("two"), "ANNA@example.com");
     second.customer.identities.push(Identity::phone("+7 912 345 67 89").unwrap());
     second.channel = Channel::Sms;
+    second.vouched = true;
     let second = submit(&store, second).await;
     assert_eq!(first.customer_id, second.customer_id);
     let mut third = feedback("three");
@@ -792,4 +795,47 @@ async fn a_case_is_found_by_its_status_link_secret_only(store: Arc<dyn Store>) {
     let found = store.case_by_status_token(&case.status_token).await.unwrap().expect("found");
     assert_eq!(found.case.id, case.id);
     assert_eq!(store.case_by_status_token("AAAAAAAAAAAAAAAAAAAAAA").await.unwrap(), None);
+}
+
+async fn identities_from_an_unvouched_source_never_join_or_overwrite_a_known_customer(store: Arc<dyn Store>) {
+    let mut anna = with_email(feedback("one"), "anna@example.com");
+    anna.customer.followers = Some(120);
+    anna.customer.name = Some("Анна".into());
+    let anna = submit(&store, anna).await;
+    // A form that quotes Anna's e-mail with someone else's phone and a claim of many followers.
+    let mut quoting = with_email(feedback("two"), "anna@example.com");
+    quoting.customer.identities.push(Identity::phone("+79990001122").unwrap());
+    quoting.customer.followers = Some(50_000);
+    quoting.customer.name = Some("Кто-то".into());
+    let quoting = submit(&store, quoting).await;
+    assert_eq!(quoting.customer_id, anna.customer_id, "the known identity finds the customer");
+    let customer = store.customer(anna.customer_id).await.unwrap().customer;
+    assert_eq!(customer.identities.len(), 1, "the phone did not join: {:?}", customer.identities);
+    assert_eq!(
+        (customer.followers, customer.name.as_deref()),
+        (Some(120), Some("Анна")),
+        "nothing known is overwritten"
+    );
+    let events = store.case(quoting.id).await.unwrap().events;
+    let unconfirmed: Vec<_> =
+        events.iter().filter(|e| e.action == "identity_unconfirmed").map(|e| e.new_value.clone()).collect();
+    assert_eq!(unconfirmed, [Some("phone:+79990001122".to_owned())]);
+    let by_phone = submit(&store, with_phone(feedback("three"), "+79990001122")).await;
+    assert_ne!(by_phone.customer_id, anna.customer_id, "the phone still belongs to no one known");
+
+    // Staff who spoke with the customer vouch for what they log: the identity joins, as an event.
+    let mut logged = with_email(feedback("four"), "anna@example.com");
+    logged.customer.identities.push(Identity::phone("+79995556677").unwrap());
+    logged.vouched = true;
+    let logged = submit(&store, logged).await;
+    let events = store.case(logged.id).await.unwrap().events;
+    assert!(
+        events.iter().any(|e| e.action == "identity_added" && e.new_value.as_deref() == Some("phone:+79995556677"))
+    );
+    assert_eq!(store.customer(anna.customer_id).await.unwrap().customer.identities.len(), 2);
+}
+
+fn with_phone(mut feedback: NewFeedback, phone: &str) -> NewFeedback {
+    feedback.customer.identities.push(Identity::phone(phone).unwrap());
+    feedback
 }

@@ -134,6 +134,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         priority: Priority::Normal,
         external_id: None,
         source: String::new(),
+        vouched: false,
         watch_at: None,
         returning: None,
     }

@@ -18,7 +18,7 @@ use sqlx::{Postgres, Transaction};
 use time::OffsetDateTime;
 
 use crate::records::{
-    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis,
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, NewIdentities, TokenRow, UserRow, millis,
 };
 use crate::{
     CaseDetail, CustomerDetail, IdempotencyKey, OpenOptions, Stamp, Store, StoreError, Submitted, TokenRecord,
@@ -142,7 +142,12 @@ async fn existing_case(
 }
 
 /// Finds the customer by any of their identities, or creates them; links new identities.
-async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> Result<(i64, bool), StoreError> {
+async fn resolve_customer<'a>(
+    tx: &mut Tx<'_>,
+    customer: &'a NewCustomer,
+    vouched: bool,
+    at: i64,
+) -> Result<(i64, bool, NewIdentities<'a>), StoreError> {
     let mut found = None;
     let mut unknown = Vec::new();
     for identity in &customer.identities {
@@ -161,16 +166,13 @@ async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> R
     let customer_id = match found {
         Some(id) => {
             if customer.name.is_some() || customer.followers.is_some() || customer.locale.is_some() {
-                sqlx::query(
-                    "UPDATE customers SET name = COALESCE(name, $2), followers = COALESCE($3, followers), \
-                     locale = COALESCE(locale, $4) WHERE id = $1",
-                )
-                .bind(id)
-                .bind(&customer.name)
-                .bind(customer.followers)
-                .bind(&customer.locale)
-                .execute(&mut **tx)
-                .await?;
+                sqlx::query(crate::records::UPDATE_FOUND_CUSTOMER)
+                    .bind(id)
+                    .bind(&customer.name)
+                    .bind(customer.followers)
+                    .bind(&customer.locale)
+                    .execute(&mut **tx)
+                    .await?;
             }
             id
         }
@@ -186,15 +188,18 @@ async fn resolve_customer(tx: &mut Tx<'_>, customer: &NewCustomer, at: i64) -> R
             .await?
         }
     };
-    for identity in unknown {
-        sqlx::query("INSERT INTO customer_identities (kind, value, customer_id) VALUES ($1, $2, $3)")
-            .bind(identity.kind.as_str())
-            .bind(&identity.value)
-            .bind(customer_id)
-            .execute(&mut **tx)
-            .await?;
+    let attached = found.is_none() || vouched;
+    if attached {
+        for identity in &unknown {
+            sqlx::query("INSERT INTO customer_identities (kind, value, customer_id) VALUES ($1, $2, $3)")
+                .bind(identity.kind.as_str())
+                .bind(&identity.value)
+                .bind(customer_id)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
-    Ok((customer_id, found.is_some()))
+    Ok((customer_id, found.is_some(), NewIdentities { identities: unknown, attached }))
 }
 
 /// Writes a new case, its first message, its `created` event and its search terms.
@@ -205,7 +210,8 @@ async fn insert_feedback(
     stamp: &Stamp,
 ) -> Result<Case, StoreError> {
     let at = millis(stamp.at);
-    let (customer_id, returning) = resolve_customer(tx, &feedback.customer, at).await?;
+    let (customer_id, returning, new_identities) =
+        resolve_customer(tx, &feedback.customer, feedback.vouched, at).await?;
     let priority = match returning {
         true if feedback.returning.is_some() => {
             let (vip, complained): (bool, bool) = sqlx::query_as(
@@ -264,6 +270,16 @@ async fn insert_feedback(
         .bind(feedback.kind.as_str())
         .execute(&mut **tx)
         .await?;
+    for (action, value) in new_identities.events(returning) {
+        sqlx::query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, $4, $5)")
+            .bind(case_id)
+            .bind(at)
+            .bind(&stamp.actor)
+            .bind(action)
+            .bind(value)
+            .execute(&mut **tx)
+            .await?;
+    }
     let terms =
         crate::records::index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
     sqlx::query("INSERT INTO case_search (case_id, terms) VALUES ($1, $2)")

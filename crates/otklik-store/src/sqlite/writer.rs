@@ -14,10 +14,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use otklik_core::{Case, Direction, NewCustomer, NewFeedback};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 use tokio::sync::oneshot;
 
-use crate::records::{index_terms, millis};
+use crate::records::{NewIdentities, index_terms, millis};
 use crate::{IdempotencyKey, SqliteSync, Stamp, StoreError};
 
 /// The most submissions committed in one transaction.
@@ -286,9 +286,14 @@ fn existing_case(
     Ok(None)
 }
 
-/// Finds the customer by any of their identities, or creates them; links new identities. True
-/// with the id when the customer was known already.
-fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) -> Result<(i64, bool), StoreError> {
+/// Finds the customer by any of their identities, or creates them, by the rule documented at
+/// `records::UPDATE_FOUND_CUSTOMER`. True with the id when the customer was known already.
+fn resolve_customer<'a>(
+    connection: &Connection,
+    customer: &'a NewCustomer,
+    vouched: bool,
+    at: i64,
+) -> Result<(i64, bool, NewIdentities<'a>), StoreError> {
     let mut found: Option<i64> = None;
     let mut unknown = Vec::new();
     for identity in &customer.identities {
@@ -304,12 +309,10 @@ fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) ->
     let customer_id = match found {
         Some(id) => {
             if customer.name.is_some() || customer.followers.is_some() || customer.locale.is_some() {
-                connection
-                    .prepare_cached(
-                        "UPDATE customers SET name = COALESCE(name, ?2), followers = COALESCE(?3, followers), \
-                         locale = COALESCE(locale, ?4) WHERE id = ?1",
-                    )?
-                    .execute(params![id, customer.name, customer.followers, customer.locale])?;
+                // By name: SQLite numbers `$n` parameters in order of first use, not by n.
+                connection.prepare_cached(crate::records::UPDATE_FOUND_CUSTOMER)?.execute(named_params! {
+                    "$1": id, "$2": customer.name, "$3": customer.followers, "$4": customer.locale,
+                })?;
             }
             id
         }
@@ -319,12 +322,15 @@ fn resolve_customer(connection: &Connection, customer: &NewCustomer, at: i64) ->
             )?
             .query_row(params![customer.name, customer.followers, customer.locale, at], |row| row.get(0))?,
     };
-    for identity in unknown {
-        connection
-            .prepare_cached("INSERT INTO customer_identities (kind, value, customer_id) VALUES (?1, ?2, ?3)")?
-            .execute(params![identity.kind.as_str(), identity.value, customer_id])?;
+    let attached = found.is_none() || vouched;
+    if attached {
+        for identity in &unknown {
+            connection
+                .prepare_cached("INSERT INTO customer_identities (kind, value, customer_id) VALUES (?1, ?2, ?3)")?
+                .execute(params![identity.kind.as_str(), identity.value, customer_id])?;
+        }
     }
-    Ok((customer_id, found.is_some()))
+    Ok((customer_id, found.is_some(), NewIdentities { identities: unknown, attached }))
 }
 
 /// Writes a new case, its first message, its `created` event and its search terms.
@@ -335,7 +341,8 @@ fn insert_feedback(
     stamp: &Stamp,
 ) -> Result<Case, StoreError> {
     let at = millis(stamp.at);
-    let (customer_id, returning) = resolve_customer(connection, &feedback.customer, at)?;
+    let (customer_id, returning, new_identities) =
+        resolve_customer(connection, &feedback.customer, feedback.vouched, at)?;
     let priority = match returning {
         true if feedback.returning.is_some() => {
             let (vip, complained): (bool, bool) = connection
@@ -389,6 +396,11 @@ fn insert_feedback(
             "INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)",
         )?
         .execute(params![case_id, at, stamp.actor, feedback.kind.as_str()])?;
+    for (action, value) in new_identities.events(returning) {
+        connection
+            .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![case_id, at, stamp.actor, action, value])?;
+    }
     Ok(Case {
         id: case_id,
         channel: feedback.channel,
