@@ -94,6 +94,12 @@ impl BusinessCalendar {
         }
     }
 
+    /// The same instant as the business's clocks show it (in the calendar's time zone).
+    pub fn local(&self, at: OffsetDateTime) -> OffsetDateTime {
+        let offset = self.time_zone.to_offset(timestamp(at.unix_timestamp_nanos())).seconds();
+        time::UtcOffset::from_whole_seconds(offset).map_or(at, |offset| at.to_offset(offset))
+    }
+
     /// The IANA name of the calendar's time zone.
     pub fn time_zone(&self) -> &str {
         &self.time_zone_name

@@ -307,3 +307,16 @@ fn a_location_counts_business_time_in_its_own_hours_and_time_zone() {
     let errors = Workflow::from_toml(&nested).unwrap_err().to_string();
     assert!(errors.contains("no locations of its own"), "{errors}");
 }
+
+#[test]
+fn an_instant_is_shown_on_the_business_clock() {
+    let moscow = otklik_core::BusinessCalendar::new(
+        "Europe/Moscow",
+        std::array::from_fn(|_| vec![otklik_core::WorkingHours { start_minute: 540, end_minute: 1080 }]),
+        [],
+    )
+    .unwrap();
+    let local = moscow.local(time::macros::datetime!(2026-11-30 08:08 UTC));
+    assert_eq!((local.hour(), local.minute(), local.offset().whole_hours()), (11, 8, 3));
+    assert_eq!(local, time::macros::datetime!(2026-11-30 08:08 UTC), "the same instant");
+}

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use otklik_app::AppError;
-use otklik_core::Language;
+use otklik_core::{BusinessCalendar, Language};
 use time::OffsetDateTime;
 use time::macros::format_description;
 
@@ -35,24 +35,26 @@ struct NotFoundPage<'a> {
     words: &'a Words,
 }
 
-fn when(at: OffsetDateTime) -> String {
-    let format = format_description!("[day].[month].[year] [hour]:[minute] UTC");
-    at.format(&format).unwrap_or_default()
+/// A time as the business's clocks show it.
+fn when(calendar: &BusinessCalendar, at: OffsetDateTime) -> String {
+    let format = format_description!("[day].[month].[year] [hour]:[minute]");
+    calendar.local(at).format(&format).unwrap_or_default()
 }
 
 pub(super) async fn page(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
     let rendered = match state.app.customer_status(&secret).await {
         Ok(found) => {
             let words = Words::of(found.language);
+            let calendar = &state.app.workflow.deadlines.calendar;
             StatusPage {
                 language: found.language,
                 words,
                 reference: found.reference,
                 status: words.status(found.status),
                 next: words.next(found.status),
-                received_at: when(found.received_at),
-                updated_at: when(found.updated_at),
-                replies: found.replies.into_iter().map(|(at, text)| (when(at), text)).collect(),
+                received_at: when(calendar, found.received_at),
+                updated_at: when(calendar, found.updated_at),
+                replies: found.replies.into_iter().map(|(at, text)| (when(calendar, at), text)).collect(),
             }
             .render()
             .map(|html| (StatusCode::OK, html))
