@@ -161,7 +161,11 @@ impl Config {
 
     /// How the store should open its database.
     pub fn open_options(&self) -> OpenOptions {
-        OpenOptions { sqlite_synchronous: self.sqlite_synchronous, max_connections: self.max_connections }
+        OpenOptions {
+            sqlite_synchronous: self.sqlite_synchronous,
+            max_connections: self.max_connections,
+            postgres_schema: None,
+        }
     }
 
     /// The connection and request limits.

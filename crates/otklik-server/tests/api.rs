@@ -9,7 +9,7 @@ use otklik_core::Role;
 use otklik_server::auth::mint_token;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{Db, TestApp};
 use time::OffsetDateTime;
 
 fn complaint() -> Value {
@@ -23,9 +23,8 @@ fn complaint() -> Value {
     })
 }
 
-#[tokio::test]
-async fn submitted_feedback_is_acknowledged_with_reference_and_status_link() {
-    let app = TestApp::start().await;
+async fn submitted_feedback_is_acknowledged_with_reference_and_status_link(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (status, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let reference = created["reference"].as_str().unwrap();
@@ -45,22 +44,22 @@ async fn submitted_feedback_is_acknowledged_with_reference_and_status_link() {
     assert_eq!(case["messages"][0]["body"], "Курьер опоздал на два часа, пицца холодная");
     assert_eq!(case["events"][0]["action"], "created");
     assert_eq!(case["events"][0]["actor"], "web-form");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_reference_with_another_year_is_not_found() {
-    let app = TestApp::start().await;
+async fn a_reference_with_another_year_is_not_found(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let id = created["id"].as_i64().unwrap();
     let (status, problem) = app.get(&app.agent, &format!("/api/v1/feedback/OT-1999-{id:06}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     let (status, _) = app.get(&app.agent, "/api/v1/feedback/999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn missing_or_unknown_token_is_401_and_a_weak_role_is_403() {
-    let app = TestApp::start().await;
+async fn missing_or_unknown_token_is_401_and_a_weak_role_is_403(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let response = app.client.get(app.url("/api/v1/feedback")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(response.headers()["www-authenticate"], "Bearer");
@@ -81,11 +80,11 @@ async fn missing_or_unknown_token_is_401_and_a_weak_role_is_403() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_problem_and_creates_nothing() {
-    let app = TestApp::start_with(|config| config.max_body_bytes = 4096).await;
+async fn bad_input_gets_a_clear_problem_and_creates_nothing(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.max_body_bytes = 4096).await else { return };
     let cases = [
         (b"{\"text\": ".to_vec(), "application/json", StatusCode::BAD_REQUEST, "invalid JSON"),
         (br#"{"channel": "web"}"#.to_vec(), "application/json", StatusCode::UNPROCESSABLE_ENTITY, "text"),
@@ -123,11 +122,12 @@ async fn bad_input_gets_a_clear_problem_and_creates_nothing() {
         assert!(detail.contains(words), "{shown}: `{detail}` should mention `{words}`");
     }
     assert_eq!(app.case_count().await, 0);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn the_same_idempotency_key_returns_the_first_case_even_concurrently() {
-    let app = Arc::new(TestApp::start().await);
+async fn the_same_idempotency_key_returns_the_first_case_even_concurrently(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let app = Arc::new(app);
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let app = app.clone();
@@ -170,22 +170,24 @@ async fn the_same_idempotency_key_returns_the_first_case_even_concurrently() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.case_count().await, 1);
+    if let Ok(app) = Arc::try_unwrap(app) {
+        app.finish().await;
+    }
 }
 
-#[tokio::test]
-async fn redelivery_by_channel_and_external_id_answers_200_with_the_same_case() {
-    let app = TestApp::start().await;
+async fn redelivery_by_channel_and_external_id_answers_200_with_the_same_case(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let body = json!({"text": "Ужасный сервис", "channel": "social", "external_id": "post-777", "public": true});
     let (first_status, first) = app.post(&app.intake, "/api/v1/feedback", body.clone()).await;
     let (again_status, again) = app.post(&app.intake, "/api/v1/feedback", body).await;
     assert_eq!((first_status, again_status), (StatusCode::CREATED, StatusCode::OK));
     assert_eq!(first, again);
     assert_eq!(app.case_count().await, 1);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn search_filters_and_pages_through_the_api() {
-    let app = TestApp::start().await;
+async fn search_filters_and_pages_through_the_api(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     for (text, channel) in [
         ("Жалоба на доставку: курьер нагрубил", "telegram"),
         ("Скарга на доставку, кур'єр запізнився", "email"),
@@ -213,11 +215,11 @@ async fn search_filters_and_pages_through_the_api() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = app.get(&app.agent, "/api/v1/feedback?from=yesterday").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn patch_and_messages_are_recorded_as_events() {
-    let app = TestApp::start().await;
+async fn patch_and_messages_are_recorded_as_events(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let path = format!("/api/v1/feedback/{}", created["id"]);
     let (status, case) = app
@@ -250,11 +252,11 @@ async fn patch_and_messages_are_recorded_as_events() {
     let (_, case) = app.get(&app.agent, &path).await;
     assert_eq!(case["messages"].as_array().unwrap().len(), 3);
     assert_eq!(case["assignee"], Value::Null);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn customer_shows_cases_from_every_channel() {
-    let app = TestApp::start().await;
+async fn customer_shows_cases_from_every_channel(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, first) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let second = json!({"text": "И ещё вопрос", "channel": "email", "customer": {"email": "Anna@Example.com"}});
     let (_, second) = app.post(&app.intake, "/api/v1/feedback", second).await;
@@ -264,11 +266,11 @@ async fn customer_shows_cases_from_every_channel() {
     let ids: Vec<&Value> = customer["cases"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
     assert_eq!(ids, [&second["id"], &first["id"]]);
     assert_eq!(customer["identities"].as_array().unwrap().len(), 2);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised() {
-    let app = TestApp::start().await;
+async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (manager, digest) = mint_token();
     let store = app.store.clone();
     store.create_token("manager-token", Role::Manager, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
@@ -308,11 +310,11 @@ async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised() {
     let missing =
         app.client.patch(app.url("/api/v1/customers/999999")).bearer_auth(&manager).json(&json!({"vip": true}));
     assert_eq!(missing.send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_complaint_carries_its_cause_and_only_a_complaint_may() {
-    let app = TestApp::start().await;
+async fn a_complaint_carries_its_cause_and_only_a_complaint_may(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let body = json!({"text": "The courier was rude and threw my parcel at the door", "kind": "complaint"});
     let (status, created) = app.post(&app.intake, "/api/v1/feedback", body).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -335,11 +337,11 @@ async fn a_complaint_carries_its_cause_and_only_a_complaint_may() {
     let (_, question) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "What time do you open?"})).await;
     let (_, question) = app.get(&app.agent, &format!("/api/v1/feedback/{}", question["id"])).await;
     assert_eq!(question["cause"], Value::Null);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn health_readiness_metrics_and_openapi_are_served() {
-    let app = TestApp::start().await;
+async fn health_readiness_metrics_and_openapi_are_served(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let health = app.client.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -371,11 +373,11 @@ async fn health_readiness_metrics_and_openapi_are_served() {
     assert!(document["components"]["schemas"]["SubmitRequest"].is_object());
     let (status, _) = app.get(&app.agent, "/api/v1/nothing-here").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn replies_are_checked_against_the_house_standard() {
-    let app = TestApp::start().await;
+async fn replies_are_checked_against_the_house_standard(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
     let messages = format!("/api/v1/feedback/{}/messages", created["id"]);
@@ -410,11 +412,11 @@ async fn replies_are_checked_against_the_house_standard() {
         app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!templates.as_array().unwrap().is_empty());
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn unclassified_feedback_is_triaged_at_intake() {
-    let app = TestApp::start().await;
+async fn unclassified_feedback_is_triaged_at_intake(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let praise = json!({"text": "Огромное спасибо вашему курьеру, всё привёз вовремя и очень вежливо!"});
     let (status, created) = app.post(&app.intake, "/api/v1/feedback", praise).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -426,11 +428,11 @@ async fn unclassified_feedback_is_triaged_at_intake() {
     let given = json!({"text": "Дякую, все чудово", "kind": "idea"});
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", given).await;
     assert_eq!(created["kind"], "idea", "a kind the source gives is kept");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_repeated_complaint_by_the_same_customer_gets_a_higher_priority() {
-    let app = TestApp::start().await;
+async fn a_repeated_complaint_by_the_same_customer_gets_a_higher_priority(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let mut body = complaint();
     body["kind"] = json!("complaint");
     let mut priorities = Vec::new();
@@ -441,11 +443,11 @@ async fn a_repeated_complaint_by_the_same_customer_gets_a_higher_priority() {
         priorities.push(case["priority"].as_str().unwrap().to_owned());
     }
     assert_eq!(priorities, ["normal", "high"]);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_reply_written_on_a_case_meets_its_first_response_clock() {
-    let app = TestApp::start().await;
+async fn a_reply_written_on_a_case_meets_its_first_response_clock(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": "Когда вы открываетесь?", "kind": "question"})).await;
     let id = created["id"].as_i64().unwrap();
@@ -459,10 +461,10 @@ async fn a_reply_written_on_a_case_meets_its_first_response_clock() {
     assert_eq!(status, StatusCode::CREATED, "{message}");
     let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
     assert_eq!(clock(&work), "met", "{work}");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn intake_puts_a_case_in_its_playbooks_initial_stage() {
+async fn intake_puts_a_case_in_its_playbooks_initial_stage(db: Db) {
     let playbooks = otklik_core::Workflow::builtin_toml().replacen(
         "[playbook.complaint]\ninitial = \"new\"",
         "[playbook.complaint]\ninitial = \"received\"\n\n[[playbook.complaint.stage]]\nname = \"received\"\n\
@@ -472,7 +474,9 @@ async fn intake_puts_a_case_in_its_playbooks_initial_stage() {
     );
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), playbooks).unwrap();
-    let app = TestApp::start_with(|config| config.playbooks_file = Some(file.path().to_owned())).await;
+    let Some(app) = TestApp::start_on(db, |config| config.playbooks_file = Some(file.path().to_owned())).await else {
+        return;
+    };
     let (status, created) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
@@ -480,22 +484,22 @@ async fn intake_puts_a_case_in_its_playbooks_initial_stage() {
     assert_eq!(case["stage"], "received", "{case}");
     let (_, actions) = app.get(&app.agent, &format!("/api/v1/feedback/{}/actions", created["id"])).await;
     assert_eq!(actions["actions"][0]["name"], "screen", "{actions}");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn who_may_submit_comes_from_the_permission_table() {
-    let app = TestApp::start().await;
+async fn who_may_submit_comes_from_the_permission_table(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (executor, digest) = mint_token();
     app.store.create_token("ivan", Role::Executor, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
     let (status, problem) = app.post(&executor, "/api/v1/feedback", json!({"text": "Привет"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("submit_feedback"), "{problem}");
     assert_eq!(app.case_count().await, 0);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back() {
-    let app = TestApp::start().await;
+async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (admin, digest) = mint_token();
     app.store.create_token("root", Role::Admin, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "Спасибо!", "kind": "praise"})).await;
@@ -507,11 +511,11 @@ async fn an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_bac
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     let (_, case) = app.get(&app.agent, &path).await;
     assert_eq!((case["kind"].as_str(), case["status"].as_str()), (Some("praise"), Some("closed")), "{case}");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn the_status_link_opens_the_customers_page_in_their_language_with_the_replies_escaped() {
-    let app = TestApp::start().await;
+async fn the_status_link_opens_the_customers_page_in_their_language_with_the_replies_escaped(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
     let reply =
         json!({"kind": "reply", "body": "Привезём к 19:00 <script>alert(1)</script>", "override_standard": true});
@@ -542,4 +546,28 @@ async fn the_status_link_opens_the_customers_page_in_their_language_with_the_rep
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{unknown}");
         assert!(response.text().await.unwrap().contains("Обращение не найдено"));
     }
+    app.finish().await;
 }
+
+on_both_backends!(
+    submitted_feedback_is_acknowledged_with_reference_and_status_link,
+    a_reference_with_another_year_is_not_found,
+    missing_or_unknown_token_is_401_and_a_weak_role_is_403,
+    bad_input_gets_a_clear_problem_and_creates_nothing,
+    the_same_idempotency_key_returns_the_first_case_even_concurrently,
+    redelivery_by_channel_and_external_id_answers_200_with_the_same_case,
+    search_filters_and_pages_through_the_api,
+    patch_and_messages_are_recorded_as_events,
+    customer_shows_cases_from_every_channel,
+    a_manager_makes_a_customer_vip_and_their_next_case_is_raised,
+    a_complaint_carries_its_cause_and_only_a_complaint_may,
+    health_readiness_metrics_and_openapi_are_served,
+    replies_are_checked_against_the_house_standard,
+    unclassified_feedback_is_triaged_at_intake,
+    a_repeated_complaint_by_the_same_customer_gets_a_higher_priority,
+    a_reply_written_on_a_case_meets_its_first_response_clock,
+    intake_puts_a_case_in_its_playbooks_initial_stage,
+    who_may_submit_comes_from_the_permission_table,
+    an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back,
+    the_status_link_opens_the_customers_page_in_their_language_with_the_replies_escaped,
+);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::TestApp;
+use support::{Db, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -41,9 +41,8 @@ async fn healthy_within(app: &TestApp, within: Duration) -> bool {
     client.get(app.url("/healthz")).send().await.is_ok_and(|response| response.status() == StatusCode::OK)
 }
 
-#[tokio::test]
-async fn half_sent_requests_are_closed_after_the_header_read_timeout() {
-    let app = TestApp::start_with(|config| config.header_read_timeout_secs = 1).await;
+async fn half_sent_requests_are_closed_after_the_header_read_timeout(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.header_read_timeout_secs = 1).await else { return };
     let mut held = Vec::new();
     for _ in 0..20 {
         held.push(half_sent(&app).await);
@@ -54,15 +53,18 @@ async fn half_sent_requests_are_closed_after_the_header_read_timeout() {
         assert!(closed_within(stream, Duration::from_secs(5)).await, "a half-sent or idle connection stayed open");
     }
     assert!(healthy_within(&app, Duration::from_millis(100)).await);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_out() {
-    let app = TestApp::start_with(|config| {
+async fn connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_out(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| {
         config.header_read_timeout_secs = 1;
         config.max_client_connections = 4;
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     let mut held = Vec::new();
     for _ in 0..4 {
         held.push(half_sent(&app).await);
@@ -70,11 +72,11 @@ async fn connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_ou
     let started = Instant::now();
     assert!(healthy_within(&app, Duration::from_secs(5)).await, "a new client is served after the timeout");
     assert!(started.elapsed() >= Duration::from_millis(500), "the cap did not hold: served before the timeout");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn made_up_methods_share_one_metric_label() {
-    let app = TestApp::start().await;
+async fn made_up_methods_share_one_metric_label(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     for i in 0..300 {
         let method = reqwest::Method::from_bytes(format!("MADEUP{i}").as_bytes()).unwrap();
         let path = if i % 2 == 0 { "/healthz" } else { "/api/v1/feedback" };
@@ -85,11 +87,11 @@ async fn made_up_methods_share_one_metric_label() {
     assert!(!metrics.contains("MADEUP"), "a made-up method became a label");
     assert!(metrics.contains("method=\"other\""), "{metrics}");
     assert!(metrics.len() < 64 * 1024, "/metrics is {} bytes", metrics.len());
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn every_error_is_a_problem_document() {
-    let app = TestApp::start().await;
+async fn every_error_is_a_problem_document(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let cases: [(reqwest::Method, &str, StatusCode); 6] = [
         (reqwest::Method::GET, "/nowhere", StatusCode::NOT_FOUND),
         (reqwest::Method::GET, "/api/v1/nowhere", StatusCode::NOT_FOUND),
@@ -118,11 +120,11 @@ async fn every_error_is_a_problem_document() {
         assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()), "{method} {path}: {problem}");
         assert_eq!(nosniff.as_deref(), Some("nosniff"), "{method} {path}");
     }
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_slow_body_is_cut_off_with_a_408() {
-    let app = TestApp::start_with(|config| config.request_timeout_secs = 1).await;
+async fn a_slow_body_is_cut_off_with_a_408(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.request_timeout_secs = 1).await else { return };
     let address = app.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(address).await.unwrap();
     let head = format!(
@@ -138,11 +140,11 @@ async fn a_slow_body_is_cut_off_with_a_408() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("application/problem+json"), "{answer}");
     assert_eq!(app.case_count().await, 0);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn anonymous_requests_are_rate_limited_per_address_but_health_probes_are_not() {
-    let app = TestApp::start_with(|config| config.anonymous_rate_limit = 5).await;
+async fn anonymous_requests_are_rate_limited_per_address_but_health_probes_are_not(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.anonymous_rate_limit = 5).await else { return };
     for _ in 0..5 {
         let response = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
@@ -155,11 +157,11 @@ async fn anonymous_requests_are_rate_limited_per_address_but_health_probes_are_n
     let (status, _) = app.get(&app.agent, "/api/v1/feedback").await;
     assert_eq!(status, StatusCode::OK);
     assert!(healthy_within(&app, Duration::from_millis(100)).await);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn control_characters_in_a_text_are_refused_with_the_field_named() {
-    let app = TestApp::start().await;
+async fn control_characters_in_a_text_are_refused_with_the_field_named(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (status, problem) = app.post(&app.intake, "/api/v1/feedback", json!({"text": "a\u{0}b"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["detail"].as_str().unwrap().starts_with("text: "), "{problem}");
@@ -170,26 +172,24 @@ async fn control_characters_in_a_text_are_refused_with_the_field_named() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["detail"].as_str().unwrap().starts_with("body: "), "{problem}");
     assert_eq!(app.case_count().await, 1);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_stored_token_with_an_unknown_role_is_401() {
-    let app = TestApp::start().await;
+async fn a_stored_token_with_an_unknown_role_is_401(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (token, digest) = otklik_server::auth::mint_token();
     app.store
         .create_token("odd", otklik_core::Role::Agent, None, &digest, time::OffsetDateTime::now_utc())
         .await
         .unwrap();
-    let url = format!("sqlite://{}", app.data_dir().join("otklik.db").display());
-    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE api_tokens SET role = 'wizard' WHERE name = 'odd'").execute(&pool).await.unwrap();
+    app.sql("UPDATE api_tokens SET role = 'wizard' WHERE name = 'odd'").await;
     let (status, problem) = app.get(&token, "/api/v1/feedback").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_compensation_too_large_to_store_is_refused() {
-    let app = TestApp::start().await;
+async fn a_compensation_too_large_to_store_is_refused(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let (_, created) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
     let actions = format!("/api/v1/feedback/{}/actions", created["id"]);
@@ -209,6 +209,7 @@ async fn a_compensation_too_large_to_store_is_refused() {
     assert!(problem["detail"].as_str().unwrap().contains("compensation.amount"), "{problem}");
     let (_, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", created["id"])).await;
     assert_eq!(case["stage"], "in_progress", "nothing of the refused step was stored: {case}");
+    app.finish().await;
 }
 
 /// A token for `role` named `name`: a person's when `person` is set (the user is created), an
@@ -223,9 +224,8 @@ async fn token(app: &TestApp, name: &str, role: otklik_core::Role, person: bool)
     token
 }
 
-#[tokio::test]
-async fn a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_id_with_other_text_is_refused() {
-    let app = TestApp::start().await;
+async fn a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_id_with_other_text_is_refused(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let other = token(&app, "partner-form", otklik_core::Role::Intake, false).await;
     let tweet = json!({"text": "Плохой сервис", "channel": "social", "external_id": "tweet-1"});
     let (status, first) = app.post(&app.intake, "/api/v1/feedback", tweet.clone()).await;
@@ -240,11 +240,11 @@ async fn a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_i
     let (status, again) = app.post(&app.intake, "/api/v1/feedback", tweet).await;
     assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]), "a true redelivery is still a replay");
     assert_eq!(app.case_count().await, 2);
+    app.finish().await;
 }
 
-#[tokio::test]
-async fn a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person() {
-    let app = TestApp::start().await;
+async fn a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     let ivan = token(&app, "ivan", otklik_core::Role::Executor, true).await;
     let impostor = token(&app, "ivan", otklik_core::Role::Sales, false).await;
     let (_, created) =
@@ -276,4 +276,115 @@ async fn a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person(
     assert_eq!(approvals(&for_manager), 1, "{for_manager}");
     let (_, for_impostor) = app.get(&named_manager, "/api/v1/notifications").await;
     assert_eq!(approvals(&for_impostor), 0, "a token named `manager` is not the managers: {for_impostor}");
+    app.finish().await;
 }
+
+/// Every route of the API with the right it needs (`None`: open to anyone).
+fn routes(
+    case: &str,
+    task: &str,
+    customer: &str,
+) -> Vec<(reqwest::Method, String, Option<Value>, Option<otklik_core::Right>)> {
+    use otklik_core::Right::*;
+    use reqwest::Method;
+    let feedback = json!({"text": "Курьер опоздал"});
+    let apology = json!({"note": "Приносим извинения! Мы привезём заказ сегодня до 19:00.", "apology_form": "call"});
+    vec![
+        (Method::GET, "/api/v1/feedback".into(), None, Some(ReadCases)),
+        (Method::POST, "/api/v1/feedback".into(), Some(feedback), Some(SubmitFeedback)),
+        (Method::GET, format!("/api/v1/feedback/{case}"), None, Some(ReadCases)),
+        (Method::PATCH, format!("/api/v1/feedback/{case}"), Some(json!({"priority": "high"})), Some(WorkCases)),
+        (
+            Method::POST,
+            format!("/api/v1/feedback/{case}/messages"),
+            Some(json!({"kind": "note", "body": "x"})),
+            Some(WorkCases),
+        ),
+        (Method::GET, format!("/api/v1/feedback/{case}/actions"), None, Some(ReadCases)),
+        (Method::POST, format!("/api/v1/feedback/{case}/actions/acknowledge"), Some(apology), Some(WorkCases)),
+        (Method::GET, format!("/api/v1/feedback/{case}/work"), None, Some(ReadCases)),
+        (Method::POST, format!("/api/v1/feedback/{case}/tasks"), Some(json!({"title": "Позвонить"})), Some(WorkCases)),
+        (Method::GET, "/api/v1/tasks?assignee=olga".into(), None, Some(WorkAnyTask)),
+        (Method::PATCH, format!("/api/v1/tasks/{task}"), Some(json!({"comment": "звоню"})), Some(WorkAnyTask)),
+        (Method::GET, "/api/v1/notifications".into(), None, Some(ReadCases)),
+        (Method::GET, "/api/v1/playbooks".into(), None, Some(ReadCases)),
+        (Method::GET, format!("/api/v1/customers/{customer}"), None, Some(ReadCases)),
+        (Method::PATCH, format!("/api/v1/customers/{customer}"), Some(json!({"vip": true})), Some(ManageCustomers)),
+        (
+            Method::POST,
+            "/api/v1/replies/check".into(),
+            Some(json!({"text": "Спасибо!", "kind": "praise"})),
+            Some(WorkCases),
+        ),
+        (Method::GET, "/api/v1/replies/templates".into(), None, Some(WorkCases)),
+        (Method::GET, "/api/v1/openapi.json".into(), None, None),
+        (Method::GET, "/healthz".into(), None, None),
+        (Method::GET, "/readyz".into(), None, None),
+        (Method::GET, "/metrics".into(), None, None),
+    ]
+}
+
+async fn every_route_holds_the_permission_table_for_every_role_and_refuses_no_token(db: Db) {
+    use otklik_core::Role;
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let case = created["id"].to_string();
+    let (_, task) = app
+        .post(&app.agent, &format!("/api/v1/feedback/{case}/tasks"), json!({"title": "Позвонить", "assignee": "olga"}))
+        .await;
+    let (_, detail) = app.get(&app.agent, &format!("/api/v1/feedback/{case}")).await;
+    let customer = detail["customer"]["id"].to_string();
+    // The weakest roles first, so that a step the strong ones take does not move the case away
+    // from the weak ones' test.
+    let mut tokens = Vec::new();
+    for role in Role::ALL.iter().rev() {
+        tokens.push((*role, token(&app, &format!("{role}-integration"), *role, false).await));
+    }
+    for (method, path, body, right) in routes(&case, &task["id"].to_string(), &customer) {
+        let send = |token: Option<&str>| {
+            let mut request = app.client.request(method.clone(), app.url(&path));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            request.send()
+        };
+        let anonymous = send(None).await.unwrap().status();
+        match right {
+            Some(_) => assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "{method} {path} without a token"),
+            None => assert_eq!(anonymous, StatusCode::OK, "{method} {path} is open"),
+        }
+        for (role, token) in &tokens {
+            let status = send(Some(token)).await.unwrap().status();
+            let allowed = right.is_none_or(|right| role.has(right));
+            if allowed {
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED && !status.is_server_error(),
+                    "{method} {path} as {role}: {status}"
+                );
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path} as {role}");
+            }
+        }
+    }
+    assert!(healthy_within(&app, Duration::from_millis(100)).await);
+    app.finish().await;
+}
+
+on_both_backends!(
+    half_sent_requests_are_closed_after_the_header_read_timeout,
+    connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_out,
+    made_up_methods_share_one_metric_label,
+    every_error_is_a_problem_document,
+    a_slow_body_is_cut_off_with_a_408,
+    anonymous_requests_are_rate_limited_per_address_but_health_probes_are_not,
+    control_characters_in_a_text_are_refused_with_the_field_named,
+    a_stored_token_with_an_unknown_role_is_401,
+    a_compensation_too_large_to_store_is_refused,
+    a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_id_with_other_text_is_refused,
+    a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person,
+    every_route_holds_the_permission_table_for_every_role_and_refuses_no_token,
+);

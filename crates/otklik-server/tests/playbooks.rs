@@ -2,7 +2,8 @@
 //! deadlines on an injected clock; follow-up jobs across a restart; and two server nodes on one
 //! PostgreSQL database recording every escalation and running every job exactly once.
 
-use std::str::FromStr;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
 use otklik_core::{Clock, Role};
@@ -555,38 +556,12 @@ async fn a_playbook_file_with_mistakes_is_refused_with_the_lines() {
     assert_eq!(chain.matches("line ").count(), 3, "one line per mistake: {chain}");
 }
 
-fn postgres_url() -> String {
-    std::env::var("OTKLIK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-async fn postgres_schema() -> Option<sqlx::postgres::PgConnectOptions> {
-    let url = postgres_url();
-    let mut admin = match <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
-        Ok(connection) => connection,
-        Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping: {url} is not reachable ({error})");
-            return None;
-        }
-        Err(error) => panic!("CI=true requires PostgreSQL at {url}: {error}"),
-    };
-    let schema = format!("otklik_nodes_{}", std::process::id() as u64 * 1000 + rand_suffix());
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.unwrap();
-    let options = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap().options([("search_path", schema.as_str())]);
-    Some(options)
-}
-
-fn rand_suffix() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(std::time::SystemTime::now()) % 1000
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_on_one_postgres_record_each_escalation_and_run_each_job_once() {
-    let Some(options) = postgres_schema().await else { return };
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
     let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
-    let store_a: Arc<dyn Store> =
-        Arc::new(PgStore::connect_with(options.clone(), &OpenOptions::default()).await.unwrap());
-    let store_b: Arc<dyn Store> = Arc::new(PgStore::connect_with(options, &OpenOptions::default()).await.unwrap());
+    let store_a: Arc<dyn Store> = Arc::new(PgStore::connect(&schema.url, &schema.options()).await.unwrap());
+    let store_b: Arc<dyn Store> = Arc::new(PgStore::connect(&schema.url, &schema.options()).await.unwrap());
     let a = Desk::start(store_a, clock.clone(), None).await;
     let b = Desk::start(store_b, clock.clone(), Some(a.tokens.clone())).await;
     let t = a.tokens.clone();
@@ -618,6 +593,9 @@ async fn two_nodes_on_one_postgres_record_each_escalation_and_run_each_job_once(
     }
     let escalations = a.get(&t.manager, "/api/v1/notifications").await;
     assert_eq!(escalations.as_array().unwrap().iter().filter(|n| n["what"] == "deadline_escalated").count(), 48);
+    a.server.abort();
+    b.server.abort();
+    schema.drop().await;
 }
 
 #[tokio::test]

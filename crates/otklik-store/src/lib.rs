@@ -498,11 +498,14 @@ pub struct OpenOptions {
     pub sqlite_synchronous: SqliteSync,
     /// Connections to keep for reading (SQLite) or in all (PostgreSQL).
     pub max_connections: u32,
+    /// PostgreSQL only: the schema to keep Otklik's tables in (created if missing); the
+    /// connection's default (`public`) when none.
+    pub postgres_schema: Option<String>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { sqlite_synchronous: SqliteSync::Full, max_connections: 8 }
+        OpenOptions { sqlite_synchronous: SqliteSync::Full, max_connections: 8, postgres_schema: None }
     }
 }
 

@@ -2,7 +2,8 @@
 //! fresh SQLite file and on a fresh PostgreSQL schema. Under CI (`CI=true`) PostgreSQL must be
 //! reachable; elsewhere its half is skipped with a message when it is not.
 
-use std::str::FromStr;
+mod support;
+
 use std::sync::Arc;
 
 use otklik_core::{
@@ -12,7 +13,7 @@ use otklik_core::{
 use otklik_store::postgres::PgStore;
 use otklik_store::sqlite::SqliteStore;
 use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError};
-use sqlx::postgres::PgConnectOptions;
+use support::postgres::TestSchema;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -20,16 +21,14 @@ use time::macros::datetime;
 struct Backend {
     store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
-    schema: Option<(String, String)>,
+    schema: Option<TestSchema>,
 }
 
 impl Backend {
     async fn finish(self) {
-        if let Some((url, schema)) = self.schema {
+        if let Some(schema) = self.schema {
             drop(self.store);
-            if let Ok(mut connection) = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut connection).await;
-            }
+            schema.drop().await;
         }
     }
 }
@@ -41,30 +40,15 @@ async fn sqlite() -> Option<Backend> {
     Some(Backend { store: Arc::new(store), _dir: Some(dir), schema: None })
 }
 
-fn postgres_url() -> String {
-    std::env::var("OTKLIK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-async fn postgres() -> Option<Backend> {
-    let url = postgres_url();
-    let mut admin = match <sqlx::PgConnection as sqlx::Connection>::connect(&url).await {
-        Ok(connection) => connection,
-        Err(error) if std::env::var("CI").as_deref() != Ok("true") => {
-            eprintln!("skipping the PostgreSQL half: {url} is not reachable ({error})");
-            return None;
-        }
-        Err(error) => panic!("CI=true requires PostgreSQL at {url}: {error}"),
-    };
-    let schema = format!("otklik_test_{:016x}", rand_u64());
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut admin).await.expect("create schema");
-    let options = PgConnectOptions::from_str(&url).expect("url").options([("search_path", schema.as_str())]);
-    let store = PgStore::connect_with(options, &OpenOptions::default()).await.expect("open postgres");
-    Some(Backend { store: Arc::new(store), _dir: None, schema: Some((url, schema)) })
-}
-
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+async fn postgres() -> Option<Backend> {
+    let schema = TestSchema::fresh().await?;
+    let store = PgStore::connect(&schema.url, &schema.options()).await.expect("open postgres");
+    Some(Backend { store: Arc::new(store), _dir: None, schema: Some(schema) })
 }
 
 macro_rules! on_both_backends {

@@ -1,6 +1,12 @@
 //! What the server's integration tests share: the whole application on a random port over a fresh
-//! SQLite file, with an agent's and an intake token, driven with a real HTTP client.
+//! SQLite file or a fresh PostgreSQL schema, with an agent's and an intake token, driven with a
+//! real HTTP client; and `on_both_backends!`, which runs a test on each.
 #![allow(dead_code)]
+
+#[path = "../../../otklik-store/tests/support/postgres.rs"]
+pub mod postgres;
+
+use std::sync::Arc;
 
 use otklik_core::Role;
 use otklik_server::auth::mint_token;
@@ -14,8 +20,35 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub agent: String,
     pub intake: String,
-    pub store: std::sync::Arc<dyn otklik_store::Store>,
+    pub store: Arc<dyn otklik_store::Store>,
     _dir: tempfile::TempDir,
+    schema: Option<postgres::TestSchema>,
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn name(db: Db)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::support::Db::Sqlite).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name($crate::support::Db::Postgres).await;
+            })*
+        }
+    };
 }
 
 impl TestApp {
@@ -24,11 +57,25 @@ impl TestApp {
     }
 
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        TestApp::start_on(Db::Sqlite, adjust).await.expect("SQLite is always there")
+    }
+
+    /// The app on `db`; none when PostgreSQL is asked for and cannot be reached outside CI.
+    /// A test on PostgreSQL ends with [`TestApp::finish`], which drops its schema.
+    pub async fn start_on(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.listen = "127.0.0.1:0".parse().unwrap();
         adjust(&mut config);
-        let app = Application::build(&config).await.expect("app builds");
+        let (app, schema) = match db {
+            Db::Sqlite => (Application::build(&config).await.expect("app builds"), None),
+            Db::Postgres => {
+                let schema = postgres::TestSchema::fresh().await?;
+                let store = otklik_store::open(&schema.url, &schema.options()).await.expect("postgres opens");
+                let clock = Arc::new(otklik_server::SystemClock);
+                (Application::build_with(&config, store, clock).await.expect("app builds"), Some(schema))
+            }
+        };
         let store = app.state().store().clone();
         let (agent, digest) = mint_token();
         store.create_token("agent-token", Role::Agent, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
@@ -37,7 +84,32 @@ impl TestApp {
         store.create_user("olga", None, Role::Agent, "unused", OffsetDateTime::now_utc()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
-        TestApp { base, client: reqwest::Client::new(), agent, intake, store, _dir: dir }
+        Some(TestApp { base, client: reqwest::Client::new(), agent, intake, store, _dir: dir, schema })
+    }
+
+    /// Ends a test: drops its PostgreSQL schema, if it has one.
+    pub async fn finish(self) {
+        if let Some(schema) = self.schema {
+            drop(self.store);
+            schema.drop().await;
+        }
+    }
+
+    /// Runs one SQL statement on the app's database (to play a database changed behind
+    /// Otklik's back).
+    pub async fn sql(&self, statement: &str) {
+        match &self.schema {
+            None => {
+                let url = format!("sqlite://{}", self._dir.path().join("otklik.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                sqlx::query(statement).execute(&pool).await.unwrap();
+            }
+            Some(schema) => {
+                let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&schema.url).await.unwrap();
+                sqlx::query(&format!("SET search_path TO {}", schema.name)).execute(&mut connection).await.unwrap();
+                sqlx::query(statement).execute(&mut connection).await.unwrap();
+            }
+        }
     }
 
     /// The data directory (the SQLite file is `otklik.db` in it).

@@ -45,14 +45,24 @@ const RACE_RETRIES: usize = 5;
 impl PgStore {
     /// Connects to a `postgres://` URL and migrates the database (migrations take a lock, so
     /// several nodes starting together apply them once).
+    /// With `options.postgres_schema`, Otklik works in that schema (created if missing).
     pub async fn connect(url: &str, options: &OpenOptions) -> Result<PgStore, StoreError> {
-        let connect_options =
+        let mut connect_options =
             PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
-        PgStore::connect_with(connect_options, options).await
-    }
-
-    /// Connects with prepared options (tests use them to pick a schema).
-    pub async fn connect_with(connect_options: PgConnectOptions, options: &OpenOptions) -> Result<PgStore, StoreError> {
+        if let Some(schema) = &options.postgres_schema {
+            let plain = !schema.is_empty()
+                && schema.len() <= 63
+                && schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && !schema.as_bytes()[0].is_ascii_digit();
+            if !plain {
+                return Err(StoreError::Config(format!(
+                    "schema `{schema}` must be 1 to 63 lowercase letters, digits and `_`, not starting with a digit"
+                )));
+            }
+            let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect_options).await?;
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}")).execute(&mut admin).await?;
+            connect_options = connect_options.options([("search_path", schema.as_str())]);
+        }
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10))

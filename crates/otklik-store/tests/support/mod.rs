@@ -1,0 +1,2 @@
+//! What the storage suite shares with the server's tests.
+pub mod postgres;
