@@ -374,6 +374,48 @@ async fn every_route_holds_the_permission_table_for_every_role_and_refuses_no_to
     app.finish().await;
 }
 
+async fn bad_input_on_every_route_is_refused_in_one_shape_and_changes_nothing(db: Db) {
+    use otklik_core::Role;
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (_, created) =
+        app.post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал", "kind": "complaint"})).await;
+    let case = created["id"].to_string();
+    let task_body = json!({"title": "Позвонить", "assignee": "olga"});
+    let (_, task) = app.post(&app.agent, &format!("/api/v1/feedback/{case}/tasks"), task_body).await;
+    let (_, before) = app.get(&app.agent, &format!("/api/v1/feedback/{case}")).await;
+    let customer = before["customer"]["id"].to_string();
+    let admin = token(&app, "root", Role::Admin, false).await;
+    let with_body = routes(&case, &task["id"].to_string(), &customer).into_iter().filter(|route| route.2.is_some());
+    for (method, path, _, _) in with_body {
+        let bad: [(&str, &[u8], StatusCode); 4] = [
+            ("application/json", b"{", StatusCode::BAD_REQUEST),
+            ("application/json", b"\xff\xfe", StatusCode::BAD_REQUEST),
+            ("text/plain", b"{}", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ("application/json", br#"{"no_such_field": 1}"#, StatusCode::UNPROCESSABLE_ENTITY),
+        ];
+        for (content_type, body, expected) in bad {
+            let response = app
+                .client
+                .request(method.clone(), app.url(&path))
+                .bearer_auth(&admin)
+                .header("content-type", content_type)
+                .body(body.to_vec())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
+            assert_eq!(status, expected, "{method} {path} with {content_type} {:?}", String::from_utf8_lossy(body));
+            assert_eq!(kind, "application/problem+json", "{method} {path}");
+        }
+    }
+    let (_, after) = app.get(&app.agent, &format!("/api/v1/feedback/{case}")).await;
+    assert_eq!(after, before, "nothing about the case changed");
+    assert_eq!(app.case_count().await, 1);
+    assert!(healthy_within(&app, Duration::from_millis(100)).await);
+    app.finish().await;
+}
+
 on_both_backends!(
     half_sent_requests_are_closed_after_the_header_read_timeout,
     connections_over_the_cap_wait_and_are_served_once_the_held_ones_time_out,
@@ -387,4 +429,5 @@ on_both_backends!(
     a_second_source_reusing_an_external_id_gets_its_own_case_and_a_reused_id_with_other_text_is_refused,
     a_tokens_name_grants_nothing_tasks_and_notifications_follow_the_person,
     every_route_holds_the_permission_table_for_every_role_and_refuses_no_token,
+    bad_input_on_every_route_is_refused_in_one_shape_and_changes_nothing,
 );
