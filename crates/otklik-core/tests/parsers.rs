@@ -70,8 +70,13 @@ proptest! {
     }
 
     #[test]
-    fn a_house_rules_file_with_a_bad_pattern_is_refused(pattern in "[(\\[{*+?]{1,5}") {
-        let source = format!("[[rule]]\nid = \"generated\"\nseverity = \"warning\"\npatterns = [{pattern:?}]\n");
-        let _ = Rules::builtin_with(&source);
+    fn a_house_rules_file_with_a_broken_regular_expression_is_refused(pattern in "[(\\[{]{1,4}[a-z]{0,3}") {
+        let source = format!(
+            "[[rule]]\nid = \"generated\"\ncheck = \"forbid\"\nseverity = \"warning\"\n\
+             explanation.ru = \"x\"\nexplanation.uk = \"x\"\nexplanation.en = \"x\"\nregex.any = [{pattern:?}]\n"
+        );
+        prop_assert!(Rules::builtin_with(&source).is_err(), "{}", source);
+        let valid = source.replace(&format!("{pattern:?}"), "\"valid\"");
+        prop_assert!(Rules::builtin_with(&valid).is_ok(), "the same rule with a valid expression loads: {}", valid);
     }
 }
