@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use otklik_core::standard::{self, Draft, Severity};
 use otklik_core::{
-    Case, CaseFilter, CasePatch, CaseRef, Direction, Kind, Language, Message, NewMessage, Page, Right, Status,
+    Case, CaseFilter, CasePatch, CaseRef, Cursor, Direction, Kind, Language, Message, NewMessage, Page, Right, Status,
 };
 use otklik_store::{CaseDetail, CaseState};
 
@@ -76,9 +76,21 @@ impl App {
         Ok(detail)
     }
 
-    /// A page of cases, newest first, or ranked by a search.
+    /// A page of cases, newest first, or ranked by a search. A cursor pages only the listing it
+    /// came from: a search's (`o…`) with a query, a plain listing's (`b…`) without one.
     pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Page<Case>, AppError> {
         actor.require(Right::ReadCases)?;
+        let other_listing = match (filter.query.is_some(), filter.cursor) {
+            (true, Some(Cursor::Before(_))) => Some("a plain listing's; a search pages with `o…`"),
+            (false, Some(Cursor::Offset(_))) => Some("a search's; a plain listing pages with `b…`"),
+            _ => None,
+        };
+        if let Some(whose) = other_listing {
+            return Err(AppError::Conflict {
+                detail: format!("cursor: it is {whose}; start again without a cursor"),
+                allowed: Vec::new(),
+            });
+        }
         Ok(self.store.list_cases(filter).await?)
     }
 

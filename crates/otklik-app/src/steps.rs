@@ -202,11 +202,13 @@ impl App {
             .map_err(missing(|| format!("no task {task_id}")))
     }
 
-    /// Open tasks assigned to someone (the actor by default), the earliest due first.
+    /// Open tasks assigned to someone (the actor by default; an integration has none of its
+    /// own), the earliest due first.
     pub async fn tasks(&self, actor: &Actor, assignee: Option<String>) -> Result<Vec<Task>, AppError> {
         actor.require(Right::WorkOwnTasks)?;
+        let assignee = crate::input::line("assignee", assignee)?;
         let Some(assignee) = assignee.or_else(|| actor.person.clone()) else {
-            return Err(AppError::Invalid("assignee: an integration has no tasks of its own; name whose".into()));
+            return Ok(Vec::new());
         };
         if actor.person.as_ref() != Some(&assignee) && !actor.role.has(Right::WorkAnyTask) {
             return Err(AppError::Forbidden(format!("the `{}` role may see only its own tasks", actor.role)));

@@ -550,6 +550,7 @@ async fn the_status_link_opens_the_customers_page_in_their_language_with_the_rep
 }
 
 on_both_backends!(
+    null_is_refused_where_the_document_says_a_field_is_never_null,
     submitted_feedback_is_acknowledged_with_reference_and_status_link,
     a_reference_with_another_year_is_not_found,
     missing_or_unknown_token_is_401_and_a_weak_role_is_403,
@@ -571,3 +572,16 @@ on_both_backends!(
     an_agent_cannot_reopen_a_closed_case_by_changing_its_kind_there_and_back,
     the_status_link_opens_the_customers_page_in_their_language_with_the_replies_escaped,
 );
+
+async fn null_is_refused_where_the_document_says_a_field_is_never_null(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (_, created) = app.post(&app.intake, "/api/v1/feedback", complaint()).await;
+    let path = format!("/api/v1/feedback/{}", created["id"]);
+    for body in [json!({"kind": null}), json!({"priority": null, "assignee": null}), json!({"tags": null})] {
+        let (status, problem) = app.patch(&path, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+    }
+    let (status, _) = app.patch(&path, json!({"assignee": null})).await;
+    assert_eq!(status, StatusCode::OK, "null clears a clearable field");
+    app.finish().await;
+}

@@ -33,7 +33,8 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 #[utoipa::path(
     post, path = "/api/v1/feedback", tag = "feedback",
     request_body = SubmitRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe: the same key returns the first result.")),
+    params(("Idempotency-Key" = Option<String>, Header, nullable = false, max_length = 255, pattern = r"^[\t -~]*[!-~][\t -~]*$",
+        description = "Makes a retried request safe: the same key with the same body returns the first result; with another body it is refused (422).")),
     responses(
         (status = 201, description = "Case created", body = SubmitResponse),
         (status = 200, description = "Redelivery: the existing case", body = SubmitResponse),
@@ -100,24 +101,47 @@ fn idempotency_key(headers: &HeaderMap, body: &Bytes) -> Result<Option<Idempoten
 /// Filters, search and paging for the case list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Full-text search over subject and messages (Russian, Ukrainian and English word forms).
+    #[param(
+        nullable = false,
+        max_length = 500,
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     q: Option<String>,
+    #[param(nullable = false)]
     kind: Option<Kind>,
+    #[param(nullable = false)]
     status: Option<Status>,
+    #[param(nullable = false)]
     channel: Option<Channel>,
+    #[param(
+        nullable = false,
+        max_length = 500,
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     location: Option<String>,
+    #[param(
+        nullable = false,
+        max_length = 500,
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     assignee: Option<String>,
     /// Created at or after this instant (RFC 3339).
+    #[param(nullable = false, format = DateTime)]
     from: Option<String>,
     /// Created before this instant (RFC 3339).
+    #[param(nullable = false, format = DateTime)]
     to: Option<String>,
     /// Include hidden cases (trolls' comments).
     #[serde(default)]
     include_hidden: bool,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (`o40`, `b1234`).
+    #[param(nullable = false, pattern = r"^(b-?[0-9]{1,18}|o[0-9]{1,9})$")]
     cursor: Option<String>,
     /// Page size, 1 to 200; 50 by default.
+    #[param(nullable = false, minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 

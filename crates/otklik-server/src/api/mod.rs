@@ -50,7 +50,7 @@ use crate::startup::AppState;
         workflow::configuration,
     ),
     components(schemas(Problem)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     security(("bearer" = [])),
 )]
 struct ApiDoc;
@@ -66,6 +66,49 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Every error the API answers is an RFC 9457 problem document: the error responses the handlers
+/// document are served as `application/problem+json`, and every operation documents a `default`
+/// one for the rest (401 without a token, 403 without the right, 404, 405, 408, 413, 415, 422,
+/// 429, 500), as the server answers them.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+        let problem = || Content::new(Some(Ref::from_schema_name("Problem")));
+        // A patch must change something: the server refuses an empty one. (utoipa's own
+        // `min_properties` attribute comes out as `maxProperties`, so it is set here.)
+        if let Some(components) = openapi.components.as_mut() {
+            for name in ["PatchRequest", "CustomerPatchRequest", "TaskUpdateRequest"] {
+                if let Some(RefOr::T(utoipa::openapi::schema::Schema::Object(object))) =
+                    components.schemas.get_mut(name)
+                {
+                    object.min_properties = Some(1);
+                    object.max_properties = None;
+                }
+            }
+        }
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    if let (true, RefOr::T(response)) = (status.starts_with('4') || status.starts_with('5'), response) {
+                        response.content = [(PROBLEM_JSON.to_owned(), problem())].into_iter().collect();
+                    }
+                }
+                let default = ResponseBuilder::new()
+                    .description("Any other error, as a problem document whose `detail` says what was wrong")
+                    .content(PROBLEM_JSON, problem())
+                    .build();
+                responses.entry("default".to_owned()).or_insert(RefOr::T(default));
+            }
+        }
+    }
+}
+
+const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The OpenAPI document, generated from the code once.
 pub fn openapi_json() -> &'static str {

@@ -20,6 +20,10 @@ use crate::startup::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckRequest {
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 65536
+    )]
     pub text: String,
     /// The kind of the case it answers (complaint replies need an apology, a step and a time).
     pub kind: Kind,
@@ -58,7 +62,7 @@ pub fn agent_language(headers: &HeaderMap) -> Language {
 #[utoipa::path(
     post, path = "/api/v1/replies/check", tag = "replies",
     request_body = CheckRequest,
-    params(("Accept-Language" = Option<String>, Header, description = "ru, uk or en: the language of the explanations")),
+    params(("Accept-Language" = Option<String>, Header, nullable = false, description = "ru, uk or en: the language of the explanations")),
     responses(
         (status = 200, description = "The findings", body = CheckResponse),
         (status = 422, description = "A field is missing or wrong", body = Problem),
@@ -80,9 +84,13 @@ pub async fn check_draft(
 /// Which templates to list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TemplateParams {
+    #[param(nullable = false)]
     kind: Option<Kind>,
+    #[param(nullable = false)]
     language: Option<Language>,
+    #[param(nullable = false)]
     public: Option<bool>,
 }
 

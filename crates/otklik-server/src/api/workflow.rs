@@ -66,14 +66,26 @@ pub struct ActionsView {
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
     /// Why (a declined idea, a lost lead).
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 65536
+    )]
     pub reason: Option<String>,
     /// A date, `YYYY-MM-DD` (an accepted idea's delivery, a task's due date).
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<String>,
     /// A referral's lead: the friend's name and contacts.
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 65536
+    )]
     pub lead_contact: Option<String>,
     /// What was done or said; on an action that emits a message, the words for the customer,
     /// checked against the house standard.
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 65536
+    )]
     pub note: Option<String>,
     pub apology_form: Option<ApologyForm>,
     pub compensation: Option<CompensationRequest>,
@@ -86,10 +98,25 @@ pub struct ActionRequest {
 #[serde(deny_unknown_fields)]
 pub struct CompensationRequest {
     pub kind: CompensationKind,
-    /// In minor units (kopecks, cents) of the business's currency.
+    /// In minor units (kopecks, cents) of the business's currency: a whole number (`1500.0` is
+    /// read as 1500, `1500.5` is refused).
     #[schema(maximum = 9_223_372_036_854_775_807_u64)]
+    #[serde(deserialize_with = "whole_number")]
     pub amount: u64,
     pub description: Option<String>,
+}
+
+/// A non-negative whole number, written as an integer or as a number with no fraction (JSON does
+/// not tell `1500` from `1500.0`).
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
+    if let Some(whole) = number.as_u64() {
+        return Ok(whole);
+    }
+    match number.as_f64() {
+        Some(value) if value >= 0.0 && value.fract() == 0.0 && value < u64::MAX as f64 => Ok(value as u64),
+        _ => Err(serde::de::Error::custom(format!("`{number}` is not a whole number of minor units"))),
+    }
 }
 
 fn parse_date(field: &str, value: Option<String>) -> Result<Option<Date>, ApiError> {
@@ -361,8 +388,16 @@ pub async fn work(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTaskRequest {
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 500
+    )]
     pub title: String,
-    /// A user name.
+    /// A user's name.
+    #[schema(
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 500
+    )]
     pub assignee: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<String>,
@@ -396,7 +431,15 @@ pub async fn add_task(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskUpdateRequest {
+    #[serde(default, deserialize_with = "super::views::present")]
+    #[schema(nullable = false)]
     pub status: Option<TaskStatus>,
+    #[serde(default, deserialize_with = "super::views::present")]
+    #[schema(
+        nullable = false,
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
+        max_length = 65536
+    )]
     pub comment: Option<String>,
 }
 
@@ -426,8 +469,14 @@ pub async fn update_task(
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TasksQuery {
-    /// Whose open tasks; the caller's own when absent.
+    /// Whose open tasks (a username); the caller's own when absent (none for an integration).
+    #[param(
+        nullable = false,
+        max_length = 500,
+        pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"
+    )]
     pub assignee: Option<String>,
 }
 
