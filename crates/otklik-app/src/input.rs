@@ -1,23 +1,23 @@
 //! The shapes every caller's free text must have, checked the same way whoever hands it in: one
 //! line fields (names, subjects, locations) and message texts. Each error names the field.
 
-use otklik_core::case::MAX_TEXT_BYTES;
+use otklik_core::case::MAX_TEXT_CHARS;
 
 use crate::AppError;
 
 /// The longest one-line field (subject, location, product, name, external id), in characters.
 pub const MAX_LINE_CHARS: usize = 500;
 
-/// A one-line field, trimmed; blank becomes absent; too long or with control characters is an
-/// error naming the field.
+/// A one-line field, trimmed; blank becomes absent; too long (counted as sent, like the
+/// OpenAPI document's `maxLength`) or with control characters is an error naming the field.
 pub fn line(field: &str, value: Option<String>) -> Result<Option<String>, AppError> {
     let Some(value) = value else { return Ok(None) };
+    if value.chars().count() > MAX_LINE_CHARS {
+        return Err(AppError::Invalid(format!("{field}: longer than {MAX_LINE_CHARS} characters")));
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Ok(None);
-    }
-    if trimmed.chars().count() > MAX_LINE_CHARS {
-        return Err(AppError::Invalid(format!("{field}: longer than {MAX_LINE_CHARS} characters")));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(AppError::Invalid(format!("{field}: must be one line without control characters")));
@@ -25,15 +25,15 @@ pub fn line(field: &str, value: Option<String>) -> Result<Option<String>, AppErr
     Ok(Some(trimmed.to_owned()))
 }
 
-/// A message text: not blank, within the size limit, no control characters but line breaks
+/// A message text: not blank, at most `MAX_TEXT_CHARS` characters as sent, no control characters but line breaks
 /// and tabs (a NUL or an escape is never typed by a person, and one backend cannot store a NUL).
 pub fn text(field: &str, value: &str) -> Result<String, AppError> {
+    if value.chars().count() > MAX_TEXT_CHARS {
+        return Err(AppError::Invalid(format!("{field}: longer than {MAX_TEXT_CHARS} characters")));
+    }
     let trimmed = value.trim();
     if trimmed.is_empty() {
         return Err(AppError::Invalid(format!("{field}: must not be empty")));
-    }
-    if trimmed.len() > MAX_TEXT_BYTES {
-        return Err(AppError::Invalid(format!("{field}: longer than {MAX_TEXT_BYTES} bytes")));
     }
     if trimmed.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(AppError::Invalid(format!(

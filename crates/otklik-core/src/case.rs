@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use crate::customer::NewCustomer;
 use crate::vocab::{Audience, Cause, Channel, Direction, Kind, Language, Priority, Sentiment, Status};
 
-/// The longest text a single message may carry, in bytes.
-pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// The longest message text, in characters (Unicode code points, as JSON Schema counts them),
+/// counted as sent: surrounding whitespace included.
+pub const MAX_TEXT_CHARS: usize = 65_536;
 
 /// A case's human reference: the year it was opened and its number, `OT-2026-000123`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

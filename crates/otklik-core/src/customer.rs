@@ -52,13 +52,14 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// An e-mail address, trimmed and lowercased; it needs one `@` and a dot in the domain.
+    /// An e-mail address, trimmed and lowercased; it needs one `@` and a dot in the domain, and
+    /// at most 254 characters as given.
     pub fn email(raw: &str) -> Result<Identity, InvalidIdentity> {
-        let value = raw.trim().to_lowercase();
         let invalid = |reason| InvalidIdentity { field: "customer.email", reason };
-        if value.len() > 254 {
+        if raw.chars().count() > 254 {
             return Err(invalid("is longer than 254 characters"));
         }
+        let value = raw.trim().to_lowercase();
         let (local, domain) = value.split_once('@').ok_or(invalid("has no `@`"))?;
         if local.is_empty() || domain.contains('@') || value.chars().any(char::is_whitespace) {
             return Err(invalid("is not an e-mail address"));
@@ -105,7 +106,7 @@ impl Identity {
     /// A social-network handle such as `@anna` or `vk:anna` (stored lowercase).
     pub fn handle(raw: &str) -> Result<Identity, InvalidIdentity> {
         let value = raw.trim().to_lowercase();
-        if value.is_empty() || value.len() > 200 || value.chars().any(char::is_whitespace) {
+        if value.is_empty() || value.chars().count() > 200 || value.chars().any(char::is_whitespace) {
             return Err(InvalidIdentity {
                 field: "customer.handle",
                 reason: "must be 1 to 200 characters without spaces",

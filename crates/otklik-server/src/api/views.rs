@@ -17,7 +17,7 @@ const MAX_TAGS: usize = 50;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
-    /// What the customer said. Required, not blank, at most 64 KiB.
+    /// What the customer said. Required, not blank, at most 65,536 characters.
     #[schema(
         pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$",
         max_length = 65536
@@ -104,6 +104,10 @@ impl CustomerRequest {
     pub fn parse(self) -> Result<NewCustomer, ApiError> {
         let invalid = |e: otklik_core::customer::InvalidIdentity| ApiError::Unprocessable(e.to_string());
         let mut identities = Vec::new();
+        // The e-mail's limit counts it as sent, as the document's `maxLength` does.
+        if self.email.as_ref().is_some_and(|raw| raw.chars().count() > 254) {
+            return Err(ApiError::Unprocessable("customer.email: is longer than 254 characters".into()));
+        }
         if let Some(email) = line("customer.email", self.email)? {
             identities.push(Identity::email(&email).map_err(invalid)?);
         }
