@@ -20,6 +20,9 @@ impl App {
         if patch.is_empty() {
             return Err(AppError::Invalid("the patch changes nothing: give `name` or `vip`".into()));
         }
-        self.store.update_customer(id, patch).await.map_err(missing(|| format!("no customer `{id}`")))
+        self.store
+            .update_customer(id, patch, actor.stamp(&*self.clock))
+            .await
+            .map_err(missing(|| format!("no customer `{id}`")))
     }
 }

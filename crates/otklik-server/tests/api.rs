@@ -307,6 +307,14 @@ async fn a_manager_makes_a_customer_vip_and_their_next_case_is_raised(db: Db) {
     assert_eq!(case["priority"], "high", "a VIP's question: {case}");
     let response = request(&manager, json!({"vip": true})).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
+    let (_, history) = app.get(&app.agent, &path).await;
+    let changes: Vec<(&str, &str)> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(changes, [("name", "manager-token"), ("vip", "manager-token")], "each change once: {history}");
     let missing =
         app.client.patch(app.url("/api/v1/customers/999999")).bearer_auth(&manager).json(&json!({"vip": true}));
     assert_eq!(missing.send().await.unwrap().status(), StatusCode::NOT_FOUND);

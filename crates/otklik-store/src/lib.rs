@@ -58,6 +58,8 @@ pub struct CaseDetail {
 pub struct CustomerDetail {
     pub customer: Customer,
     pub cases: Vec<Case>,
+    /// Changes to the customer's record, oldest first.
+    pub events: Vec<Event>,
 }
 
 /// An API token as the server sees it after the hash matched.
@@ -341,8 +343,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError>;
 
-    /// Changes a customer's name or VIP flag and returns the customer as it now is.
-    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError>;
+    /// Changes a customer's name or VIP flag, each change an event, and returns the customer as
+    /// it now is.
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch, stamp: Stamp) -> Result<Customer, StoreError>;
 
     /// Stores a token's digest: a person's when `user` names one (`Invalid` when nobody has that
     /// username), an integration's when it is none.

@@ -797,6 +797,63 @@ macro_rules! workflow_queries {
             Ok(true)
         }
 
+        /// Applies a customer patch and records each changed field as a customer event.
+        pub(crate) async fn update_customer(
+            tx: &mut Tx<'_>,
+            id: i64,
+            patch: &otklik_core::CustomerPatch,
+            stamp: &Stamp,
+        ) -> Result<(), StoreError> {
+            let current: Option<(Option<String>, bool)> =
+                sqlx::query_as("SELECT name, vip FROM customers WHERE id = $1").bind(id).fetch_optional(&mut **tx).await?;
+            let (name, vip) = current.ok_or(StoreError::NotFound("customer"))?;
+            let mut changes: Vec<(&str, Option<String>, Option<String>)> = Vec::new();
+            if let Some(new_name) = &patch.name
+                && *new_name != name
+            {
+                changes.push(("name", name.clone(), new_name.clone()));
+            }
+            if let Some(new_vip) = patch.vip
+                && new_vip != vip
+            {
+                changes.push(("vip", Some(vip.to_string()), Some(new_vip.to_string())));
+            }
+            sqlx::query(crate::records::UPDATE_CUSTOMER)
+                .bind(id)
+                .bind(patch.name.is_some())
+                .bind(patch.name.clone().flatten())
+                .bind(patch.vip)
+                .execute(&mut **tx)
+                .await?;
+            for (field, old_value, new_value) in changes {
+                sqlx::query(
+                    "INSERT INTO customer_events (customer_id, at, actor, action, field, old_value, new_value) \
+                     VALUES ($1, $2, $3, 'changed', $4, $5, $6)",
+                )
+                .bind(id)
+                .bind(millis(stamp.at))
+                .bind(&stamp.actor)
+                .bind(field)
+                .bind(old_value)
+                .bind(new_value)
+                .execute(&mut **tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// A customer's events, oldest first.
+        pub(crate) async fn customer_events(pool: &Pool<$db>, id: i64) -> Result<Vec<otklik_core::Event>, StoreError> {
+            let rows: Vec<crate::records::EventRow> = sqlx::query_as(
+                "SELECT id, at, actor, action, field, old_value, new_value FROM customer_events \
+                 WHERE customer_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter().map(crate::records::EventRow::into_event).collect()
+        }
+
         pub(crate) async fn fail_job(
             tx: &mut Tx<'_>,
             job_id: i64,

@@ -649,7 +649,7 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
     let customer_id = first.customer_id;
 
     let patch = otklik_core::CustomerPatch { name: Some(Some("Анна Петрова".into())), vip: Some(true) };
-    let customer = store.update_customer(customer_id, &patch).await.unwrap();
+    let customer = store.update_customer(customer_id, &patch, stamp(T0)).await.unwrap();
     assert!(customer.vip);
     assert_eq!(customer.name.as_deref(), Some("Анна Петрова"));
     assert!(!customer.identities.is_empty(), "the identities come back with the customer");
@@ -659,12 +659,34 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
     assert_eq!(submit(&store, again).await.priority, Priority::Urgent, "a VIP's next case");
 
     // Only the fields given change; `Some(None)` clears the name.
-    let cleared =
-        store.update_customer(customer_id, &otklik_core::CustomerPatch { name: Some(None), vip: None }).await.unwrap();
+    let clear_name = otklik_core::CustomerPatch { name: Some(None), vip: None };
+    let cleared = store.update_customer(customer_id, &clear_name, stamp(T0)).await.unwrap();
     assert!(cleared.vip);
     assert_eq!(cleared.name, None);
-    let missing = store.update_customer(customer_id + 1_000_000, &patch).await;
+    let missing = store.update_customer(customer_id + 1_000_000, &patch, stamp(T0)).await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+
+    // Every change is an event on the customer; a field given with its current value is none.
+    store
+        .update_customer(customer_id, &otklik_core::CustomerPatch { name: None, vip: Some(true) }, stamp(T0))
+        .await
+        .unwrap();
+    let events: Vec<(Option<String>, Option<String>, Option<String>)> = store
+        .customer(customer_id)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| (e.field, e.old_value, e.new_value))
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (Some("name".into()), None, Some("Анна Петрова".into())),
+            (Some("vip".into()), Some("false".into()), Some("true".into())),
+            (Some("name".into()), Some("Анна Петрова".into()), None),
+        ]
+    );
 }
 
 async fn a_complaints_cause_is_stored_and_corrected(store: Arc<dyn Store>) {

@@ -31,6 +31,7 @@ pub async fn show(
     Ok(Json(CustomerView {
         customer: detail.customer,
         cases: detail.cases.into_iter().map(CaseSummary::from).collect(),
+        events: detail.events,
     }))
 }
 

@@ -233,6 +233,8 @@ pub struct CustomerView {
     #[serde(flatten)]
     pub customer: Customer,
     pub cases: Vec<CaseSummary>,
+    /// Changes to the customer's record (name, VIP), oldest first.
+    pub events: Vec<Event>,
 }
 
 /// What a message on a case is.

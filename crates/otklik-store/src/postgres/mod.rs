@@ -544,17 +544,10 @@ impl Store for PgStore {
         self.case(case_id).await
     }
 
-    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError> {
-        let updated = sqlx::query(crate::records::UPDATE_CUSTOMER)
-            .bind(id)
-            .bind(patch.name.is_some())
-            .bind(patch.name.clone().flatten())
-            .bind(patch.vip)
-            .execute(&self.pool)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound("customer"));
-        }
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch, stamp: Stamp) -> Result<Customer, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        crate::workflow::on_postgres::update_customer(&mut tx, id, patch, &stamp).await?;
+        tx.commit().await?;
         customer_with_identities(&self.pool, id).await
     }
 
@@ -566,7 +559,8 @@ impl Store for PgStore {
                 .fetch_all(&self.pool)
                 .await?;
         let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
-        Ok(CustomerDetail { customer, cases })
+        let events = crate::workflow::on_postgres::customer_events(&self.pool, id).await?;
+        Ok(CustomerDetail { customer, cases, events })
     }
 
     async fn create_token(

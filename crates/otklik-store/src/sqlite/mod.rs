@@ -311,17 +311,10 @@ impl Store for SqliteStore {
         self.case(case_id).await
     }
 
-    async fn update_customer(&self, id: i64, patch: &CustomerPatch) -> Result<Customer, StoreError> {
-        let updated = sqlx::query(crate::records::UPDATE_CUSTOMER)
-            .bind(id)
-            .bind(patch.name.is_some())
-            .bind(patch.name.clone().flatten())
-            .bind(patch.vip)
-            .execute(&self.writer)
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound("customer"));
-        }
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch, stamp: Stamp) -> Result<Customer, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        crate::workflow::on_sqlite::update_customer(&mut tx, id, patch, &stamp).await?;
+        tx.commit().await?;
         customer_with_identities(&self.writer, id).await
     }
 
@@ -333,7 +326,8 @@ impl Store for SqliteStore {
                 .fetch_all(&self.reader)
                 .await?;
         let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
-        Ok(CustomerDetail { customer, cases })
+        let events = crate::workflow::on_sqlite::customer_events(&self.reader, id).await?;
+        Ok(CustomerDetail { customer, cases, events })
     }
 
     async fn create_token(
