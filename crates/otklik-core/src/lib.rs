@@ -27,6 +27,6 @@ pub use playbook::{
 };
 pub use rights::Right;
 pub use vocab::{
-    ApologyForm, Audience, Cause, Channel, CompensationKind, CompensationStatus, Direction, Kind, Language,
-    OutboxStatus, Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
+    ApologyForm, Audience, Cause, Channel, CompensationKind, CompensationStatus, Direction, JobKind, Kind, Language,
+    MarkState, OpportunityStatus, OutboxStatus, Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
 };

@@ -178,6 +178,28 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Work a node does later, from the job queue.
+    JobKind as "job kind" {
+        /// A step's follow-up: the message it schedules, if the case is still where the step left it.
+        FollowUp = "follow_up",
+    }
+}
+
+vocabulary! {
+    /// How far a deadline has gone, as the watch records it once per case and clock.
+    MarkState as "deadline mark" {
+        Warning = "warning", Breached = "breached", Escalated = "escalated",
+    }
+}
+
+vocabulary! {
+    /// Where a customer handed to sales stands.
+    OpportunityStatus as "opportunity status" {
+        Open = "open", Won = "won", Lost = "lost",
+    }
+}
+
+vocabulary! {
     /// Where a message owed to the customer stands.
     OutboxStatus as "outbox status" {
         Pending = "pending", Sent = "sent", Failed = "failed",

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{DeadlineState, Milestone, Role};
+use otklik_core::{DeadlineState, JobKind, MarkState, Milestone, Role};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -178,12 +178,11 @@ impl Runner {
     }
 
     async fn run(&self, job: &Job, now: OffsetDateTime) -> Result<bool, StoreError> {
-        match job.kind.as_str() {
-            "follow_up" => {
+        match job.kind {
+            JobKind::FollowUp => {
                 let stamp = Stamp { at: now, actor: "system".into() };
                 self.state.app.store.finish_follow_up(job, &self.worker, stamp).await
             }
-            other => Err(StoreError::Invalid(format!("no worker knows the job kind `{other}`"))),
         }
     }
 
@@ -213,18 +212,26 @@ impl Runner {
             };
             // The words of a notification are made only when one is recorded.
             let due = || status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
-            let (marks, fires_next): (Vec<(&'static str, Role, String)>, Option<OffsetDateTime>) = match status.state {
+            let (marks, fires_next): (Vec<(MarkState, Role, String)>, Option<OffsetDateTime>) = match status.state {
                 DeadlineState::Ok => {
                     (Vec::new(), policy.warning_at(target, location, case.created_at, &case.pauses, now))
                 }
                 DeadlineState::Warning => (
-                    vec![("warning", Role::Agent, format!("the {clock} deadline is near: due {}", due()))],
+                    vec![(MarkState::Warning, Role::Agent, format!("the {clock} deadline is near: due {}", due()))],
                     status.due_at,
                 ),
                 DeadlineState::Breached => (
                     vec![
-                        ("breached", Role::Agent, format!("the {clock} deadline passed: it was due {}", due())),
-                        ("escalated", Role::Manager, format!("escalated: the {clock} deadline passed (due {})", due())),
+                        (
+                            MarkState::Breached,
+                            Role::Agent,
+                            format!("the {clock} deadline passed: it was due {}", due()),
+                        ),
+                        (
+                            MarkState::Escalated,
+                            Role::Manager,
+                            format!("escalated: the {clock} deadline passed (due {})", due()),
+                        ),
                     ],
                     None,
                 ),

@@ -664,3 +664,23 @@ async fn a_node_with_no_channel_configured_logs_what_it_owes_instead_of_leaving_
     let outbox = operations.work(&agent, &case).await.unwrap().work.outbox;
     assert_eq!(outbox[0].status, otklik_core::OutboxStatus::Logged);
 }
+
+#[tokio::test]
+async fn a_job_of_an_unknown_kind_is_given_up_with_the_reason_and_the_queue_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    let url = format!("sqlite://{}", dir.path().join("otklik.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO jobs (kind, case_id, payload, run_at, status, created_at) VALUES ('mystery', NULL, '', 0, 'pending', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let pass = desk.runner.pass().await.expect("the pass goes on");
+    assert_eq!(pass.jobs, 0);
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM jobs WHERE kind = 'mystery'").fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert!(error.unwrap_or_default().contains("mystery"));
+}

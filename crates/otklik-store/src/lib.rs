@@ -218,7 +218,7 @@ pub struct Opportunity {
     pub source: String,
     /// A referral's lead: the friend's contact details.
     pub lead_contact: Option<String>,
-    pub status: String,
+    pub status: otklik_core::OpportunityStatus,
     pub created_at: OffsetDateTime,
 }
 
@@ -256,8 +256,7 @@ pub struct ClockedCase {
 pub struct DeadlineMark {
     pub case_id: i64,
     pub milestone: Milestone,
-    /// `warning`, `breached` or `escalated`.
-    pub state: &'static str,
+    pub state: otklik_core::MarkState,
     /// Who is told, and what.
     pub notify: Recipient,
     pub message: String,
@@ -278,7 +277,7 @@ pub struct Notification {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    pub kind: otklik_core::JobKind,
     pub case_id: Option<i64>,
     pub payload: String,
     pub run_at: OffsetDateTime,

@@ -237,12 +237,13 @@ macro_rules! workflow_queries {
                     Effect::CreateOpportunity | Effect::RecordLead => {
                         sqlx::query(
                             "INSERT INTO opportunities (case_id, customer_id, source, lead_contact, status, created_at) \
-                             VALUES ($1, $2, $3, $4, 'open', $5)",
+                             VALUES ($1, $2, $3, $4, $5, $6)",
                         )
                         .bind(case_id)
                         .bind(customer_id)
                         .bind(&transition.action)
                         .bind(if *effect == Effect::RecordLead { step.input.lead_contact.as_deref() } else { None })
+                        .bind(otklik_core::OpportunityStatus::Open.as_str())
                         .bind(at)
                         .execute(&mut **tx)
                         .await?;
@@ -294,8 +295,9 @@ macro_rules! workflow_queries {
                         let Some(run_at) = step.follow_up_at else { continue };
                         sqlx::query(
                             "INSERT INTO jobs (kind, case_id, payload, run_at, status, created_at) \
-                             VALUES ('follow_up', $1, $2, $3, 'pending', $4)",
+                             VALUES ($1, $2, $3, $4, 'pending', $5)",
                         )
+                        .bind(otklik_core::JobKind::FollowUp.as_str())
                         .bind(case_id)
                         .bind(&transition.to)
                         .bind(millis(run_at))
@@ -498,7 +500,7 @@ macro_rules! workflow_queries {
                         customer_id,
                         source,
                         lead_contact,
-                        status,
+                        status: word(&status)?,
                         created_at: from_millis(created_at)?,
                     })
                 })
@@ -687,7 +689,7 @@ macro_rules! workflow_queries {
             )
             .bind(mark.case_id)
             .bind(milestone)
-            .bind(mark.state)
+            .bind(mark.state.as_str())
             .bind(at)
             .execute(&mut **tx)
             .await?
@@ -695,7 +697,7 @@ macro_rules! workflow_queries {
             if recorded == 0 {
                 return Ok(false);
             }
-            event(tx, mark.case_id, stamp, "deadline", Some(milestone), None, Some(mark.state)).await?;
+            event(tx, mark.case_id, stamp, "deadline", Some(milestone), None, Some(mark.state.as_str())).await?;
             notify(tx, &mark.notify, mark.case_id, &format!("deadline_{}", mark.state), &mark.message, at).await?;
             Ok(true)
         }
@@ -745,11 +747,18 @@ macro_rules! workflow_queries {
             .bind(i64::from(limit))
             .fetch_all(&mut **tx)
             .await?;
-            rows.into_iter()
-                .map(|(id, kind, case_id, payload, run_at, attempts)| {
-                    Ok(Job { id, kind, case_id, payload, run_at: from_millis(run_at)?, attempts: attempts as u32 })
-                })
-                .collect()
+            let mut jobs = Vec::with_capacity(rows.len());
+            for (id, kind, case_id, payload, run_at, attempts) in rows {
+                // A job of a kind this version does not know (written by another version, or by
+                // hand) is given up with the reason, rather than stopping the queue.
+                let Ok(kind) = kind.parse() else {
+                    let error = format!("no worker knows the job kind `{kind}`");
+                    fail_job(tx, id, worker, &error, None).await?;
+                    continue;
+                };
+                jobs.push(Job { id, kind, case_id, payload, run_at: from_millis(run_at)?, attempts: attempts as u32 });
+            }
+            Ok(jobs)
         }
 
         pub(crate) async fn finish_follow_up(

@@ -572,7 +572,7 @@ async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
     let mark = otklik_store::DeadlineMark {
         case_id: case.id,
         milestone: otklik_core::Milestone::FirstResponse,
-        state: "breached",
+        state: otklik_core::MarkState::Breached,
         notify: otklik_store::Recipient::Role(Role::Manager),
         message: "the first response deadline passed".into(),
     };
@@ -784,7 +784,7 @@ async fn a_notification_for_a_role_never_reaches_a_person_named_like_it(store: A
     let mark = otklik_store::DeadlineMark {
         case_id: case.id,
         milestone: otklik_core::Milestone::Resolution,
-        state: "escalated",
+        state: otklik_core::MarkState::Escalated,
         notify: otklik_store::Recipient::Role(Role::Manager),
         message: "escalated".into(),
     };

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use otklik_app::{ClockState, TakeAction, Work};
 use otklik_core::{
     Action, ActionInput, ApologyForm, Compensation, CompensationKind, CompensationStatus, Kind, Milestone,
-    OutboxStatus, Right, Role, Status, TaskStatus,
+    OpportunityStatus, OutboxStatus, Right, Role, Status, TaskStatus,
 };
 use otklik_store::{NewTask, Task, TaskUpdate};
 use serde::{Deserialize, Serialize};
@@ -278,7 +278,7 @@ pub struct OpportunityView {
     pub id: i64,
     pub source: String,
     pub lead_contact: Option<String>,
-    pub status: String,
+    pub status: OpportunityStatus,
 }
 
 /// One of a case's clocks.
