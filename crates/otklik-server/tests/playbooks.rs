@@ -10,7 +10,6 @@ use otklik_core::{Clock, Role};
 use otklik_server::auth::mint_token;
 use otklik_server::jobs::Runner;
 use otklik_server::{Application, Config};
-use otklik_store::postgres::PgStore;
 use otklik_store::{OpenOptions, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -560,8 +559,8 @@ async fn a_playbook_file_with_mistakes_is_refused_with_the_lines() {
 async fn two_nodes_on_one_postgres_record_each_escalation_and_run_each_job_once() {
     let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
     let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
-    let store_a: Arc<dyn Store> = Arc::new(PgStore::connect(&schema.url, &schema.options()).await.unwrap());
-    let store_b: Arc<dyn Store> = Arc::new(PgStore::connect(&schema.url, &schema.options()).await.unwrap());
+    let store_a: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let store_b: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
     let a = Desk::start(store_a, clock.clone(), None).await;
     let b = Desk::start(store_b, clock.clone(), Some(a.tokens.clone())).await;
     let t = a.tokens.clone();

@@ -3,10 +3,10 @@
 //! one test suite (`tests/suite.rs`) runs on both. No sqlx type crosses this crate's boundary.
 
 mod error;
-pub mod postgres;
+mod postgres;
 mod records;
-pub mod sqlite;
-mod workflow;
+mod sql;
+mod sqlite;
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use otklik_core::{
 };
 use time::{Date, OffsetDateTime};
 
-pub use error::StoreError;
+pub use error::{DatabaseError, StoreError};
 
 /// How many of the newest matches a search ranks. A query whose words are in more cases than
 /// this (a word like "delivery" in a large desk) ranks the newest this many of them, which is what
@@ -461,29 +461,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 }
 
-/// The query behind `Store::corrected_labels`, the same on both backends.
-pub(crate) fn corrected_labels_sql(field: &str) -> Result<String, StoreError> {
-    let column = match field {
-        "kind" => "c.kind",
-        "sentiment" => "c.sentiment",
-        "cause" => "c.cause",
-        other => return Err(StoreError::Invalid(format!("cannot learn the field `{other}`"))),
-    };
-    Ok(format!(
-        "SELECT m.body, {column} FROM cases c \
-         JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = c.id) \
-         WHERE {column} IS NOT NULL AND {column} <> 'unclassified' AND EXISTS \
-         (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.action = 'changed' AND e.field = $1) \
-         ORDER BY c.id"
-    ))
-}
-
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…` (created if missing).
 pub async fn open(database_url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::PgStore::connect(database_url, options).await?))
+        Ok(Arc::new(postgres::connect(database_url, options).await?))
     } else if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::connect(database_url, options).await?))
+        Ok(Arc::new(sqlite::connect(database_url, options).await?))
     } else {
         Err(StoreError::Config(format!(
             "database URL must start with sqlite:// or postgres://, got `{}`",

@@ -10,8 +10,6 @@ use otklik_core::{
     CaseFilter, CasePatch, Channel, Cursor, Direction, Identity, Kind, NewCustomer, NewFeedback, NewMessage, Priority,
     Role, Status,
 };
-use otklik_store::postgres::PgStore;
-use otklik_store::sqlite::SqliteStore;
 use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError};
 use support::postgres::TestSchema;
 use time::OffsetDateTime;
@@ -36,8 +34,8 @@ impl Backend {
 async fn sqlite() -> Option<Backend> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("otklik.db").display());
-    let store = SqliteStore::connect(&url, &OpenOptions::default()).await.expect("open sqlite");
-    Some(Backend { store: Arc::new(store), _dir: Some(dir), schema: None })
+    let store = otklik_store::open(&url, &OpenOptions::default()).await.expect("open sqlite");
+    Some(Backend { store, _dir: Some(dir), schema: None })
 }
 
 fn rand_u64() -> u64 {
@@ -47,8 +45,8 @@ fn rand_u64() -> u64 {
 
 async fn postgres() -> Option<Backend> {
     let schema = TestSchema::fresh().await?;
-    let store = PgStore::connect(&schema.url, &schema.options()).await.expect("open postgres");
-    Some(Backend { store: Arc::new(store), _dir: None, schema: Some(schema) })
+    let store = otklik_store::open(&schema.url, &schema.options()).await.expect("open postgres");
+    Some(Backend { store, _dir: None, schema: Some(schema) })
 }
 
 macro_rules! on_both_backends {

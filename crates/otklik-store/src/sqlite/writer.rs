@@ -15,52 +15,17 @@ use std::time::Duration;
 
 use otklik_core::{Case, Direction, NewCustomer, NewFeedback};
 use rusqlite::{Connection, OptionalExtension, named_params, params};
-use tokio::sync::oneshot;
 
-use crate::records::{NewIdentities, index_terms, millis};
-use crate::{IdempotencyKey, SqliteSync, Stamp, StoreError};
+use crate::records::{NewIdentities, millis};
+use crate::sql::intake::{Answer, Intake as Item, Job, Outcome, Queue, group, reply};
+use crate::{IdempotencyKey, SqliteSync, StoreError};
 
 /// The most submissions committed in one transaction.
 const MAX_GROUP: usize = 512;
 
-/// One new piece of feedback to write.
-pub(super) struct Item {
-    feedback: NewFeedback,
-    status_token: String,
-    idempotency: Option<IdempotencyKey>,
-    stamp: Stamp,
-    /// The case's search terms, stemmed by the caller so the one writer thread does not.
-    terms: String,
-}
-
-impl Item {
-    pub(super) fn new(
-        feedback: NewFeedback,
-        status_token: String,
-        idempotency: Option<IdempotencyKey>,
-        stamp: Stamp,
-    ) -> Item {
-        let terms = index_terms(feedback.subject.iter().map(String::as_str).chain([feedback.text.as_str()]));
-        Item { feedback, status_token, idempotency, stamp, terms }
-    }
-}
-
-/// What writing an item led to.
-pub(super) enum Outcome {
-    Created(Box<Case>),
-    /// A redelivery of this existing case.
-    Existing(i64),
-}
-
-/// Items written together or not at all (a submission is one item, an import many).
-struct Job {
-    items: Vec<Item>,
-    reply: oneshot::Sender<Result<Vec<Outcome>, StoreError>>,
-}
-
 /// The handle the store keeps; dropping it stops the thread after the queued jobs.
 pub(super) struct IntakeWriter {
-    jobs: mpsc::Sender<Job>,
+    queue: Queue,
 }
 
 impl IntakeWriter {
@@ -80,7 +45,7 @@ impl IntakeWriter {
         checkpointer.busy_timeout(Duration::from_secs(1))?;
         connection.set_prepared_statement_cache_capacity(32);
         let wal_path = PathBuf::from(format!("{}-wal", path.display()));
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (writer, mut queue) = Queue::new("SQLite intake writer");
         let (stop_checkpoints, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("otklik-sqlite-checkpoint".into())
@@ -89,18 +54,16 @@ impl IntakeWriter {
         std::thread::Builder::new()
             .name("otklik-sqlite-writer".into())
             .spawn(move || {
-                run(connection, &wal_path, queue);
+                run(connection, &wal_path, &mut queue);
                 let _ = stop_checkpoints.send(());
             })
             .map_err(|e| StoreError::Config(format!("cannot start the SQLite writer thread: {e}")))?;
-        Ok(IntakeWriter { jobs })
+        Ok(IntakeWriter { queue: writer })
     }
 
     /// Writes the items, all or none, in the next group commit; answers after the commit.
-    pub(super) async fn write(&self, items: Vec<Item>) -> Result<Vec<Outcome>, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { items, reply }).map_err(|_| StoreError::Config("the SQLite writer has stopped".into()))?;
-        answer.await.map_err(|_| StoreError::Config("the SQLite writer stopped before answering".into()))?
+    pub(super) async fn write(&self, items: Vec<Item>) -> Answer {
+        self.queue.write(items).await
     }
 }
 
@@ -132,17 +95,10 @@ const WAL_RESTART_BYTES: u64 = 256 * 1024 * 1024;
 /// Group commits between two looks at the WAL file's size.
 const GROUPS_PER_WAL_CHECK: u32 = 16;
 
-fn run(mut connection: Connection, wal_path: &Path, queue: mpsc::Receiver<Job>) {
+fn run(mut connection: Connection, wal_path: &Path, queue: &mut tokio::sync::mpsc::UnboundedReceiver<Job>) {
     let mut groups_since_check = 0;
-    while let Ok(first) = queue.recv() {
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP {
-            match queue.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
-        }
-        commit_group(&mut connection, group);
+    while let Some(first) = queue.blocking_recv() {
+        commit_group(&mut connection, group(first, queue, MAX_GROUP));
         groups_since_check += 1;
         if groups_since_check >= GROUPS_PER_WAL_CHECK {
             groups_since_check = 0;
@@ -166,38 +122,29 @@ fn restart_wal_if_large(connection: &Connection, wal_path: &Path) {
     }
 }
 
+/// Commits a group; when it fails as a whole, each job is written in a transaction of its own,
+/// so only the job that fails gets an error.
 fn commit_group(connection: &mut Connection, group: Vec<Job>) {
-    let (replies, jobs): (Vec<_>, Vec<_>) = group.into_iter().map(|job| (job.reply, job.items)).unzip();
-    match write_jobs(connection, &jobs) {
-        Ok(answers) => {
-            for (reply, answer) in replies.into_iter().zip(answers) {
-                let _ = reply.send(answer);
-            }
-        }
-        // Something failed half-way and the whole group was rolled back: write each job in a
-        // transaction of its own, so only the job that fails gets an error.
-        Err(_) => {
-            for (reply, items) in replies.into_iter().zip(&jobs) {
-                let answer = write_jobs(connection, std::slice::from_ref(items))
-                    .and_then(|mut answers| answers.pop().unwrap_or(Err(StoreError::NotFound("write outcome"))));
-                let _ = reply.send(answer);
-            }
-        }
-    }
+    let jobs: Vec<&[Item]> = group.iter().map(|job| job.items.as_slice()).collect();
+    let answers = write_jobs(connection, &jobs).unwrap_or_else(|_| {
+        let mut alone = |items: &[Item]| -> Answer {
+            let mut answers = write_jobs(connection, &[items])?;
+            answers.pop().unwrap_or_else(|| Err(StoreError::Internal("the writer answered no outcome".into())))
+        };
+        jobs.iter().map(|items| alone(items)).collect()
+    });
+    reply(group, answers);
 }
 
 /// Writes the jobs in one transaction. The outer error means the transaction was rolled back;
 /// an inner error is a job refused before it wrote anything (a reused idempotency key), which
 /// leaves the others to commit. There are no savepoints on this path on purpose: each one would
 /// make SQLite journal pages and FTS5 flush its pending terms, which costs more than the writes.
-fn write_jobs(
-    connection: &mut Connection,
-    jobs: &[Vec<Item>],
-) -> Result<Vec<Result<Vec<Outcome>, StoreError>>, StoreError> {
+fn write_jobs(connection: &mut Connection, jobs: &[&[Item]]) -> Result<Vec<Answer>, StoreError> {
     let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(jobs.len());
     let mut search = Vec::new();
-    for items in jobs {
+    for &items in jobs {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             match write_item(&transaction, item, &mut search) {
@@ -244,7 +191,7 @@ fn write_item(connection: &Connection, item: &Item, search: &mut Vec<(i64, Strin
     if let Some(case_id) = existing_case(connection, &item.feedback, item.idempotency.as_ref())? {
         return Ok(Outcome::Existing(case_id));
     }
-    let case = insert_feedback(connection, &item.feedback, &item.status_token, &item.stamp)?;
+    let case = insert_feedback(connection, item)?;
     search.push((case.id, item.terms.clone()));
     if let Some(key) = &item.idempotency {
         connection
@@ -334,12 +281,8 @@ fn resolve_customer<'a>(
 }
 
 /// Writes a new case, its first message, its `created` event and its search terms.
-fn insert_feedback(
-    connection: &Connection,
-    feedback: &NewFeedback,
-    status_token: &str,
-    stamp: &Stamp,
-) -> Result<Case, StoreError> {
+fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreError> {
+    let (feedback, status_token, stamp) = (&item.feedback, &item.status_token, &item.stamp);
     let at = millis(stamp.at);
     let (customer_id, returning, new_identities) =
         resolve_customer(connection, &feedback.customer, feedback.vouched, at)?;
@@ -401,28 +344,5 @@ fn insert_feedback(
             .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![case_id, at, stamp.actor, action, value])?;
     }
-    Ok(Case {
-        id: case_id,
-        channel: feedback.channel,
-        kind: feedback.kind,
-        cause: feedback.cause,
-        audience: feedback.audience,
-        sentiment: feedback.sentiment,
-        language: feedback.language,
-        priority,
-        status: feedback.status,
-        stage: feedback.stage.clone(),
-        subject: feedback.subject.clone(),
-        location: feedback.location.clone(),
-        product: feedback.product.clone(),
-        assignee: None,
-        tags: Vec::new(),
-        public: feedback.public,
-        hidden: false,
-        external_id: feedback.external_id.clone(),
-        customer_id,
-        status_token: status_token.to_owned(),
-        created_at: stamp.at,
-        updated_at: stamp.at,
-    })
+    Ok(item.case(case_id, customer_id, priority))
 }

@@ -1,0 +1,531 @@
+//! The one SQL store: every storage operation written once, for both databases. What really
+//! differs between SQLite and PostgreSQL is the `Backend` trait: how a read and a write begin,
+//! the full-text expression, the claim lock, the tag aggregate, and the intake path (the SQLite
+//! writer thread, PostgreSQL's group commit). The backends are `crate::sqlite` and
+//! `crate::postgres`; nothing above this module knows which one it talks to.
+
+pub(crate) mod exec;
+pub(crate) mod intake;
+mod search;
+mod workflow;
+
+use async_trait::async_trait;
+use otklik_core::{
+    Case, CaseFilter, CasePatch, Channel, Customer, CustomerPatch, Direction, Message, NewFeedback, NewMessage, Page,
+    Role,
+};
+use time::OffsetDateTime;
+
+use crate::records::{
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis,
+};
+use crate::{
+    CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery, IdempotencyKey, Job, NewTask,
+    Notification, OutboxMessage, Recipient, Stamp, Step, Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo,
+    TokenRecord, UserRecord,
+};
+use exec::{Commit, Conn, query};
+use intake::{Intake, Outcome};
+
+/// What differs between the two databases; everything else is `SqlStore`.
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    /// A pooled connection for reading.
+    type Read: Conn;
+    /// A write transaction.
+    type Write: Commit;
+
+    /// The SQL that differs.
+    const DIALECT: Dialect;
+
+    async fn read(&self) -> Result<Self::Read, StoreError>;
+
+    /// Begins a write transaction (on SQLite it takes the write lock at once).
+    async fn write(&self) -> Result<Self::Write, StoreError>;
+
+    /// Writes new feedback, the items of one call together or not at all. A redelivery
+    /// (idempotency key, or source with channel and external id) is `Outcome::Existing`.
+    async fn intake(&self, items: Vec<Intake>) -> Result<Vec<Outcome>, StoreError>;
+}
+
+/// The SQL in which the two databases differ, side by side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// `sqlite` or `postgres`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    /// The aggregate that joins a case's tags with commas.
+    fn tag_list(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "group_concat(tag, ',')",
+            Dialect::Postgres => "string_agg(tag, ',')",
+        }
+    }
+
+    /// The column of `case_search` that holds the case id (FTS5 tables key on `rowid`).
+    fn search_key(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "rowid",
+            Dialect::Postgres => "case_id",
+        }
+    }
+
+    /// Appended to the subquery that picks the jobs or messages a worker claims. SQLite has one
+    /// writer at a time, so a claim never races another; on PostgreSQL another node's claimer
+    /// skips the rows this one holds instead of waiting for them.
+    fn claim_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
+/// Otklik's storage on a SQL database.
+pub(crate) struct SqlStore<B> {
+    pub(crate) backend: B,
+}
+
+fn select_case<B: Backend>() -> String {
+    format!(
+        "SELECT {CASE_COLUMNS}, (SELECT {} FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c",
+        B::DIALECT.tag_list()
+    )
+}
+
+async fn case_in<B: Backend, C: Conn + ?Sized>(conn: &mut C, id: i64) -> Result<Case, StoreError> {
+    let row: Option<CaseRow> =
+        query(format!("{} WHERE c.id = $1", select_case::<B>())).bind(id).fetch_optional(conn).await?;
+    row.ok_or(StoreError::NotFound("case"))?.into_case()
+}
+
+async fn customer_with_identities<C: Conn + ?Sized>(conn: &mut C, id: i64) -> Result<Customer, StoreError> {
+    let row: Option<CustomerRow> =
+        query("SELECT id, name, followers, vip, locale, created_at FROM customers WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+    let row = row.ok_or(StoreError::NotFound("customer"))?;
+    let identities: Vec<IdentityRow> =
+        query("SELECT kind, value FROM customer_identities WHERE customer_id = $1 ORDER BY kind, value")
+            .bind(id)
+            .fetch_all(conn)
+            .await?;
+    row.into_customer(identities)
+}
+
+/// Fails with `Invalid` unless a user has this name.
+async fn require_user<C: Conn + ?Sized>(conn: &mut C, field: &str, username: Option<&str>) -> Result<(), StoreError> {
+    let Some(username) = username else { return Ok(()) };
+    let known: Option<i64> =
+        query("SELECT id FROM users WHERE username = $1").bind(username).scalar_optional(conn).await?;
+    match known {
+        Some(_) => Ok(()),
+        None => Err(StoreError::Invalid(format!("{field}: no user named `{username}`"))),
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        B::DIALECT.name()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        query("SELECT 1").execute(&mut self.backend.read().await?).await?;
+        Ok(())
+    }
+
+    async fn submit_feedback(
+        &self,
+        feedback: NewFeedback,
+        status_token: String,
+        idempotency: Option<IdempotencyKey>,
+        stamp: Stamp,
+    ) -> Result<Submitted, StoreError> {
+        let item = Intake::new(feedback, status_token, idempotency, stamp);
+        let outcome = self.backend.intake(vec![item]).await?.pop();
+        match outcome.ok_or_else(|| StoreError::Internal("intake answered nothing".into()))? {
+            Outcome::Created(case) => Ok(Submitted { case: *case, created: true }),
+            Outcome::Existing(case_id) => Ok(Submitted { case: self.case(case_id).await?.case, created: false }),
+        }
+    }
+
+    async fn import_feedback(&self, batch: Vec<(NewFeedback, String)>, stamp: Stamp) -> Result<(), StoreError> {
+        let items = batch
+            .into_iter()
+            .map(|(feedback, status_token)| Intake::new(feedback, status_token, None, stamp.clone()))
+            .collect();
+        self.backend.intake(items).await?;
+        Ok(())
+    }
+
+    async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let column = match field {
+            "kind" => "c.kind",
+            "sentiment" => "c.sentiment",
+            "cause" => "c.cause",
+            other => return Err(StoreError::Invalid(format!("cannot learn the field `{other}`"))),
+        };
+        query(format!(
+            "SELECT m.body, {column} FROM cases c \
+             JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = c.id) \
+             WHERE {column} IS NOT NULL AND {column} <> 'unclassified' AND EXISTS \
+             (SELECT 1 FROM events e WHERE e.case_id = c.id AND e.action = 'changed' AND e.field = $1) \
+             ORDER BY c.id"
+        ))
+        .bind(field)
+        .fetch_all(&mut self.backend.read().await?)
+        .await
+    }
+
+    async fn case_count(&self) -> Result<i64, StoreError> {
+        query("SELECT count(*) FROM cases").scalar(&mut self.backend.read().await?).await
+    }
+
+    async fn case(&self, id: i64) -> Result<CaseDetail, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let case = case_in::<B, _>(&mut conn, id).await?;
+        let customer = customer_with_identities(&mut conn, case.customer_id).await.map_err(|error| match error {
+            StoreError::NotFound(_) => StoreError::Internal(format!("case {id} names a missing customer")),
+            other => other,
+        })?;
+        let messages: Vec<MessageRow> = query(
+            "SELECT id, direction, public, channel, author, body, created_at FROM messages WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&mut conn)
+        .await?;
+        let events: Vec<EventRow> = query(
+            "SELECT id, at, actor, action, field, old_value, new_value FROM events WHERE case_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&mut conn)
+        .await?;
+        Ok(CaseDetail {
+            case,
+            customer,
+            messages: messages.into_iter().map(MessageRow::into_message).collect::<Result<_, _>>()?,
+            events: events.into_iter().map(EventRow::into_event).collect::<Result<_, _>>()?,
+        })
+    }
+
+    async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError> {
+        let id: Option<i64> = query("SELECT id FROM cases WHERE status_token = $1")
+            .bind(status_token)
+            .scalar_optional(&mut self.backend.read().await?)
+            .await?;
+        match id {
+            Some(id) => self.case(id).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError> {
+        search::list_cases(B::DIALECT, &mut self.backend.read().await?, filter).await
+    }
+
+    async fn add_message(&self, case_id: i64, message: NewMessage, stamp: Stamp) -> Result<Message, StoreError> {
+        let at = millis(stamp.at);
+        let mut tx = self.backend.write().await?;
+        let exists: Option<i64> =
+            query("SELECT id FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut tx).await?;
+        exists.ok_or(StoreError::NotFound("case"))?;
+        let id: i64 = query(
+            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(case_id)
+        .bind(message.direction.as_str())
+        .bind(message.public)
+        .bind(message.channel.as_str())
+        .bind(&stamp.actor)
+        .bind(&message.body)
+        .bind(at)
+        .scalar(&mut tx)
+        .await?;
+        query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)")
+            .bind(case_id)
+            .bind(at)
+            .bind(&stamp.actor)
+            .bind(message.direction.as_str())
+            .execute(&mut tx)
+            .await?;
+        query(crate::records::TOUCH_CASE_FOR_MESSAGE)
+            .bind(case_id)
+            .bind(at)
+            .bind(message.direction == Direction::Outbound)
+            .execute(&mut tx)
+            .await?;
+        let terms = crate::records::index_terms([message.body.as_str()]);
+        query(format!("UPDATE case_search SET terms = terms || ' ' || $2 WHERE {} = $1", B::DIALECT.search_key()))
+            .bind(case_id)
+            .bind(terms)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Message {
+            id,
+            direction: message.direction,
+            public: message.public,
+            channel: message.channel,
+            author: stamp.actor,
+            body: message.body,
+            created_at: stamp.at,
+        })
+    }
+
+    async fn update_case(&self, case_id: i64, patch: &CasePatch, stamp: Stamp) -> Result<CaseDetail, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let mut case = case_in::<B, _>(&mut tx, case_id).await?;
+        if let Some(Some(assignee)) = &patch.assignee {
+            require_user(&mut tx, "assignee", Some(assignee)).await?;
+        }
+        let changes = case.apply(patch);
+        if !changes.is_empty() {
+            workflow::store_case_changes(&mut tx, &case, &changes, &stamp).await?;
+        }
+        tx.commit().await?;
+        self.case(case_id).await
+    }
+
+    async fn update_customer(&self, id: i64, patch: &CustomerPatch, stamp: Stamp) -> Result<Customer, StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::update_customer(&mut tx, id, patch, &stamp).await?;
+        let customer = customer_with_identities(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let customer = customer_with_identities(&mut conn, id).await?;
+        let rows: Vec<CaseRow> = query(format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case::<B>()))
+            .bind(id)
+            .fetch_all(&mut conn)
+            .await?;
+        let cases = rows.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?;
+        let events = workflow::customer_events(&mut conn, id).await?;
+        Ok(CustomerDetail { customer, cases, events })
+    }
+
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        user: Option<&str>,
+        token_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.backend.write().await?;
+        require_user(&mut tx, "user", user).await?;
+        let id = query(crate::records::INSERT_TOKEN)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(token_hash)
+            .bind(millis(at))
+            .bind(user)
+            .scalar(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let sql = format!("{} WHERE t.token_hash = $1 AND t.revoked_at IS NULL", crate::records::SELECT_TOKEN);
+        let row: Option<TokenRow> = query(sql).bind(token_hash).fetch_optional(&mut self.backend.read().await?).await?;
+        row.map(TokenRow::into_record).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        let sql = format!("{} ORDER BY t.id", crate::records::SELECT_TOKEN);
+        let rows: Vec<TokenRow> = query(sql).fetch_all(&mut self.backend.read().await?).await?;
+        rows.into_iter().map(TokenRow::into_info).collect()
+    }
+
+    async fn revoke_token(&self, id: i64, at: OffsetDateTime) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let exists: Option<i64> =
+            query("SELECT id FROM api_tokens WHERE id = $1").bind(id).scalar_optional(&mut tx).await?;
+        exists.ok_or(StoreError::NotFound("token"))?;
+        let revoked = query(crate::records::REVOKE_TOKEN).bind(id).bind(millis(at)).execute(&mut tx).await?;
+        tx.commit().await?;
+        Ok(revoked == 1)
+    }
+
+    async fn create_user(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        role: Role,
+        password_hash: &str,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let result = query(
+            "INSERT INTO users (username, display_name, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(username)
+        .bind(display_name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(millis(at))
+        .scalar(&mut tx)
+        .await;
+        let result = match result {
+            Ok(id) => tx.commit().await.map(|()| id),
+            Err(error) => Err(error),
+        };
+        match result {
+            Err(error) if error.is_unique_violation() => Err(StoreError::Conflict(format!("user `{username}`"))),
+            other => other,
+        }
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> =
+            query("SELECT id, username, display_name, role, password_hash FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut self.backend.read().await?)
+                .await?;
+        row.map(UserRow::into_record).transpose()
+    }
+
+    async fn is_unclaimed(&self) -> Result<bool, StoreError> {
+        let count: i64 =
+            query("SELECT (SELECT count(*) FROM users) + (SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL)")
+                .scalar(&mut self.backend.read().await?)
+                .await?;
+        Ok(count == 0)
+    }
+
+    async fn case_state(&self, case_id: i64) -> Result<CaseState, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let case = case_in::<B, _>(&mut conn, case_id).await?;
+        let (open_tasks, pending_compensations) = workflow::counts(&mut conn, case_id).await?;
+        Ok(CaseState { case, open_tasks, pending_compensations })
+    }
+
+    async fn take_step(&self, case_id: i64, expected_stage: &str, step: &Step, stamp: Stamp) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let case = case_in::<B, _>(&mut tx, case_id).await?;
+        workflow::take_step(&mut tx, case_id, case.customer_id, expected_stage, step, &stamp).await?;
+        tx.commit().await
+    }
+
+    async fn case_work(&self, case_id: i64) -> Result<CaseWork, StoreError> {
+        workflow::case_work(&mut self.backend.read().await?, case_id).await
+    }
+
+    async fn add_task(&self, case_id: i64, task: NewTask, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = workflow::add_task(&mut tx, case_id, &task, &stamp).await?;
+        let task = workflow::task(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    async fn update_task(&self, task_id: i64, update: TaskUpdate, stamp: Stamp) -> Result<Task, StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::update_task(&mut tx, task_id, &update, &stamp).await?;
+        let task = workflow::task(&mut tx, task_id).await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    async fn tasks_for(&self, assignee: &str) -> Result<Vec<Task>, StoreError> {
+        workflow::tasks_for(&mut self.backend.read().await?, assignee).await
+    }
+
+    async fn clocked_cases(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ClockedCase>, StoreError> {
+        workflow::clocked_cases(&mut self.backend.read().await?, now, limit).await
+    }
+
+    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::set_watch(&mut tx, next).await?;
+        tx.commit().await
+    }
+
+    async fn mark_deadline(&self, mark: &DeadlineMark, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let recorded = workflow::mark_deadline(&mut tx, mark, &stamp).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn notifications(&self, recipient: &Recipient) -> Result<Vec<Notification>, StoreError> {
+        workflow::notifications(&mut self.backend.read().await?, recipient).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let jobs = workflow::claim_jobs(&mut tx, B::DIALECT.claim_lock(), worker, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn finish_follow_up(&self, job: &Job, worker: &str, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let finished = workflow::finish_follow_up(&mut tx, job, worker, &stamp).await?;
+        tx.commit().await?;
+        Ok(finished)
+    }
+
+    async fn claim_outbox(
+        &self,
+        worker: &str,
+        channels: &[Channel],
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let claimed =
+            workflow::claim_outbox(&mut tx, B::DIALECT.claim_lock(), worker, channels, now, lease_until, limit).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn record_delivery(
+        &self,
+        message_id: i64,
+        worker: &str,
+        delivery: &Delivery,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let recorded = workflow::record_delivery(&mut tx, message_id, worker, delivery, at).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn fail_job(
+        &self,
+        job_id: i64,
+        worker: &str,
+        error: &str,
+        retry_at: Option<OffsetDateTime>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::fail_job(&mut tx, job_id, worker, error, retry_at).await?;
+        tx.commit().await
+    }
+}
