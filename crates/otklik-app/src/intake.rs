@@ -5,7 +5,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use otklik_core::{Audience, Case, Channel, Kind, Milestone, NewCustomer, NewFeedback, ReturningPriority, Right};
+use otklik_core::{Audience, Case, Channel, ClockFacts, Kind, NewCustomer, NewFeedback, ReturningPriority, Right};
 use otklik_store::IdempotencyKey;
 use otklik_triage::Input;
 use time::OffsetDateTime;
@@ -132,11 +132,19 @@ impl App {
     fn first_watch(&self, feedback: &NewFeedback) -> Option<OffsetDateTime> {
         let policy = &self.workflow.deadlines;
         let now = self.clock.now();
-        [Milestone::FirstResponse, Milestone::Resolution]
-            .into_iter()
-            .filter_map(|milestone| policy.target(feedback.kind, feedback.priority, feedback.public, milestone))
-            .filter_map(|target| policy.warning_at(target, feedback.location.as_deref(), now, &[], now))
-            .min()
+        let facts = ClockFacts {
+            kind: feedback.kind,
+            priority: feedback.priority,
+            public: feedback.public,
+            location: feedback.location.as_deref(),
+            created_at: now,
+            pauses: &[],
+            first_response_at: None,
+            resolved_at: None,
+            watches_due_date: false,
+            due_on: None,
+        };
+        policy.clocks(&facts, now).into_iter().filter_map(|clock| clock.warning_at).min()
     }
 }
 

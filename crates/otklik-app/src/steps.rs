@@ -3,7 +3,8 @@
 
 use otklik_core::standard::{Draft, Finding};
 use otklik_core::{
-    Action, ActionInput, CaseFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal, Right, Status,
+    Action, ActionInput, CaseFacts, ClockFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal, Right,
+    Status,
 };
 use otklik_store::{CaseDetail, CaseState, CaseWork, NewTask, Notification, Recipient, Step, Task, TaskUpdate};
 use time::{Duration, OffsetDateTime};
@@ -137,6 +138,12 @@ impl App {
         Ok(self.store.case(case.id).await?)
     }
 
+    /// Whether a case of this kind in this stage carries a promised date (its playbook's
+    /// `watch_due_date`), which stops its resolution clock.
+    pub fn watches_due_date(&self, kind: Kind, stage: &str) -> bool {
+        self.workflow.playbooks.get(kind).resolve_stage(stage, Status::Open).watch_due_date
+    }
+
     /// A case's tasks, compensation ledger, outbox, opportunities and deadline clocks.
     pub async fn work(&self, actor: &Actor, raw: &str) -> Result<Work, AppError> {
         actor.require(Right::ReadCases)?;
@@ -144,21 +151,30 @@ impl App {
         let work = self.store.case_work(case.id).await?;
         let now = self.clock.now();
         let policy = &self.workflow.deadlines;
-        let clocks = [Milestone::FirstResponse, Milestone::Resolution]
+        let facts = ClockFacts {
+            kind: case.kind,
+            priority: case.priority,
+            public: case.public,
+            location: case.location.as_deref(),
+            created_at: case.created_at,
+            pauses: &work.pauses,
+            first_response_at: work.first_response_at,
+            resolved_at: work.resolved_at,
+            watches_due_date: self.watches_due_date(case.kind, &case.stage),
+            due_on: work.due_on,
+        };
+        let clocks = policy
+            .clocks(&facts, now)
             .into_iter()
-            .filter_map(|milestone| {
-                let target = policy.target(case.kind, case.priority, case.public, milestone)?;
-                let status = policy.status_at(target, case.location.as_deref(), case.created_at, &work.pauses, now);
-                let state = if milestone.is_met(work.first_response_at, work.resolved_at) {
-                    ClockState::Met
-                } else {
-                    match status.state {
-                        DeadlineState::Ok => ClockState::Ok,
-                        DeadlineState::Warning => ClockState::Warning,
-                        DeadlineState::Breached => ClockState::Breached,
-                    }
+            .map(|reading| {
+                let state = match (reading.met, reading.status.state) {
+                    (true, _) => ClockState::Met,
+                    (false, DeadlineState::Ok) => ClockState::Ok,
+                    (false, DeadlineState::Warning) => ClockState::Warning,
+                    (false, DeadlineState::Breached) => ClockState::Breached,
                 };
-                Some(ClockView { milestone, state, due_at: status.due_at, paused: status.paused })
+                let status = reading.status;
+                ClockView { milestone: reading.milestone, state, due_at: status.due_at, paused: status.paused }
             })
             .collect();
         Ok(Work { work, clocks })

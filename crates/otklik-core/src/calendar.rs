@@ -159,6 +159,12 @@ impl BusinessCalendar {
         (!stopped_now).then(|| instant(self.add_nanos(cursor, remaining)))
     }
 
+    /// The instant `date` ends here: the local midnight that begins the day after it.
+    pub fn end_of(&self, date: time::Date) -> Option<OffsetDateTime> {
+        let date = Date::new(date.year() as i16, u8::from(date.month()) as i8, date.day() as i8).ok()?;
+        self.at_minute(date, DAY_MINUTES).map(instant)
+    }
+
     fn local_date(&self, at: i128) -> Date {
         timestamp(at).to_zoned(self.time_zone.clone()).date()
     }

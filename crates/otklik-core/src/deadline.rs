@@ -15,6 +15,10 @@ pub enum Milestone {
     FirstResponse,
     /// The case reaching a resolved or closed status.
     Resolution,
+    /// The date promised to the customer (an accepted idea's delivery date), watched instead of
+    /// the resolution clock while the case is in a stage that carries one; met when the case
+    /// is resolved or closed.
+    DueDate,
 }
 
 impl Milestone {
@@ -24,7 +28,25 @@ impl Milestone {
     pub fn is_met(self, first_response_at: Option<OffsetDateTime>, resolved_at: Option<OffsetDateTime>) -> bool {
         match self {
             Milestone::FirstResponse => first_response_at.is_some(),
-            Milestone::Resolution => resolved_at.is_some(),
+            Milestone::Resolution | Milestone::DueDate => resolved_at.is_some(),
+        }
+    }
+
+    /// How the milestone is written in the API and stored on deadline marks.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Milestone::FirstResponse => "first_response",
+            Milestone::Resolution => "resolution",
+            Milestone::DueDate => "due_date",
+        }
+    }
+
+    /// How a notification names the clock.
+    pub fn words(self) -> &'static str {
+        match self {
+            Milestone::FirstResponse => "first response",
+            Milestone::Resolution => "resolution",
+            Milestone::DueDate => "promised date",
         }
     }
 }
@@ -69,6 +91,7 @@ impl DeadlineRule {
         match milestone {
             Milestone::FirstResponse => self.first_response,
             Milestone::Resolution => self.resolution,
+            Milestone::DueDate => None,
         }
     }
 }
@@ -104,10 +127,44 @@ pub struct DeadlinePolicy {
     pub rules: Vec<DeadlineRule>,
     /// The share of a target after which a deadline is in warning, `0 < warn_at < 1`.
     pub warn_at: f64,
+    /// How long before a promised date (the end of that day) its warning comes, in calendar time.
+    pub due_date_warning: Duration,
 }
 
 /// The share of a target after which a deadline is in warning, unless configured.
 pub const DEFAULT_WARN_AT: f64 = 0.75;
+
+/// How long before a promised date its warning comes, unless configured: a day.
+pub const DEFAULT_DUE_DATE_WARNING: Duration = Duration::DAY;
+
+/// What a case's clocks are read from. The deadline watch and the work view both read a case's
+/// clocks through [`DeadlinePolicy::clocks`], so they never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockFacts<'a> {
+    pub kind: Kind,
+    pub priority: Priority,
+    pub public: bool,
+    pub location: Option<&'a str>,
+    pub created_at: OffsetDateTime,
+    pub pauses: &'a [Pause],
+    pub first_response_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<OffsetDateTime>,
+    /// The case's stage carries a promised date (`watch_due_date`): the resolution clock stops.
+    pub watches_due_date: bool,
+    /// The date promised to the customer, if one was set.
+    pub due_on: Option<time::Date>,
+}
+
+/// One of a case's clocks at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockReading {
+    pub milestone: Milestone,
+    pub status: DeadlineStatus,
+    /// The milestone was reached.
+    pub met: bool,
+    /// When the clock reaches its warning, while it is ok and running.
+    pub warning_at: Option<OffsetDateTime>,
+}
 
 impl DeadlinePolicy {
     /// The target for a milestone of a case, if any row sets one.
@@ -121,6 +178,44 @@ impl DeadlinePolicy {
                 _ => Some((score, target)),
             })
             .map(|(_, target)| target)
+    }
+
+    /// A case's clocks at `now`: first response and resolution by the targets for its kind,
+    /// priority and visibility; in a stage that carries a promised date, that date instead of
+    /// the resolution clock.
+    pub fn clocks(&self, facts: &ClockFacts<'_>, now: OffsetDateTime) -> Vec<ClockReading> {
+        let mut clocks = Vec::with_capacity(2);
+        for milestone in [Milestone::FirstResponse, Milestone::Resolution] {
+            if milestone == Milestone::Resolution && facts.watches_due_date {
+                continue;
+            }
+            let Some(target) = self.target(facts.kind, facts.priority, facts.public, milestone) else { continue };
+            let status = self.status_at(target, facts.location, facts.created_at, facts.pauses, now);
+            let warning_at = (status.state == DeadlineState::Ok)
+                .then(|| self.warning_at(target, facts.location, facts.created_at, facts.pauses, now))
+                .flatten();
+            let met = milestone.is_met(facts.first_response_at, facts.resolved_at);
+            clocks.push(ClockReading { milestone, status, met, warning_at });
+        }
+        if facts.watches_due_date
+            && let Some(due_at) =
+                facts.due_on.and_then(|date| self.calendar_at(facts.location, Hours::Business).end_of(date))
+        {
+            let warn_from = due_at - self.due_date_warning;
+            let state = if now >= due_at {
+                DeadlineState::Breached
+            } else if now >= warn_from {
+                DeadlineState::Warning
+            } else {
+                DeadlineState::Ok
+            };
+            let elapsed = (now - facts.created_at).max(Duration::ZERO);
+            let status = DeadlineStatus { state, due_at: Some(due_at), elapsed, paused: false };
+            let warning_at = (state == DeadlineState::Ok).then_some(warn_from);
+            let met = Milestone::DueDate.is_met(facts.first_response_at, facts.resolved_at);
+            clocks.push(ClockReading { milestone: Milestone::DueDate, status, met, warning_at });
+        }
+        clocks
     }
 
     /// The calendar a target counts in.

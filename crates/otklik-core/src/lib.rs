@@ -20,7 +20,9 @@ pub use case::{
 pub use clock::Clock;
 pub use compensation::{ApprovalLimits, Compensation, CompensationOffer};
 pub use customer::{Customer, CustomerPatch, Identity, IdentityKind, NewCustomer};
-pub use deadline::{DeadlinePolicy, DeadlineRule, DeadlineState, DeadlineStatus, Hours, Milestone, Target};
+pub use deadline::{
+    ClockFacts, ClockReading, DeadlinePolicy, DeadlineRule, DeadlineState, DeadlineStatus, Hours, Milestone, Target,
+};
 pub use playbook::{
     Action, ActionInput, CaseFacts, Effect, Playbook, PlaybookError, PlaybookErrors, Playbooks, Refusal, Requirement,
     Stage, StageSet, Transition, Workflow,

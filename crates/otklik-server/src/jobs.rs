@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{DeadlineState, JobKind, MarkState, Milestone, Role};
+use otklik_core::{ClockFacts, DeadlineState, JobKind, MarkState, Role};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError};
 use time::{Duration, OffsetDateTime};
 
@@ -199,23 +199,29 @@ impl Runner {
         if case.hidden {
             return Ok((0, None));
         }
-        for milestone in [Milestone::FirstResponse, Milestone::Resolution] {
+        let facts = ClockFacts {
+            kind: case.kind,
+            priority: case.priority,
+            public: case.public,
+            location,
+            created_at: case.created_at,
+            pauses: &case.pauses,
+            first_response_at: case.first_response_at,
             // The watch sees only cases that are not resolved.
-            if milestone.is_met(case.first_response_at, None) {
+            resolved_at: None,
+            watches_due_date: self.state.app.watches_due_date(case.kind, &case.stage),
+            due_on: case.due_on,
+        };
+        for reading in policy.clocks(&facts, now) {
+            if reading.met {
                 continue;
             }
-            let Some(target) = policy.target(case.kind, case.priority, case.public, milestone) else { continue };
-            let status = policy.status_at(target, location, case.created_at, &case.pauses, now);
-            let clock = match milestone {
-                Milestone::FirstResponse => "first response",
-                Milestone::Resolution => "resolution",
-            };
+            let (milestone, status) = (reading.milestone, reading.status);
+            let clock = milestone.words();
             // The words of a notification are made only when one is recorded.
             let due = || status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
             let (marks, fires_next): (Vec<(MarkState, Role, String)>, Option<OffsetDateTime>) = match status.state {
-                DeadlineState::Ok => {
-                    (Vec::new(), policy.warning_at(target, location, case.created_at, &case.pauses, now))
-                }
+                DeadlineState::Ok => (Vec::new(), reading.warning_at),
                 DeadlineState::Warning => (
                     vec![(MarkState::Warning, Role::Agent, format!("the {clock} deadline is near: due {}", due()))],
                     status.due_at,

@@ -470,6 +470,45 @@ async fn deadlines_warn_breach_and_escalate_once_in_business_hours_and_stop_whil
 }
 
 #[tokio::test]
+async fn an_accepted_idea_stops_its_resolution_clock_and_its_promised_date_is_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    let t = desk.tokens.clone();
+    let idea = desk.submit("idea", "Сделайте доставку по воскресеньям", false).await;
+    desk.step(&t.agent, idea, "thank_and_assess", json!({})).await;
+    desk.step(&t.agent, idea, "submit_for_approval", json!({"note": "Нужен ещё один курьер"})).await;
+    assert_eq!(desk.step(&t.manager, idea, "accept", json!({"due_date": "2026-12-04"})).await, "accepted");
+    // Ten days later the 45 business hours of an idea's resolution are long gone, but an
+    // accepted idea is measured by the date promised: the end of 4 December in Moscow.
+    desk.clock.set(datetime!(2026-12-03 07:00 UTC));
+    desk.runner.pass().await.unwrap();
+    assert!(desk.events(idea, "deadline").await.is_empty(), "no resolution escalation for an accepted idea");
+    let clocks = desk.work(idea).await["clocks"].clone();
+    let milestones: Vec<&str> = clocks.as_array().unwrap().iter().map(|c| c["milestone"].as_str().unwrap()).collect();
+    assert_eq!(milestones, ["first_response", "due_date"], "{clocks}");
+    assert_eq!(clocks[1]["due_at"], "2026-12-04T21:00:00Z", "{clocks}");
+    assert_eq!(clocks[1]["state"], "ok", "{clocks}");
+    // A day before the date ends: a warning; after it: breach and escalation, each once.
+    desk.clock.set(datetime!(2026-12-04 07:00 UTC));
+    desk.runner.pass().await.unwrap();
+    let marks: Vec<(String, String)> = desk
+        .events(idea, "deadline")
+        .await
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_owned(), e["new_value"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(marks, [("due_date".to_owned(), "warning".to_owned())]);
+    desk.clock.set(datetime!(2026-12-05 08:00 UTC));
+    desk.runner.pass().await.unwrap();
+    desk.runner.pass().await.unwrap();
+    let states: Vec<String> =
+        desk.events(idea, "deadline").await.iter().map(|e| e["new_value"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(states, ["warning", "breached", "escalated"]);
+    assert_eq!(desk.work(idea).await["clocks"][1]["state"], "breached");
+    desk.server.abort();
+}
+
+#[tokio::test]
 async fn a_follow_up_due_while_the_server_was_down_runs_once_after_it_starts_again() {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));

@@ -234,6 +234,8 @@ pub struct CaseWork {
     pub first_response_at: Option<OffsetDateTime>,
     /// When the case entered a resolved or closed status, while it is in one.
     pub resolved_at: Option<OffsetDateTime>,
+    /// The date promised to the customer (an action with `set_due_date`), if one was.
+    pub due_on: Option<Date>,
 }
 
 /// An unresolved case as the deadline watch sees it.
@@ -249,6 +251,10 @@ pub struct ClockedCase {
     pub created_at: OffsetDateTime,
     pub first_response_at: Option<OffsetDateTime>,
     pub pauses: Vec<Pause>,
+    /// The stage the case is in (its playbook tells whether it watches a promised date).
+    pub stage: String,
+    /// The date promised to the customer, if one was.
+    pub due_on: Option<Date>,
 }
 
 /// A deadline warning, breach or escalation to record once.

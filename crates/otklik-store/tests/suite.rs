@@ -103,6 +103,9 @@ on_both_backends!(
     a_notification_for_a_role_never_reaches_a_person_named_like_it,
     a_case_is_found_by_its_status_link_secret_only,
     identities_from_an_unvouched_source_never_join_or_overwrite_a_known_customer,
+    many_submissions_at_once_from_the_same_customers_join_them,
+    an_import_that_names_a_customer_twice_makes_one_customer,
+    a_refused_submission_among_many_at_once_fails_alone,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -842,4 +845,117 @@ async fn identities_from_an_unvouched_source_never_join_or_overwrite_a_known_cus
 fn with_phone(mut feedback: NewFeedback, phone: &str) -> NewFeedback {
     feedback.customer.identities.push(Identity::phone(phone).unwrap());
     feedback
+}
+
+/// Submissions that arrive together are written in groups; whatever the grouping, each is
+/// written as if it came alone and in turn: one customer per identity, a returning complainer's
+/// priority raised, every case answered.
+async fn many_submissions_at_once_from_the_same_customers_join_them(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..96u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut item = with_email(feedback(&format!("message {n}")), &format!("customer{}@example.com", n % 8));
+            if n % 3 == 0 {
+                item.customer.identities.push(Identity::phone(&format!("+7 912 000 00 0{}", n % 8)).unwrap());
+                item.vouched = true;
+            }
+            item.kind = Kind::Complaint;
+            item.returning = Some(otklik_core::ReturningPriority {
+                vip: Priority::High,
+                complained_before: Priority::High,
+                vip_complained_before: Priority::Urgent,
+            });
+            item.external_id = Some(format!("ext-{n}"));
+            store.submit_feedback(item, token(n), key(&format!("k{n}"), "d"), stamp(T0)).await
+        }));
+    }
+    let mut customers = std::collections::BTreeMap::<i64, Vec<otklik_core::Case>>::new();
+    for task in tasks {
+        let submitted = task.await.unwrap().expect("every submission is written");
+        assert!(submitted.created);
+        customers.entry(submitted.case.customer_id).or_default().push(submitted.case);
+    }
+    assert_eq!(customers.len(), 8, "one customer per e-mail address");
+    for (customer_id, cases) in &customers {
+        assert_eq!(cases.len(), 12);
+        let normal = cases.iter().filter(|case| case.priority == Priority::Normal).count();
+        assert_eq!(normal, 1, "only the customer's first complaint keeps the normal priority");
+        let detail = store.customer(*customer_id).await.unwrap();
+        assert_eq!(detail.cases.len(), 12);
+        assert_eq!(detail.customer.identities.len(), 2, "the e-mail and the vouched phone");
+    }
+    assert_eq!(store.case_count().await.unwrap(), 96);
+    let again = store.submit_feedback(
+        with_email(feedback("message 5"), "customer5@example.com"),
+        token(200),
+        key("k5", "d"),
+        stamp(T0),
+    );
+    let again = again.await.unwrap();
+    assert!(!again.created, "a key is found again after its group committed");
+}
+
+async fn an_import_that_names_a_customer_twice_makes_one_customer(store: Arc<dyn Store>) {
+    let batch: Vec<(NewFeedback, String)> = (0..10u32)
+        .map(|n| (with_email(feedback(&format!("imported {n}")), &format!("c{}@example.com", n % 3)), token(n)))
+        .collect();
+    store.import_feedback(batch, stamp(T0)).await.unwrap();
+    let all = store.list_cases(&CaseFilter { limit: 50, ..CaseFilter::default() }).await.unwrap();
+    assert_eq!(all.items.len(), 10);
+    let customers: std::collections::BTreeSet<i64> = all.items.iter().map(|case| case.customer_id).collect();
+    assert_eq!(customers.len(), 3);
+    let filter = CaseFilter { query: Some("imported".into()), limit: 50, ..CaseFilter::default() };
+    assert_eq!(store.list_cases(&filter).await.unwrap().items.len(), 10, "every imported case is searchable");
+}
+
+async fn a_refused_submission_among_many_at_once_fails_alone(store: Arc<dyn Store>) {
+    store.submit_feedback(feedback("first"), token(0), key("taken", "d1"), stamp(T0)).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 1..=32u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let (text, idempotency) = if n == 16 { ("other", key("taken", "d2")) } else { ("fine", None) };
+            let item = with_email(feedback(text), &format!("p{n}@example.com"));
+            (n, store.submit_feedback(item, token(n), idempotency, stamp(T0)).await)
+        }));
+    }
+    for task in tasks {
+        let (n, result) = task.await.unwrap();
+        match result {
+            Err(StoreError::IdempotencyMismatch) if n == 16 => {}
+            Ok(submitted) if n != 16 => assert!(submitted.created),
+            other => panic!("submission {n}: {other:?}"),
+        }
+    }
+    assert_eq!(store.case_count().await.unwrap(), 32);
+}
+
+/// Two nodes on one PostgreSQL database take the same customers at the same time: every
+/// submission is answered, and each identity still names one customer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_taking_the_same_customers_at_once_keep_one_customer_per_identity() {
+    let Some(schema) = TestSchema::fresh().await else { return };
+    let a = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let b = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..120u32 {
+        let store = if n % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let item = with_email(feedback(&format!("node message {n}")), &format!("shared{}@example.com", n % 5));
+            store.submit_feedback(item, token(n), key(&format!("n{}", n % 60), "d"), stamp(T0)).await
+        }));
+    }
+    let mut customers = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for task in tasks {
+        let submitted = task.await.unwrap().expect("every submission is answered");
+        created += usize::from(submitted.created);
+        customers.insert(submitted.case.customer_id);
+    }
+    assert_eq!(created, 60, "a key sent to both nodes makes one case");
+    assert_eq!(customers.len(), 5);
+    assert_eq!(a.case_count().await.unwrap(), 60);
+    drop((a, b));
+    schema.drop().await;
 }

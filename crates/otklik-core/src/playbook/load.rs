@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::{Action, Effect, Playbook, Playbooks, Requirement, Stage, StageSet};
 use crate::calendar::{BusinessCalendar, Holiday, WorkingHours};
 use crate::compensation::ApprovalLimits;
-use crate::deadline::{DEFAULT_WARN_AT, DeadlinePolicy, DeadlineRule, Hours, Target};
+use crate::deadline::{DEFAULT_DUE_DATE_WARNING, DEFAULT_WARN_AT, DeadlinePolicy, DeadlineRule, Hours, Target};
 use crate::vocab::{Kind, Priority, Role, Status};
 
 /// The built-in playbook file.
@@ -94,17 +94,17 @@ impl Workflow {
             return Err(errors.finish());
         }
         let builtin = || Workflow::builtin();
-        let (approval_limits, calendar, (rules, warn_at)) = (
+        let (approval_limits, calendar, (rules, warn_at, due_date_warning)) = (
             approval_limits.unwrap_or_else(|| builtin().playbooks.approval_limits),
             calendar.flatten().unwrap_or_else(|| builtin().deadlines.calendar),
             deadlines.unwrap_or_else(|| {
                 let policy = builtin().deadlines;
-                (policy.rules, policy.warn_at)
+                (policy.rules, policy.warn_at, policy.due_date_warning)
             }),
         );
         Ok(Workflow {
             playbooks: Playbooks { playbooks, approval_limits },
-            deadlines: DeadlinePolicy { calendar, locations, rules, warn_at },
+            deadlines: DeadlinePolicy { calendar, locations, rules, warn_at, due_date_warning },
         })
     }
 }
@@ -174,6 +174,8 @@ struct StageToml {
     #[serde(default)]
     terminal: bool,
     #[serde(default)]
+    watch_due_date: bool,
+    #[serde(default)]
     formerly: Vec<Spanned<String>>,
 }
 
@@ -221,6 +223,7 @@ struct CalendarToml {
 #[serde(deny_unknown_fields)]
 struct DeadlinesToml {
     warn_at: Option<Spanned<f64>>,
+    due_date_warning: Option<Spanned<String>>,
     #[serde(default)]
     target: Vec<Spanned<TargetToml>>,
 }
@@ -330,6 +333,7 @@ fn check_stages(errors: &mut Errors, kind: Kind, raw: &[Spanned<StageToml>]) -> 
             status: status.unwrap_or(Status::Open),
             waits_on_customer: stage.waits_on_customer,
             terminal: stage.terminal,
+            watch_due_date: stage.watch_due_date,
             formerly: stage.formerly.iter().map(|name| name.get_ref().clone()).collect(),
         });
         spans.push(stage.name.span());
@@ -530,7 +534,13 @@ fn holiday_of(text: &str) -> Result<Holiday, String> {
     }
 }
 
-fn deadline_rules(errors: &mut Errors, raw: DeadlinesToml) -> (Vec<DeadlineRule>, f64) {
+fn deadline_rules(errors: &mut Errors, raw: DeadlinesToml) -> (Vec<DeadlineRule>, f64, time::Duration) {
+    // Counted in calendar time before the end of the promised day, whatever the words say.
+    let due_date_warning = raw
+        .due_date_warning
+        .as_ref()
+        .and_then(|text| deadline_target(errors, text))
+        .map_or(DEFAULT_DUE_DATE_WARNING, |target| target.within);
     let warn_at = match raw.warn_at {
         Some(warn_at) if !(*warn_at.get_ref() > 0.0 && *warn_at.get_ref() < 1.0) => {
             errors.at(warn_at.span(), format!("warn_at = {} must be between 0 and 1", warn_at.get_ref()));
@@ -558,7 +568,7 @@ fn deadline_rules(errors: &mut Errors, raw: DeadlinesToml) -> (Vec<DeadlineRule>
             rule
         })
         .collect();
-    (rules, warn_at)
+    (rules, warn_at, due_date_warning)
 }
 
 /// `4h business`, `30m business`, `1h30m calendar`, `2d calendar` (days only in calendar time).

@@ -44,6 +44,10 @@ pub struct Stage {
     pub waits_on_customer: bool,
     /// The playbook ends here; no action leaves a terminal stage.
     pub terminal: bool,
+    /// The case carries a date promised to the customer (set by an action with `set_due_date`,
+    /// as an accepted idea's delivery date): its resolution clock stops here and the date is
+    /// watched instead (a warning before it, breach and escalation after it).
+    pub watch_due_date: bool,
     /// Earlier names of the stage, so cases stored under them still find it.
     pub formerly: Vec<String>,
 }

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use otklik_app::{ClockState, TakeAction, Work};
 use otklik_core::{
-    Action, ActionInput, ApologyForm, Compensation, CompensationKind, CompensationStatus, Kind, Milestone,
-    OpportunityStatus, OutboxStatus, Right, Role, Status, TaskStatus,
+    Action, ActionInput, ApologyForm, Compensation, CompensationKind, CompensationStatus, Kind, OpportunityStatus,
+    OutboxStatus, Right, Role, Status, TaskStatus,
 };
 use otklik_store::{NewTask, Task, TaskUpdate};
 use serde::{Deserialize, Serialize};
@@ -284,7 +284,8 @@ pub struct OpportunityView {
 /// One of a case's clocks.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClockView {
-    /// `first_response` or `resolution`.
+    /// `first_response`, `resolution`, or `due_date` (the date promised to the customer, watched
+    /// instead of the resolution clock in a stage that carries one, as an accepted idea's).
     pub milestone: String,
     /// `ok`, `warning`, `breached`, or `met`.
     pub state: String,
@@ -327,10 +328,7 @@ pub async fn work(
     let clocks = clocks
         .into_iter()
         .map(|clock| ClockView {
-            milestone: match clock.milestone {
-                Milestone::FirstResponse => "first_response".into(),
-                Milestone::Resolution => "resolution".into(),
-            },
+            milestone: clock.milestone.as_str().into(),
             state: match clock.state {
                 ClockState::Ok => "ok",
                 ClockState::Warning => "warning",

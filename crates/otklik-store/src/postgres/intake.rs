@@ -24,8 +24,8 @@ use crate::sql::intake::{Answer, Intake, Job, Outcome, Queue, group, reply};
 
 /// The most items written in one group.
 const MAX_GROUP: usize = 256;
-/// Writers working at once: while one commits, the next group is being written.
-pub(super) const WRITERS: usize = 2;
+/// Writers: one writes its group's statements while the others wait for their commits.
+pub(super) const WRITERS: usize = 3;
 /// How often a submission written alone is tried again after losing a race.
 const RACE_RETRIES: usize = 5;
 
@@ -51,13 +51,14 @@ impl GroupWriter {
 
 async fn run(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
     loop {
-        let jobs = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else { return };
-            group(first, &mut receiver, MAX_GROUP)
-        };
+        // The queue stays locked while the group's statements run and is let go before the
+        // commit: the next writer collects everything that arrived meanwhile and writes it while
+        // this one waits for the disk, so groups stay large and no writer waits idle.
+        let mut queue = receiver.lock().await;
+        let Some(first) = queue.recv().await else { return };
+        let jobs = group(first, &mut queue, MAX_GROUP);
         let items: Vec<&[Intake]> = jobs.iter().map(|job| job.items.as_slice()).collect();
-        let answers = match write_jobs(&pool, &items).await {
+        let answers = match write_jobs(&pool, &items, Some(queue)).await {
             Ok(answers) => answers,
             Err(error) => {
                 tracing::debug!(%error, jobs = items.len(), "intake group rolled back; writing its jobs one by one");
@@ -75,7 +76,7 @@ async fn run(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
 async fn write_alone(pool: &PgPool, items: &[Intake]) -> Answer {
     let mut attempt = 0;
     loop {
-        let answer = write_jobs(pool, &[items]).await;
+        let answer = write_jobs(pool, &[items], None::<()>).await;
         match answer {
             Err(error) if error.is_transient() && attempt < RACE_RETRIES => attempt += 1,
             Err(error) => return Err(error),
@@ -86,25 +87,36 @@ async fn write_alone(pool: &PgPool, items: &[Intake]) -> Answer {
     }
 }
 
-/// Writes the jobs in one transaction. The outer error means the transaction was rolled back;
+/// Writes the jobs in one transaction, letting go of the queue (`queue`, the lock on it) once
+/// only the commit is left. The outer error means the transaction was rolled back;
 /// an inner one is a submission refused before it wrote anything (a reused idempotency key, an
 /// external id sent again with another text), which leaves the others to commit.
-async fn write_jobs(pool: &PgPool, jobs: &[&[Intake]]) -> Result<Vec<Answer>, StoreError> {
+async fn write_jobs<Q>(pool: &PgPool, jobs: &[&[Intake]], queue: Option<Q>) -> Result<Vec<Answer>, StoreError> {
     let items: Vec<(usize, &Intake)> =
         jobs.iter().enumerate().flat_map(|(job, items)| items.iter().map(move |item| (job, item))).collect();
     let mut outcomes: Vec<Option<Outcome>> = items.iter().map(|_| None).collect();
     let mut refused: HashMap<usize, StoreError> = HashMap::new();
     let mut tx = pool.begin().await?;
     let mut pending: Vec<usize> = (0..items.len()).collect();
+    let mut linked = false;
     while !pending.is_empty() {
         let (round, mut later) = split_round(&items, &pending);
-        let mut written = Round { items: &items, outcomes: &mut outcomes, refused: &mut refused, jobs };
+        let mut written =
+            Round { items: &items, outcomes: &mut outcomes, refused: &mut refused, linked: &mut linked, jobs };
         let deferred = written.write(&mut tx, round).await?;
         later.extend(deferred);
         later.sort_unstable();
         pending = later;
     }
-    tx.commit().await?;
+    // A group that linked identities keeps the queue until its commit: the next group must
+    // find those customers, not create them again (and lose the race on the unique index).
+    if linked {
+        tx.commit().await?;
+        drop(queue);
+    } else {
+        drop(queue);
+        tx.commit().await?;
+    }
     let mut answers: Vec<Answer> = jobs.iter().map(|_| Ok(Vec::new())).collect();
     for (job, error) in refused {
         answers[job] = Err(error);
@@ -154,6 +166,8 @@ struct Round<'a, 'i> {
     items: &'a [(usize, &'i Intake)],
     outcomes: &'a mut Vec<Option<Outcome>>,
     refused: &'a mut HashMap<usize, StoreError>,
+    /// Whether a round linked identities to customers.
+    linked: &'a mut bool,
     jobs: &'a [&'i [Intake]],
 }
 
@@ -163,7 +177,33 @@ struct NewCase<'i> {
     item: &'i Intake,
     customer_id: i64,
     returning: bool,
+    /// A returning customer's details this submission fills in.
+    fills: bool,
+    priority: Priority,
     identities: NewIdentities<'i>,
+}
+
+/// A known identity with its customer, as the lookup reads them.
+#[derive(sqlx::FromRow)]
+struct KnownRow {
+    kind: String,
+    value: String,
+    id: i64,
+    no_name: bool,
+    no_followers: bool,
+    no_locale: bool,
+    vip: bool,
+    complained: bool,
+}
+
+/// A known customer as intake sees them.
+struct Known {
+    id: i64,
+    no_name: bool,
+    no_followers: bool,
+    no_locale: bool,
+    vip: bool,
+    complained: bool,
 }
 
 impl<'i> Round<'_, 'i> {
@@ -186,11 +226,13 @@ impl<'i> Round<'_, 'i> {
             return Ok(Vec::new());
         }
         let (cases, deferred) = self.customers(tx, round).await?;
-        let priorities = priorities(tx, &cases).await?;
-        let ids = next_ids(tx, "cases", cases.len()).await?;
-        insert_cases(tx, &cases, &ids, &priorities).await?;
-        for ((new, id), priority) in cases.iter().zip(&ids).zip(&priorities) {
-            self.outcomes[new.index] = Some(Outcome::Created(Box::new(new.item.case(*id, new.customer_id, *priority))));
+        let (ids, linked) = insert_cases(tx, &cases).await?;
+        *self.linked |= linked;
+        for new in &cases {
+            let id =
+                *ids.get(&new.item.status_token).ok_or_else(|| StoreError::Internal("a case without an id".into()))?;
+            self.outcomes[new.index] =
+                Some(Outcome::Created(Box::new(new.item.case(id, new.customer_id, new.priority))));
         }
         Ok(deferred)
     }
@@ -271,18 +313,39 @@ impl<'i> Round<'_, 'i> {
             .flat_map(|&index| self.items[index].1.feedback.customer.identities.iter())
             .map(|identity| (identity.kind.as_str(), identity.value.as_str()))
             .collect();
-        let owners: HashMap<(String, String), i64> = if wanted.is_empty() {
+        let owners: HashMap<(String, String), Known> = if wanted.is_empty() {
             HashMap::new()
         } else {
-            let rows: Vec<(String, String, i64)> = sqlx::query_as(
-                "SELECT i.kind, i.value, i.customer_id FROM unnest($1::text[], $2::text[]) AS u(kind, value) \
-                 JOIN customer_identities i ON i.kind = u.kind AND i.value = u.value",
+            // With what intake needs to know of each known customer: which details are still
+            // missing (the only ones a submission may fill in), and whether they are a VIP or
+            // complained before. Lateral lookups with a limit, not joins or EXISTS: for a
+            // parameter array the planner would hash a whole table instead of asking its index
+            // for each of the few rows wanted.
+            let rows: Vec<KnownRow> = sqlx::query_as(
+                "SELECT u.kind, u.value, c.id, c.name IS NULL AS no_name, c.followers IS NULL AS no_followers, \
+                 c.locale IS NULL AS no_locale, c.vip, x.one IS NOT NULL AS complained FROM unnest($1::text[], $2::text[]) AS u(kind, value) \
+                 CROSS JOIN LATERAL (SELECT customer_id FROM customer_identities \
+                 WHERE kind = u.kind AND value = u.value LIMIT 1) i \
+                 JOIN customers c ON c.id = i.customer_id LEFT JOIN LATERAL \
+                 (SELECT 1 AS one FROM cases WHERE customer_id = c.id AND kind = 'complaint' LIMIT 1) x ON TRUE",
             )
             .bind(wanted.iter().map(|(kind, _)| kind.to_string()).collect::<Vec<_>>())
             .bind(wanted.iter().map(|(_, value)| value.to_string()).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
-            rows.into_iter().map(|(kind, value, id)| ((kind, value), id)).collect()
+            rows.into_iter()
+                .map(|row| {
+                    let known = Known {
+                        id: row.id,
+                        no_name: row.no_name,
+                        no_followers: row.no_followers,
+                        no_locale: row.no_locale,
+                        vip: row.vip,
+                        complained: row.complained,
+                    };
+                    ((row.kind, row.value), known)
+                })
+                .collect()
         };
         let mut cases = Vec::with_capacity(round.len());
         let mut deferred = Vec::new();
@@ -290,16 +353,16 @@ impl<'i> Round<'_, 'i> {
         let mut created = 0;
         for index in round {
             let item = self.items[index].1;
-            let mut found = None;
+            let mut found: Option<&Known> = None;
             let mut unknown = Vec::new();
             for identity in &item.feedback.customer.identities {
                 match owners.get(&(identity.kind.as_str().to_owned(), identity.value.clone())) {
-                    Some(owner) => found = found.or(Some(*owner)),
+                    Some(owner) => found = found.or(Some(owner)),
                     None => unknown.push(identity),
                 }
             }
             if let Some(owner) = found
-                && !customers_in_round.insert(owner)
+                && !customers_in_round.insert(owner.id)
             {
                 deferred.push(index);
                 continue;
@@ -308,75 +371,30 @@ impl<'i> Round<'_, 'i> {
                 created += 1;
             }
             let attached = found.is_none() || item.feedback.vouched;
+            let feedback = &item.feedback;
+            let priority = match found {
+                Some(known) if feedback.returning.is_some() => feedback.priority_for(known.vip, known.complained),
+                _ => feedback.priority,
+            };
+            let customer = &feedback.customer;
+            let fills = found.is_some_and(|known| {
+                (known.no_name && customer.name.is_some())
+                    || (known.no_followers && customer.followers.is_some())
+                    || (known.no_locale && customer.locale.is_some())
+            });
             cases.push(NewCase {
                 index,
                 item,
-                customer_id: found.unwrap_or(0),
+                customer_id: found.map_or(0, |known| known.id),
                 returning: found.is_some(),
+                fills,
+                priority,
                 identities: NewIdentities { identities: unknown, attached },
             });
         }
         let mut new_ids = next_ids(tx, "customers", created).await?.into_iter();
         for case in cases.iter_mut().filter(|case| !case.returning) {
             case.customer_id = new_ids.next().ok_or_else(|| StoreError::Internal("too few customer ids".into()))?;
-        }
-        let fresh: Vec<&NewCase> = cases.iter().filter(|case| !case.returning).collect();
-        if !fresh.is_empty() {
-            sqlx::query(
-                "INSERT INTO customers (id, name, followers, locale, created_at) \
-                 SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::int8[])",
-            )
-            .bind(fresh.iter().map(|case| case.customer_id).collect::<Vec<_>>())
-            .bind(fresh.iter().map(|case| case.item.feedback.customer.name.clone()).collect::<Vec<_>>())
-            .bind(fresh.iter().map(|case| case.item.feedback.customer.followers).collect::<Vec<_>>())
-            .bind(fresh.iter().map(|case| case.item.feedback.customer.locale.clone()).collect::<Vec<_>>())
-            .bind(fresh.iter().map(|case| millis(case.item.stamp.at)).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let told: Vec<&NewCase> = cases
-            .iter()
-            .filter(|case| {
-                let customer = &case.item.feedback.customer;
-                case.returning && (customer.name.is_some() || customer.followers.is_some() || customer.locale.is_some())
-            })
-            .collect();
-        if !told.is_empty() {
-            sqlx::query(
-                "UPDATE customers SET name = coalesce(customers.name, u.name), \
-                 followers = coalesce(customers.followers, u.followers), locale = coalesce(customers.locale, u.locale) \
-                 FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[]) AS u(id, name, followers, locale) \
-                 WHERE customers.id = u.id",
-            )
-            .bind(told.iter().map(|case| case.customer_id).collect::<Vec<_>>())
-            .bind(told.iter().map(|case| case.item.feedback.customer.name.clone()).collect::<Vec<_>>())
-            .bind(told.iter().map(|case| case.item.feedback.customer.followers).collect::<Vec<_>>())
-            .bind(told.iter().map(|case| case.item.feedback.customer.locale.clone()).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        // Sorted, so two writers linking identities lock them in the same order.
-        let mut links: Vec<(&str, &str, i64)> = cases
-            .iter()
-            .filter(|case| case.identities.attached)
-            .flat_map(|case| {
-                case.identities
-                    .identities
-                    .iter()
-                    .map(|identity| (identity.kind.as_str(), identity.value.as_str(), case.customer_id))
-            })
-            .collect();
-        links.sort_unstable();
-        if !links.is_empty() {
-            sqlx::query(
-                "INSERT INTO customer_identities (kind, value, customer_id) \
-                 SELECT * FROM unnest($1::text[], $2::text[], $3::int8[])",
-            )
-            .bind(links.iter().map(|link| link.0.to_owned()).collect::<Vec<_>>())
-            .bind(links.iter().map(|link| link.1.to_owned()).collect::<Vec<_>>())
-            .bind(links.iter().map(|link| link.2).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
         }
         Ok((cases, deferred))
     }
@@ -395,61 +413,105 @@ async fn next_ids(tx: &mut PgConnection, table: &str, count: usize) -> Result<Ve
         .await?)
 }
 
-/// Each case's priority: raised for a returning VIP or complainer when the intake asked for it.
-async fn priorities(tx: &mut PgConnection, cases: &[NewCase<'_>]) -> Result<Vec<Priority>, StoreError> {
-    let asking: Vec<i64> = cases
-        .iter()
-        .filter(|case| case.returning && case.item.feedback.returning.is_some())
-        .map(|case| case.customer_id)
-        .collect();
-    let mut known: HashMap<i64, (bool, bool)> = HashMap::new();
-    if !asking.is_empty() {
-        let rows: Vec<(i64, bool, bool)> = sqlx::query_as(
-            "SELECT id, vip, EXISTS (SELECT 1 FROM cases WHERE customer_id = customers.id AND kind = 'complaint') \
-             FROM customers WHERE id = ANY($1)",
-        )
-        .bind(&asking)
-        .fetch_all(&mut *tx)
-        .await?;
-        known = rows.into_iter().map(|(id, vip, complained)| (id, (vip, complained))).collect();
-    }
-    Ok(cases
-        .iter()
-        .map(|case| match known.get(&case.customer_id) {
-            Some(&(vip, complained)) if case.returning => case.item.feedback.priority_for(vip, complained),
-            _ => case.item.feedback.priority,
-        })
-        .collect())
-}
-
 /// The cases with their first message, `created` and identity events, search terms and
-/// idempotency keys.
+/// idempotency keys, and their customers' new records, in one statement; the ids the cases were
+/// given, by status token (which is unique), and whether identities were linked.
 async fn insert_cases(
     tx: &mut PgConnection,
     cases: &[NewCase<'_>],
-    ids: &[i64],
-    priorities: &[Priority],
-) -> Result<(), StoreError> {
+) -> Result<(HashMap<String, i64>, bool), StoreError> {
+    let fresh: Vec<&NewCase<'_>> = cases.iter().filter(|case| !case.returning).collect();
+    let told: Vec<&NewCase<'_>> = cases.iter().filter(|case| case.fills).collect();
+    // Sorted, so two writers linking identities lock them in the same order.
+    let mut links: Vec<(&str, &str, i64)> = cases
+        .iter()
+        .filter(|case| case.identities.attached)
+        .flat_map(|case| {
+            case.identities
+                .identities
+                .iter()
+                .map(|identity| (identity.kind.as_str(), identity.value.as_str(), case.customer_id))
+        })
+        .collect();
+    links.sort_unstable();
     let texts = |f: &dyn Fn(&Intake) -> Option<String>| cases.iter().map(|case| f(case.item)).collect::<Vec<_>>();
+    let tokens = texts(&|item| Some(item.status_token.clone()));
     let at: Vec<i64> = cases.iter().map(|case| millis(case.item.stamp.at)).collect();
-    sqlx::query(
-        "INSERT INTO cases (id, channel, kind, audience, sentiment, language, priority, status, subject, location, \
-         product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source) \
-         SELECT u.id, u.channel, u.kind, u.audience, u.sentiment, u.language, u.priority, u.status, u.subject, \
-         u.location, u.product, u.public, u.external_id, u.customer_id, u.status_token, u.at, u.at, u.watch_at, \
-         u.cause, u.stage, u.source FROM unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], \
-         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bool[], $13::text[], \
-         $14::int8[], $15::text[], $16::int8[], $17::int8[], $18::text[], $19::text[], $20::text[]) \
-         AS u(id, channel, kind, audience, sentiment, language, priority, status, subject, location, product, \
-         public, external_id, customer_id, status_token, at, watch_at, cause, stage, source)",
+    #[derive(Default)]
+    struct Events {
+        token: Vec<String>,
+        at: Vec<i64>,
+        actor: Vec<String>,
+        action: Vec<String>,
+        value: Vec<String>,
+    }
+    let mut events = Events::default();
+    for case in cases {
+        let created = ("created", case.item.feedback.kind.as_str().to_owned());
+        for (action, value) in std::iter::once(created).chain(case.identities.events(case.returning)) {
+            events.token.push(case.item.status_token.clone());
+            events.at.push(millis(case.item.stamp.at));
+            events.actor.push(case.item.stamp.actor.clone());
+            events.action.push(action.to_owned());
+            events.value.push(value);
+        }
+    }
+    let keyed: Vec<(&str, &crate::IdempotencyKey, i64)> = cases
+        .iter()
+        .filter_map(|case| {
+            let item = case.item;
+            item.idempotency.as_ref().map(|key| (item.status_token.as_str(), key, millis(item.stamp.at)))
+        })
+        .collect();
+    let name =
+        |cases: &[&NewCase]| cases.iter().map(|case| case.item.feedback.customer.name.clone()).collect::<Vec<_>>();
+    let followers =
+        |cases: &[&NewCase]| cases.iter().map(|case| case.item.feedback.customer.followers).collect::<Vec<_>>();
+    let locale =
+        |cases: &[&NewCase]| cases.iter().map(|case| case.item.feedback.customer.locale.clone()).collect::<Vec<_>>();
+    // One statement: the new customers, the details returning ones fill in and the identities
+    // linked, then the cases and all that comes with them. Foreign keys are checked at the end
+    // of the statement, when every row of it is in.
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "WITH fresh AS (INSERT INTO customers (id, name, followers, locale, created_at) \
+         SELECT * FROM unnest($32::int8[], $33::text[], $34::int8[], $35::text[], $36::int8[])), \
+         told AS (UPDATE customers SET name = coalesce(customers.name, u.name), \
+         followers = coalesce(customers.followers, u.followers), locale = coalesce(customers.locale, u.locale) \
+         FROM unnest($37::int8[], $38::text[], $39::int8[], $40::text[]) AS u(id, name, followers, locale) \
+         WHERE customers.id = u.id), \
+         linked AS (INSERT INTO customer_identities (kind, value, customer_id) \
+         SELECT * FROM unnest($41::text[], $42::text[], $43::int8[])), \
+         c AS (INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, \
+         location, product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, \
+         stage, source) SELECT u.channel, u.kind, u.audience, u.sentiment, u.language, u.priority, u.status, \
+         u.subject, u.location, u.product, u.public, u.external_id, u.customer_id, u.status_token, u.at, u.at, \
+         u.watch_at, u.cause, u.stage, u.source FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+         $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[], \
+         $13::int8[], $14::text[], $15::int8[], $16::int8[], $17::text[], $18::text[], $19::text[], $20::text[]) \
+         AS u(channel, kind, audience, sentiment, language, priority, status, subject, location, product, public, \
+         external_id, customer_id, status_token, at, watch_at, cause, stage, source, body) \
+         RETURNING id, status_token, channel, created_at), \
+         m AS (INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
+         SELECT c.id, 'inbound', TRUE, c.channel, 'customer', u.body, c.created_at \
+         FROM unnest($14::text[], $20::text[]) AS u(status_token, body) JOIN c ON c.status_token = u.status_token), \
+         e AS (INSERT INTO events (case_id, at, actor, action, new_value) \
+         SELECT c.id, u.at, u.actor, u.action, u.value \
+         FROM unnest($21::text[], $22::int8[], $23::text[], $24::text[], $25::text[]) WITH ORDINALITY \
+         AS u(status_token, at, actor, action, value, n) JOIN c ON c.status_token = u.status_token ORDER BY u.n), \
+         s AS (INSERT INTO case_search (case_id, terms) SELECT c.id, u.terms \
+         FROM unnest($14::text[], $26::text[]) AS u(status_token, terms) JOIN c ON c.status_token = u.status_token), \
+         k AS (INSERT INTO idempotency_keys (scope, key, body_digest, case_id, created_at) \
+         SELECT u.scope, u.key, u.digest, c.id, u.at \
+         FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::int8[]) \
+         AS u(status_token, scope, key, digest, at) JOIN c ON c.status_token = u.status_token) \
+         SELECT status_token, id FROM c",
     )
-    .bind(ids)
     .bind(texts(&|item| Some(item.feedback.channel.as_str().to_owned())))
     .bind(texts(&|item| Some(item.feedback.kind.as_str().to_owned())))
     .bind(texts(&|item| Some(item.feedback.audience.as_str().to_owned())))
     .bind(texts(&|item| item.feedback.sentiment.map(|s| s.as_str().to_owned())))
     .bind(texts(&|item| item.feedback.language.map(|l| l.as_str().to_owned())))
-    .bind(priorities.iter().map(|p| p.as_str().to_owned()).collect::<Vec<_>>())
+    .bind(cases.iter().map(|case| case.priority.as_str().to_owned()).collect::<Vec<_>>())
     .bind(texts(&|item| Some(item.feedback.status.as_str().to_owned())))
     .bind(texts(&|item| item.feedback.subject.clone()))
     .bind(texts(&|item| item.feedback.location.clone()))
@@ -457,77 +519,37 @@ async fn insert_cases(
     .bind(cases.iter().map(|case| case.item.feedback.public).collect::<Vec<_>>())
     .bind(texts(&|item| item.feedback.external_id.clone()))
     .bind(cases.iter().map(|case| case.customer_id).collect::<Vec<_>>())
-    .bind(texts(&|item| Some(item.status_token.clone())))
+    .bind(&tokens)
     .bind(&at)
     .bind(cases.iter().map(|case| case.item.feedback.watch_at.map(millis)).collect::<Vec<_>>())
     .bind(texts(&|item| item.feedback.cause.map(|c| c.as_str().to_owned())))
     .bind(texts(&|item| Some(item.feedback.stage.clone())))
     .bind(texts(&|item| Some(item.feedback.source.clone())))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
-         SELECT u.case_id, 'inbound', TRUE, u.channel, 'customer', u.body, u.at \
-         FROM unnest($1::int8[], $2::text[], $3::text[], $4::int8[]) AS u(case_id, channel, body, at)",
-    )
-    .bind(ids)
-    .bind(texts(&|item| Some(item.feedback.channel.as_str().to_owned())))
     .bind(texts(&|item| Some(item.feedback.text.clone())))
-    .bind(&at)
-    .execute(&mut *tx)
-    .await?;
-    #[derive(Default)]
-    struct Events {
-        case_id: Vec<i64>,
-        at: Vec<i64>,
-        actor: Vec<String>,
-        action: Vec<String>,
-        value: Vec<String>,
-    }
-    let mut events = Events::default();
-    for (case, id) in cases.iter().zip(ids) {
-        let created = ("created", case.item.feedback.kind.as_str().to_owned());
-        for (action, value) in std::iter::once(created).chain(case.identities.events(case.returning)) {
-            events.case_id.push(*id);
-            events.at.push(millis(case.item.stamp.at));
-            events.actor.push(case.item.stamp.actor.clone());
-            events.action.push(action.to_owned());
-            events.value.push(value);
-        }
-    }
-    sqlx::query(
-        "INSERT INTO events (case_id, at, actor, action, new_value) \
-         SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[], $4::text[], $5::text[])",
-    )
-    .bind(events.case_id)
+    .bind(events.token)
     .bind(events.at)
     .bind(events.actor)
     .bind(events.action)
     .bind(events.value)
-    .execute(&mut *tx)
+    .bind(texts(&|item| Some(item.terms.clone())))
+    .bind(keyed.iter().map(|(token, _, _)| token.to_string()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, key, _)| key.scope.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, key, _)| key.key.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, key, _)| key.body_digest.clone()).collect::<Vec<_>>())
+    .bind(keyed.iter().map(|(_, _, at)| *at).collect::<Vec<_>>())
+    .bind(fresh.iter().map(|case| case.customer_id).collect::<Vec<_>>())
+    .bind(name(&fresh))
+    .bind(followers(&fresh))
+    .bind(locale(&fresh))
+    .bind(fresh.iter().map(|case| millis(case.item.stamp.at)).collect::<Vec<_>>())
+    .bind(told.iter().map(|case| case.customer_id).collect::<Vec<_>>())
+    .bind(name(&told))
+    .bind(followers(&told))
+    .bind(locale(&told))
+    .bind(links.iter().map(|link| link.0.to_owned()).collect::<Vec<_>>())
+    .bind(links.iter().map(|link| link.1.to_owned()).collect::<Vec<_>>())
+    .bind(links.iter().map(|link| link.2).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO case_search (case_id, terms) SELECT * FROM unnest($1::int8[], $2::text[])")
-        .bind(ids)
-        .bind(texts(&|item| Some(item.terms.clone())))
-        .execute(&mut *tx)
-        .await?;
-    let keyed: Vec<(i64, &crate::IdempotencyKey, i64)> = cases
-        .iter()
-        .zip(ids)
-        .filter_map(|(case, id)| case.item.idempotency.as_ref().map(|key| (*id, key, millis(case.item.stamp.at))))
-        .collect();
-    if !keyed.is_empty() {
-        sqlx::query(
-            "INSERT INTO idempotency_keys (scope, key, body_digest, case_id, created_at) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[])",
-        )
-        .bind(keyed.iter().map(|(_, key, _)| key.scope.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, key, _)| key.key.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, key, _)| key.body_digest.clone()).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(id, _, _)| *id).collect::<Vec<_>>())
-        .bind(keyed.iter().map(|(_, _, at)| *at).collect::<Vec<_>>())
-        .execute(&mut *tx)
-        .await?;
-    }
-    Ok(())
+    Ok((rows.into_iter().collect(), !links.is_empty()))
 }

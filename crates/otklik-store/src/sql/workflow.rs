@@ -13,10 +13,7 @@ use crate::{
 };
 
 pub(crate) fn milestone_word(milestone: Milestone) -> &'static str {
-    match milestone {
-        Milestone::FirstResponse => "first_response",
-        Milestone::Resolution => "resolution",
-    }
+    milestone.as_str()
 }
 
 pub(crate) fn date_text(date: Date) -> String {
@@ -500,8 +497,11 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
             .bind(case_id)
             .fetch_all(conn)
             .await?;
-    let (first_response_at, resolved_at): (Option<i64>, Option<i64>) =
-        query("SELECT first_response_at, resolved_at FROM cases WHERE id = $1").bind(case_id).fetch_one(conn).await?;
+    let (first_response_at, resolved_at, due_on): (Option<i64>, Option<i64>, Option<String>) =
+        query("SELECT first_response_at, resolved_at, due_on FROM cases WHERE id = $1")
+            .bind(case_id)
+            .fetch_one(conn)
+            .await?;
     Ok(CaseWork {
         tasks,
         compensations,
@@ -510,6 +510,7 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
         pauses: pauses(rows)?,
         first_response_at: optional_time(first_response_at)?,
         resolved_at: optional_time(resolved_at)?,
+        due_on: parse_date(due_on)?,
     })
 }
 
@@ -598,8 +599,8 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
     now: OffsetDateTime,
     limit: u32,
 ) -> Result<Vec<ClockedCase>, StoreError> {
-    type ClockedRow = (i64, String, String, bool, bool, Option<String>, i64, Option<i64>);
-    const COLUMNS: &str = "id, kind, priority, public, hidden, location, created_at, first_response_at";
+    type ClockedRow = (i64, String, String, bool, bool, Option<String>, i64, Option<i64>, String, Option<String>);
+    const COLUMNS: &str = "id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on";
     // New and changed cases first, then those whose time has come; both walk the
     // partial index on (watch_at, id) of unresolved cases.
     let mut rows: Vec<ClockedRow> = query(format!(
@@ -632,7 +633,7 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
         }
     }
     rows.into_iter()
-        .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at)| {
+        .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on)| {
             Ok(ClockedCase {
                 case_id,
                 kind: word(&kind)?,
@@ -643,6 +644,8 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
                 created_at: from_millis(created_at)?,
                 first_response_at: optional_time(first_response_at)?,
                 pauses: pauses(paused.remove(&case_id).unwrap_or_default())?,
+                stage,
+                due_on: parse_date(due_on)?,
             })
         })
         .collect()
