@@ -76,6 +76,17 @@ impl App {
         Ok(detail)
     }
 
+    /// A file kept with a case, with its content.
+    pub async fn attachment(
+        &self,
+        actor: &Actor,
+        raw: &str,
+        id: i64,
+    ) -> Result<(otklik_store::AttachmentInfo, Vec<u8>), AppError> {
+        let case = self.case(actor, raw).await?.case;
+        self.store.attachment(case.id, id).await.map_err(missing(|| format!("no attachment {id} on case `{raw}`")))
+    }
+
     /// A page of cases, newest first, or ranked by a search. A cursor pages only the listing it
     /// came from: a search's (`o…`) with a query, a plain listing's (`b…`) without one.
     pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Page<Case>, AppError> {
@@ -158,7 +169,7 @@ impl App {
                 return Err(AppError::Standard(checked.findings));
             }
         }
-        let message = NewMessage { direction, public, channel: case.channel, body };
+        let message = NewMessage { direction, public, channel: case.channel, body, external_id: None };
         Ok(self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?)
     }
 

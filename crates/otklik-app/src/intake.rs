@@ -71,7 +71,7 @@ impl App {
     }
 
     /// The submission as the store takes it: classified, prioritised, in its initial stage.
-    fn triaged(&self, submission: Submission, source: &str, vouched: bool) -> NewFeedback {
+    pub(crate) fn triaged(&self, submission: Submission, source: &str, vouched: bool) -> NewFeedback {
         let input = Input {
             text: &submission.text,
             public: submission.public,
@@ -116,6 +116,7 @@ impl App {
             language: Some(triaged.language),
             priority,
             external_id: submission.external_id,
+            thread_key: None,
             source: source.to_owned(),
             vouched,
             watch_at: None,

@@ -8,6 +8,7 @@
 mod cases;
 mod customers;
 mod error;
+mod inbound;
 pub mod input;
 mod intake;
 mod status;
@@ -22,6 +23,7 @@ use otklik_store::{Stamp, Store};
 
 pub use cases::{CaseAddress, Writing, WritingKind};
 pub use error::AppError;
+pub use inbound::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Received};
 pub use intake::{Idempotency, Receipt, Submission, mint_link_secret};
 pub use status::{CustomerStatus, customer_language};
 pub use steps::{Checked, ClockState, ClockView, PlaybookActions, TakeAction, Work};

@@ -1,9 +1,12 @@
-//! Otklik's channels: how a message owed to a customer leaves Otklik. Each channel (e-mail,
-//! Telegram, SMS, social networks) is one driver module implementing [`Outbound`]; `serve` fills a
-//! [`Registry`] from the configuration, and every node's job worker renders each outbox row from
-//! its template key in the customer's language ([`Messages`]) and hands it to the channel's
-//! driver. A channel with no driver configured goes to the [`log::LogDriver`], which records what
-//! it would have sent, so the case shows the message as `logged` instead of waiting forever.
+//! Otklik's channels: how customers' messages come in and how the messages owed to them leave.
+//! Each channel (e-mail, Telegram, SMS, social networks) is one driver module implementing
+//! [`Inbound`] (it receives, normalises each message into an [`Incoming`] and hands it to a
+//! [`Sink`], which is intake: `App::receive`) and [`Outbound`] (it delivers one rendered message).
+//! `serve` fills a [`Registry`] from the configuration and runs its inbound drivers; every node's
+//! job worker renders each outbox row from its template key in the customer's language
+//! ([`Messages`]) and hands it to the channel's driver. A channel with no driver configured goes
+//! to the [`log::LogDriver`], which records what it would have sent, so the case shows the message
+//! as `logged` instead of waiting forever.
 
 pub mod log;
 mod messages;
@@ -12,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use otklik_core::{Attachment, Incoming};
 use otklik_core::{Channel, Language};
 
 pub use messages::{Messages, MessagesError, Values};
@@ -50,10 +54,61 @@ pub trait Outbound: Send + Sync + 'static {
     async fn deliver(&self, message: &Rendered) -> Result<Sent, String>;
 }
 
-/// The drivers in use, one per channel.
+/// What intake made of a message a driver handed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub case_id: i64,
+    /// The case reference (`OT-2026-000123`), for an acknowledgement or a subject line.
+    pub reference: String,
+    pub outcome: TakenAs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakenAs {
+    /// A new case; the customer's status link.
+    Opened { status_url: String },
+    /// A message on the open case of its conversation.
+    Continued,
+    /// Seen already: nothing was written.
+    Redelivered,
+}
+
+/// Why intake did not take a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The message can never be taken as it is (empty, too large, …): the driver records it
+    /// and moves on, without trying again.
+    #[error("refused: {0}")]
+    Invalid(String),
+    /// Intake cannot take it now (the database is unreachable): the driver leaves it at its
+    /// source, unacknowledged, and tries again later.
+    #[error("not taken now: {0}")]
+    Unavailable(String),
+}
+
+/// Where an inbound driver hands what it receives. It answers only once the message is
+/// committed, so a driver acknowledges a message at its source (marks the e-mail seen, moves
+/// the Telegram offset) only after `take` returned `Ok`: nothing is lost when a node stops.
+#[async_trait]
+pub trait Sink: Send + Sync + 'static {
+    async fn take(&self, incoming: Incoming) -> Result<Taken, Refused>;
+}
+
+/// A channel's way in: receives from its source (IMAP IDLE, long polling, …) until `stop`
+/// turns true, handing each message to the sink.
+#[async_trait]
+pub trait Inbound: Send + Sync + 'static {
+    /// The channel its messages come from.
+    fn channel(&self) -> Channel;
+
+    async fn run(&self, sink: Arc<dyn Sink>, stop: tokio::sync::watch::Receiver<bool>);
+}
+
+/// The drivers in use: one way out per channel, and the ways in.
 #[derive(Clone, Default)]
 pub struct Registry {
     drivers: HashMap<Channel, Arc<dyn Outbound>>,
+    inbound: Vec<Arc<dyn Inbound>>,
 }
 
 impl Registry {
@@ -77,6 +132,17 @@ impl Registry {
             self.drivers.entry(*channel).or_insert_with(|| driver.clone());
         }
         self
+    }
+
+    /// Adds a way in.
+    pub fn with_inbound(mut self, driver: Arc<dyn Inbound>) -> Registry {
+        self.inbound.push(driver);
+        self
+    }
+
+    /// The ways in, to be run by `serve`.
+    pub fn inbound(&self) -> &[Arc<dyn Inbound>] {
+        &self.inbound
     }
 
     /// The driver of a channel.

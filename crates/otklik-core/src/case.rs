@@ -68,6 +68,9 @@ pub struct NewFeedback {
     pub language: Option<Language>,
     pub priority: Priority,
     pub external_id: Option<String>,
+    /// The conversation at the source this case began in (an e-mail thread, a chat): later
+    /// messages of it continue this case.
+    pub thread_key: Option<String>,
     /// The source vouches for the customer's identities (staff logging a call): new identities
     /// given with a known one join that customer. From any other source (a form, an
     /// integration) they do not: the case goes to the customer an identity found, and the new
@@ -162,6 +165,9 @@ pub struct NewMessage {
     pub public: bool,
     pub channel: Channel,
     pub body: String,
+    /// The message's own id at its source, for an incoming one: the same id on the case again
+    /// is a redelivery.
+    pub external_id: Option<String>,
 }
 
 /// One entry of a case's history. Events are only ever appended.

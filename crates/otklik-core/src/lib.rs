@@ -6,6 +6,7 @@ pub mod clock;
 pub mod compensation;
 pub mod customer;
 pub mod deadline;
+pub mod incoming;
 pub mod playbook;
 pub mod rights;
 pub mod standard;
@@ -23,6 +24,7 @@ pub use customer::{Customer, CustomerPatch, Identity, IdentityKind, NewCustomer}
 pub use deadline::{
     ClockFacts, ClockReading, DeadlinePolicy, DeadlineRule, DeadlineState, DeadlineStatus, Hours, Milestone, Target,
 };
+pub use incoming::{Attachment, Incoming};
 pub use playbook::{
     Action, ActionInput, CaseFacts, Effect, Playbook, PlaybookError, PlaybookErrors, Playbooks, Refusal, Requirement,
     Stage, StageSet, Transition, Workflow,

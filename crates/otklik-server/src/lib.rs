@@ -5,6 +5,7 @@
 mod api;
 pub mod auth;
 pub mod config;
+pub mod inbound;
 pub mod jobs;
 mod limits;
 mod metrics;

@@ -112,7 +112,7 @@ impl Application {
         self.listener.local_addr().expect("a bound listener has an address")
     }
 
-    /// Delivers the outbox through these channel drivers instead of the configured ones (tests
+    /// Receives and delivers through these channel drivers instead of the configured ones (tests
     /// give an empty registry, so that only the runners they drive by hand deliver).
     pub fn with_channels(mut self, channels: Registry) -> Application {
         self.channels = channels;
@@ -132,7 +132,11 @@ impl Application {
     /// Serves until `shutdown` completes, then lets requests in flight finish.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         self.runner().spawn(crate::jobs::WORK_EVERY);
-        crate::limits::serve(self.listener, self.router, self.state.limits, shutdown).await?;
+        let (stop_receiving, stop) = tokio::sync::watch::channel(false);
+        crate::inbound::start(&self.state, &self.channels, &stop);
+        let result = crate::limits::serve(self.listener, self.router, self.state.limits, shutdown).await;
+        let _ = stop_receiving.send(true);
+        result?;
         Ok(())
     }
 }

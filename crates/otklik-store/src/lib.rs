@@ -51,6 +51,26 @@ pub struct CaseDetail {
     pub customer: Customer,
     pub messages: Vec<Message>,
     pub events: Vec<Event>,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// A file kept with a case (its content is read on its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    pub id: i64,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub created_at: OffsetDateTime,
+}
+
+/// A file to keep with a case, with the SHA-256 of its content (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+    pub digest: String,
 }
 
 /// A customer with their cases on every channel, newest first.
@@ -341,7 +361,28 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError>;
 
+    /// Appends a message. One with an external id the case already has is refused with a
+    /// unique violation (see `message_by_external_id`).
     async fn add_message(&self, case_id: i64, message: NewMessage, stamp: Stamp) -> Result<Message, StoreError>;
+
+    /// The message of a case that came with this id from its source, if it came already.
+    async fn message_by_external_id(&self, case_id: i64, external_id: &str) -> Result<Option<Message>, StoreError>;
+
+    /// The newest case of a conversation at a source (`thread_key` of the case it began in),
+    /// with its status, if there is one.
+    async fn case_by_thread(
+        &self,
+        source: &str,
+        channel: Channel,
+        thread_key: &str,
+    ) -> Result<Option<(i64, otklik_core::Status)>, StoreError>;
+
+    /// Keeps files with a case; one kept already (same name and content) is not kept twice.
+    /// How many were new.
+    async fn add_attachments(&self, case_id: i64, files: &[NewAttachment], stamp: Stamp) -> Result<u32, StoreError>;
+
+    /// A kept file with its content.
+    async fn attachment(&self, case_id: i64, id: i64) -> Result<(AttachmentInfo, Vec<u8>), StoreError>;
 
     /// Applies a patch; each changed field is an event in the same transaction.
     async fn update_case(&self, case_id: i64, patch: &CasePatch, stamp: Stamp) -> Result<CaseDetail, StoreError>;

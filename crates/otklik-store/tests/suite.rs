@@ -132,6 +132,7 @@ fn feedback(text: &str) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        thread_key: None,
         source: String::new(),
         vouched: false,
         watch_at: None,
@@ -392,6 +393,7 @@ async fn message_is_appended_searchable_and_recorded(store: Arc<dyn Store>) {
         public: true,
         channel: Channel::Web,
         body: "Приносим извинения, курьер приедет сегодня до 18:00".into(),
+        external_id: None,
     };
     let later = T0 + time::Duration::hours(1);
     let message = store.add_message(case.id, reply, Stamp { at: later, actor: "olga".into() }).await.unwrap();
@@ -403,7 +405,13 @@ async fn message_is_appended_searchable_and_recorded(store: Arc<dyn Store>) {
     assert_eq!(detail.case.updated_at, later);
     assert_eq!(search(&store, "курьеры").await, ["c"]);
     assert_eq!(search(&store, "заказа").await, ["c"]);
-    let note = NewMessage { direction: Direction::Note, public: false, channel: Channel::Web, body: "x".into() };
+    let note = NewMessage {
+        direction: Direction::Note,
+        public: false,
+        channel: Channel::Web,
+        body: "x".into(),
+        external_id: None,
+    };
     let missing = store.add_message(case.id + 1000, note, stamp(T0)).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound("case")));
 }
@@ -717,11 +725,23 @@ async fn a_complaints_cause_is_stored_and_corrected(store: Arc<dyn Store>) {
 
 async fn a_reply_is_the_first_response_and_a_note_is_not(store: Arc<dyn Store>) {
     let case = submit(&store, feedback("Где мой заказ?")).await;
-    let note = NewMessage { direction: Direction::Note, public: false, channel: Channel::Web, body: "x".into() };
+    let note = NewMessage {
+        direction: Direction::Note,
+        public: false,
+        channel: Channel::Web,
+        body: "x".into(),
+        external_id: None,
+    };
     store.add_message(case.id, note, stamp(T0)).await.unwrap();
     assert_eq!(store.case_work(case.id).await.unwrap().first_response_at, None);
     let later = T0 + time::Duration::hours(1);
-    let reply = NewMessage { direction: Direction::Outbound, public: true, channel: Channel::Web, body: "y".into() };
+    let reply = NewMessage {
+        direction: Direction::Outbound,
+        public: true,
+        channel: Channel::Web,
+        body: "y".into(),
+        external_id: None,
+    };
     store.add_message(case.id, reply.clone(), stamp(later)).await.unwrap();
     store.add_message(case.id, reply, stamp(later + time::Duration::hours(1))).await.unwrap();
     assert_eq!(store.case_work(case.id).await.unwrap().first_response_at, Some(later), "the first reply counts");

@@ -133,6 +133,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         language: None,
         priority: Priority::Normal,
         external_id: None,
+        thread_key: None,
         source: String::new(),
         vouched: false,
         watch_at: None,

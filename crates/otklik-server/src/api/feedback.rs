@@ -1,6 +1,7 @@
 //! `/api/v1/feedback`: submit new feedback, list and search cases, read one case, reply or note,
 //! and change a case. Every write is committed before it is acknowledged.
 
+use crate::api::views::AttachmentView;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -208,7 +209,46 @@ pub(super) fn case_view(state: &AppState, detail: CaseDetail) -> CaseView {
         customer: detail.customer,
         messages: detail.messages,
         events: detail.events,
+        attachments: detail
+            .attachments
+            .into_iter()
+            .map(|file| AttachmentView {
+                id: file.id,
+                name: file.name,
+                content_type: file.content_type,
+                size: file.size,
+                created_at: file.created_at,
+            })
+            .collect(),
     }
+}
+
+/// A file that came with a customer's message, as it came. It is served as a download
+/// (`Content-Disposition: attachment`), never shown inline, whatever its type.
+#[utoipa::path(
+    get, path = "/api/v1/feedback/{id}/attachments/{attachment_id}", tag = "feedback",
+    params(
+        ("id" = String, Path, description = "Case id or reference"),
+        ("attachment_id" = i64, Path, description = "The file's id, from the case's `attachments`"),
+    ),
+    responses(
+        (status = 200, description = "The file", content_type = "application/octet-stream"),
+        (status = 404, description = "No such case or file", body = Problem),
+    )
+)]
+pub async fn attachment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, attachment_id)): Path<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let (info, content) = state.app.attachment(&principal, &id, attachment_id).await?;
+    let name: String =
+        info.name.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+    ];
+    Ok((headers, content).into_response())
 }
 
 /// One case with its customer, messages and history.

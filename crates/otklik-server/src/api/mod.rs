@@ -34,6 +34,7 @@ use crate::startup::AppState;
         feedback::submit,
         feedback::list,
         feedback::show,
+        feedback::attachment,
         feedback::add_message,
         feedback::update,
         customers::show,
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback", get(feedback::list).post(feedback::submit))
         .route("/feedback/{id}", get(feedback::show).patch(feedback::update))
         .route("/feedback/{id}/messages", axum::routing::post(feedback::add_message))
+        .route("/feedback/{id}/attachments/{attachment_id}", get(feedback::attachment))
         .route("/feedback/{id}/actions", get(workflow::actions))
         .route("/feedback/{id}/actions/{action}", axum::routing::post(workflow::take))
         .route("/feedback/{id}/work", get(workflow::work))

@@ -218,6 +218,22 @@ pub struct CaseView {
     pub customer: Customer,
     pub messages: Vec<Message>,
     pub events: Vec<Event>,
+    /// Files that came with the customer's messages; each is read at
+    /// `/api/v1/feedback/{id}/attachments/{attachment_id}`.
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// A file kept with a case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub name: String,
+    pub content_type: String,
+    /// In bytes.
+    pub size: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: time::OffsetDateTime,
 }
 
 /// One page of cases; pass `next_cursor` as `cursor` for the next page.

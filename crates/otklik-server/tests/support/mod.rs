@@ -63,6 +63,15 @@ impl TestApp {
     /// The app on `db`; none when PostgreSQL is asked for and cannot be reached outside CI.
     /// A test on PostgreSQL ends with [`TestApp::finish`], which drops its schema.
     pub async fn start_on(db: Db, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        TestApp::start_with_channels(db, adjust, None).await
+    }
+
+    /// The app on `db` with these channel drivers instead of the configured ones.
+    pub async fn start_with_channels(
+        db: Db,
+        adjust: impl FnOnce(&mut Config),
+        channels: Option<otklik_channels::Registry>,
+    ) -> Option<TestApp> {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.listen = "127.0.0.1:0".parse().unwrap();
@@ -83,6 +92,10 @@ impl TestApp {
         store.create_token("web-form", Role::Intake, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
         store.create_user("olga", None, Role::Agent, "unused", OffsetDateTime::now_utc()).await.unwrap();
         let base = format!("http://{}", app.local_addr());
+        let app = match channels {
+            Some(channels) => app.with_channels(channels),
+            None => app,
+        };
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Some(TestApp { base, client: reqwest::Client::new(), agent, intake, store, _dir: dir, schema })
     }

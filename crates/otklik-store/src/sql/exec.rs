@@ -20,6 +20,13 @@ pub(crate) enum Arg {
     Int(Option<i64>),
     Text(Option<String>),
     Bool(Option<bool>),
+    Bytes(Option<Vec<u8>>),
+}
+
+impl From<Vec<u8>> for Arg {
+    fn from(value: Vec<u8>) -> Arg {
+        Arg::Bytes(Some(value))
+    }
 }
 
 impl From<i64> for Arg {
@@ -215,12 +222,14 @@ where
     Option<i64>: Type<DB> + Encode<'q, DB>,
     Option<String>: Type<DB> + Encode<'q, DB>,
     Option<bool>: Type<DB> + Encode<'q, DB>,
+    Option<Vec<u8>>: Type<DB> + Encode<'q, DB>,
 {
     for arg in args {
         query = match arg {
             Arg::Int(value) => query.bind(value),
             Arg::Text(value) => query.bind(value),
             Arg::Bool(value) => query.bind(value),
+            Arg::Bytes(value) => query.bind(value),
         };
     }
     query
@@ -237,6 +246,7 @@ where
     for<'q> Option<i64>: Type<H::Db> + Encode<'q, H::Db>,
     for<'q> Option<String>: Type<H::Db> + Encode<'q, H::Db>,
     for<'q> Option<bool>: Type<H::Db> + Encode<'q, H::Db>,
+    for<'q> Option<Vec<u8>>: Type<H::Db> + Encode<'q, H::Db>,
 {
     async fn execute(&mut self, query: Query<'_>) -> Result<u64, StoreError> {
         let Query { sql, args } = query;

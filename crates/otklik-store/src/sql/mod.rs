@@ -12,17 +12,17 @@ mod workflow;
 use async_trait::async_trait;
 use otklik_core::{
     Case, CaseFilter, CasePatch, Channel, Customer, CustomerPatch, Direction, Message, NewFeedback, NewMessage, Page,
-    Role,
+    Role, Status,
 };
 use time::OffsetDateTime;
 
 use crate::records::{
-    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis,
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis, word,
 };
 use crate::{
-    CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery, IdempotencyKey, Job, NewTask,
-    Notification, OutboxMessage, Recipient, Stamp, Step, Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo,
-    TokenRecord, UserRecord,
+    AttachmentInfo, CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery,
+    IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, Stamp, Step, Store,
+    StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
 };
 use exec::{Commit, Conn, query};
 use intake::{Intake, Outcome};
@@ -124,6 +124,14 @@ async fn customer_with_identities<C: Conn + ?Sized>(conn: &mut C, id: i64) -> Re
     row.into_customer(identities)
 }
 
+const ATTACHMENT_COLUMNS: &str = "id, name, content_type, size, created_at";
+type AttachmentRow = (i64, String, String, i64, i64);
+
+fn attachment_info((id, name, content_type, size, created_at): AttachmentRow) -> Result<AttachmentInfo, StoreError> {
+    let size = u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("attachment size {size}")))?;
+    Ok(AttachmentInfo { id, name, content_type, size, created_at: crate::records::from_millis(created_at)? })
+}
+
 /// Fails with `Invalid` unless a user has this name.
 async fn require_user<C: Conn + ?Sized>(conn: &mut C, field: &str, username: Option<&str>) -> Result<(), StoreError> {
     let Some(username) = username else { return Ok(()) };
@@ -212,11 +220,17 @@ impl<B: Backend> Store for SqlStore<B> {
         .bind(id)
         .fetch_all(&mut conn)
         .await?;
+        let attachments: Vec<AttachmentRow> =
+            query(format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = $1 ORDER BY id"))
+                .bind(id)
+                .fetch_all(&mut conn)
+                .await?;
         Ok(CaseDetail {
             case,
             customer,
             messages: messages.into_iter().map(MessageRow::into_message).collect::<Result<_, _>>()?,
             events: events.into_iter().map(EventRow::into_event).collect::<Result<_, _>>()?,
+            attachments: attachments.into_iter().map(attachment_info).collect::<Result<_, _>>()?,
         })
     }
 
@@ -242,8 +256,8 @@ impl<B: Backend> Store for SqlStore<B> {
             query("SELECT id FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut tx).await?;
         exists.ok_or(StoreError::NotFound("case"))?;
         let id: i64 = query(
-            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at, external_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         )
         .bind(case_id)
         .bind(message.direction.as_str())
@@ -252,6 +266,7 @@ impl<B: Backend> Store for SqlStore<B> {
         .bind(&stamp.actor)
         .bind(&message.body)
         .bind(at)
+        .bind(&message.external_id)
         .scalar(&mut tx)
         .await?;
         query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'message_added', $4)")
@@ -283,6 +298,87 @@ impl<B: Backend> Store for SqlStore<B> {
             body: message.body,
             created_at: stamp.at,
         })
+    }
+
+    async fn message_by_external_id(&self, case_id: i64, external_id: &str) -> Result<Option<Message>, StoreError> {
+        let row: Option<MessageRow> = query(
+            "SELECT id, direction, public, channel, author, body, created_at FROM messages \
+             WHERE case_id = $1 AND external_id = $2",
+        )
+        .bind(case_id)
+        .bind(external_id)
+        .fetch_optional(&mut self.backend.read().await?)
+        .await?;
+        row.map(MessageRow::into_message).transpose()
+    }
+
+    async fn case_by_thread(
+        &self,
+        source: &str,
+        channel: Channel,
+        thread_key: &str,
+    ) -> Result<Option<(i64, Status)>, StoreError> {
+        let row: Option<(i64, String)> = query(
+            "SELECT id, status FROM cases WHERE source = $1 AND channel = $2 AND thread_key = $3 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(source)
+        .bind(channel.as_str())
+        .bind(thread_key)
+        .fetch_optional(&mut self.backend.read().await?)
+        .await?;
+        row.map(|(id, status)| Ok((id, word(&status)?))).transpose()
+    }
+
+    async fn add_attachments(&self, case_id: i64, files: &[NewAttachment], stamp: Stamp) -> Result<u32, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let exists: Option<i64> =
+            query("SELECT id FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut tx).await?;
+        exists.ok_or(StoreError::NotFound("case"))?;
+        let mut added = 0;
+        for file in files {
+            let size =
+                i64::try_from(file.content.len()).map_err(|_| StoreError::Invalid("attachment: too large".into()))?;
+            added += query(
+                "INSERT INTO attachments (case_id, name, content_type, size, digest, content, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(case_id)
+            .bind(&file.name)
+            .bind(&file.content_type)
+            .bind(size)
+            .bind(&file.digest)
+            .bind(file.content.clone())
+            .bind(millis(stamp.at))
+            .execute(&mut tx)
+            .await?;
+        }
+        if added > 0 {
+            let names = files.iter().map(|file| file.name.as_str()).collect::<Vec<_>>().join(", ");
+            query("INSERT INTO events (case_id, at, actor, action, new_value) VALUES ($1, $2, $3, 'attachments_added', $4)")
+                .bind(case_id)
+                .bind(millis(stamp.at))
+                .bind(&stamp.actor)
+                .bind(names)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(u32::try_from(added).unwrap_or(u32::MAX))
+    }
+
+    async fn attachment(&self, case_id: i64, id: i64) -> Result<(AttachmentInfo, Vec<u8>), StoreError> {
+        let mut conn = self.backend.read().await?;
+        let row: Option<AttachmentRow> =
+            query(format!("SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = $1 AND id = $2"))
+                .bind(case_id)
+                .bind(id)
+                .fetch_optional(&mut conn)
+                .await?;
+        let info = attachment_info(row.ok_or(StoreError::NotFound("attachment"))?)?;
+        let content: Vec<u8> =
+            query("SELECT content FROM attachments WHERE id = $1").bind(id).scalar(&mut conn).await?;
+        Ok((info, content))
     }
 
     async fn update_case(&self, case_id: i64, patch: &CasePatch, stamp: Stamp) -> Result<CaseDetail, StoreError> {

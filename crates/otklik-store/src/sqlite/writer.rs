@@ -301,8 +301,9 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
     let case_id: i64 = connection
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
-             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19) RETURNING id",
+             product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source, \
+             thread_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20) RETURNING id",
         )?
         .query_row(
             params![
@@ -325,6 +326,7 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
                 feedback.cause.map(|c| c.as_str()),
                 feedback.stage,
                 feedback.source,
+                feedback.thread_key,
             ],
             |row| row.get(0),
         )?;

@@ -1,0 +1,38 @@
+//! A message as an inbound channel receives it, in one shape for every channel: e-mail, Telegram,
+//! SMS, social networks and review sites hand intake the same `Incoming`, and intake decides
+//! whether it opens a case, continues one, or was seen already.
+
+use crate::customer::NewCustomer;
+use crate::vocab::Channel;
+
+/// A normalised incoming message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub channel: Channel,
+    /// The message's own id at the source (an e-mail's `Message-ID`, a Telegram update's message
+    /// id): the same id from the same source again is a redelivery and writes nothing.
+    pub external_id: Option<String>,
+    /// The conversation the message belongs to at the source (an e-mail thread, a Telegram
+    /// chat, the comments under a review): a message in the thread of an open case continues
+    /// that case instead of opening another.
+    pub thread: Option<String>,
+    /// Who wrote, as the channel knows them: identities (e-mail address, phone, Telegram
+    /// handle), name, followers, language.
+    pub customer: NewCustomer,
+    /// The channel itself proves the identities (a chat's verified account, a signed webhook
+    /// from the provider), so they may join a customer already known by another identity.
+    pub vouched: bool,
+    pub subject: Option<String>,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    /// Said in public (a comment under a post, a review).
+    pub public: bool,
+}
+
+/// A file that came with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}

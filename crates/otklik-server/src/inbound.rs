@@ -1,0 +1,58 @@
+//! The way in for channel drivers: every message a driver receives goes to `App::receive` as the
+//! channel's own actor (role `intake`, scope `channel:<name>`, so its external ids and threads
+//! are its own), and `serve` runs each configured driver until shutdown.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use otklik_app::{Actor, AppError, Received};
+use otklik_channels::{Inbound, Incoming, Refused, Registry, Sink, Taken, TakenAs};
+use otklik_core::{Channel, Role};
+
+use crate::startup::AppState;
+
+/// Intake as a channel driver sees it.
+pub struct ChannelSink {
+    state: AppState,
+    actor: Actor,
+}
+
+impl ChannelSink {
+    /// The sink for a channel's driver.
+    pub fn new(state: AppState, channel: Channel) -> ChannelSink {
+        let name = format!("channel:{channel}");
+        let actor = Actor { name: name.clone(), role: Role::Intake, scope: name, person: None };
+        ChannelSink { state, actor }
+    }
+}
+
+#[async_trait]
+impl Sink for ChannelSink {
+    async fn take(&self, incoming: Incoming) -> Result<Taken, Refused> {
+        let received = self.state.app.receive(&self.actor, incoming).await.map_err(|error| match error {
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, actor = %self.actor.name, "an incoming message could not be taken");
+                Refused::Unavailable(detail)
+            }
+            other => Refused::Invalid(other.to_string()),
+        })?;
+        let case = received.case();
+        let (case_id, reference) = (case.id, case.reference().to_string());
+        let outcome = match received {
+            Received::Opened(receipt) => TakenAs::Opened { status_url: receipt.status_url },
+            Received::Continued { .. } => TakenAs::Continued,
+            Received::Redelivered { .. } => TakenAs::Redelivered,
+        };
+        Ok(Taken { case_id, reference, outcome })
+    }
+}
+
+/// Starts every inbound driver of the registry; they stop when `stop` turns true.
+pub fn start(state: &AppState, channels: &Registry, stop: &tokio::sync::watch::Receiver<bool>) {
+    for driver in channels.inbound() {
+        let sink: Arc<dyn Sink> = Arc::new(ChannelSink::new(state.clone(), driver.channel()));
+        let (driver, stop): (Arc<dyn Inbound>, _) = (driver.clone(), stop.clone());
+        tracing::info!(channel = %driver.channel(), "receiving");
+        tokio::spawn(async move { driver.run(sink, stop).await });
+    }
+}
