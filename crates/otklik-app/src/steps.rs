@@ -24,7 +24,7 @@ pub struct Checked {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaybookActions {
     pub kind: Kind,
-    pub stage: String,
+    pub stage: otklik_core::StageName,
     pub status: Status,
     /// The actions the actor's role may take now.
     pub actions: Vec<Action>,

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 
 use crate::customer::NewCustomer;
-use crate::vocab::{Audience, Cause, Channel, Direction, Kind, Language, Priority, Sentiment, Status};
+use crate::vocab::{Audience, Cause, Channel, Direction, Kind, Language, Priority, Sentiment, StageName, Status};
 
 /// The longest message text, in characters (Unicode code points, as JSON Schema counts them),
 /// counted as sent: surrounding whitespace included.
@@ -59,7 +59,7 @@ pub struct NewFeedback {
     pub public: bool,
     pub kind: Kind,
     /// Where the case starts: its kind's playbook's initial stage, and that stage's status.
-    pub stage: String,
+    pub stage: StageName,
     pub status: Status,
     /// The cause of a complaint, when it can be told.
     pub cause: Option<Cause>,
@@ -121,7 +121,7 @@ pub struct Case {
     pub priority: Priority,
     pub status: Status,
     /// The stage of its kind's playbook the case is in (the playbook's `initial` on arrival).
-    pub stage: String,
+    pub stage: StageName,
     pub subject: Option<String>,
     pub location: Option<String>,
     pub product: Option<String>,
@@ -193,7 +193,7 @@ pub struct CasePatch {
     pub priority: Option<Priority>,
     pub status: Option<Status>,
     /// Set with `kind` when a case moves into another kind's playbook.
-    pub stage: Option<String>,
+    pub stage: Option<StageName>,
     pub audience: Option<Audience>,
     pub cause: Option<Option<Cause>>,
     pub sentiment: Option<Option<Sentiment>>,
@@ -243,7 +243,7 @@ impl Case {
         record(&mut changes, "kind", &mut self.kind, &patch.kind, |v| word(v));
         record(&mut changes, "priority", &mut self.priority, &patch.priority, |v| word(v));
         record(&mut changes, "status", &mut self.status, &patch.status, |v| word(v));
-        record(&mut changes, "stage", &mut self.stage, &patch.stage, |v| Some(v.clone()));
+        record(&mut changes, "stage", &mut self.stage, &patch.stage, |v| Some(v.to_string()));
         record(&mut changes, "audience", &mut self.audience, &patch.audience, |v| word(v));
         // Only a complaint has a cause: a case whose kind is no complaint loses it.
         let cause = if self.kind == Kind::Complaint { patch.cause } else { Some(None) };

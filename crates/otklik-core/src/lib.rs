@@ -32,5 +32,5 @@ pub use playbook::{
 pub use rights::Right;
 pub use vocab::{
     ApologyForm, Audience, Cause, Channel, CompensationKind, CompensationStatus, Direction, JobKind, Kind, Language,
-    MarkState, OpportunityStatus, OutboxStatus, Priority, Role, Sentiment, Status, TaskStatus, UnknownWord,
+    MarkState, OpportunityStatus, OutboxStatus, Priority, Role, Sentiment, StageName, Status, TaskStatus, UnknownWord,
 };

@@ -227,3 +227,92 @@ mod tests {
         assert!(error.to_string().contains("complaint_book"));
     }
 }
+
+/// The name of a playbook stage, as a case stores it (`in_progress`). Stages are the business's
+/// own (its playbook file names them), so this is a checked name rather than a closed list:
+/// lowercase letters, digits and `_`, starting with a letter, at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "in_progress")]
+pub struct StageName(String);
+
+impl StageName {
+    /// The longest stage name.
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A name the playbook loader has checked already (it reports a bad one with its line).
+    pub(crate) fn checked(name: String) -> StageName {
+        StageName(name)
+    }
+}
+
+impl FromStr for StageName {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<StageName, String> {
+        let well_formed = name.len() <= StageName::MAX_CHARS
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if well_formed {
+            Ok(StageName(name.to_owned()))
+        } else {
+            Err(format!(
+                "stage name `{name}` must be lowercase letters, digits and `_`, starting with a letter, at most {} characters",
+                StageName::MAX_CHARS
+            ))
+        }
+    }
+}
+
+impl std::ops::Deref for StageName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for StageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for StageName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for StageName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl<'de> Deserialize<'de> for StageName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<StageName, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod stage_name_tests {
+    use super::StageName;
+
+    #[test]
+    fn a_stage_name_is_checked_where_it_is_read() {
+        assert_eq!("in_progress".parse::<StageName>().unwrap().as_str(), "in_progress");
+        for bad in ["", "In_progress", "1st", "in progress", "stage-2", "новый", &"x".repeat(65)] {
+            assert!(bad.parse::<StageName>().is_err(), "{bad:?}");
+        }
+        let stored: Result<StageName, _> = serde_json::from_str("\"waiting_on_customer\"");
+        assert!(stored.is_ok());
+        assert!(serde_json::from_str::<StageName>("\"DROP TABLE\"").is_err());
+    }
+}

@@ -10,7 +10,7 @@ use time::macros::date;
 /// A case as the caller would keep it between actions.
 struct Case {
     kind: Kind,
-    stage: String,
+    stage: otklik_core::StageName,
     status: Status,
     open_tasks: u32,
     pending_compensations: u32,
@@ -26,7 +26,7 @@ impl Case {
 
     fn facts(&self) -> CaseFacts<'_> {
         CaseFacts {
-            stage: &self.stage,
+            stage: self.stage.as_str(),
             status: self.status,
             open_tasks: self.open_tasks,
             pending_compensations: self.pending_compensations,
@@ -320,7 +320,7 @@ fn unknown_action_is_refused() {
 #[test]
 fn allowed_actions_depend_on_the_role() {
     let mut case = Case::new(Kind::Complaint);
-    case.stage = "in_progress".into();
+    case.stage = "in_progress".parse().unwrap();
     assert_eq!(case.allowed(Role::Executor), vec!["report_progress"]);
     assert!(case.allowed(Role::Intake).is_empty());
     assert!(case.allowed(Role::Sales).is_empty());

@@ -72,7 +72,7 @@ impl CaseRow {
             language: optional_word(self.language)?,
             priority: word(&self.priority)?,
             status: word(&self.status)?,
-            stage: self.stage,
+            stage: word(&self.stage)?,
             subject: self.subject,
             location: self.location,
             product: self.product,

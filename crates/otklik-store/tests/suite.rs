@@ -124,7 +124,7 @@ fn feedback(text: &str) -> NewFeedback {
         product: None,
         public: false,
         kind: Kind::Unclassified,
-        stage: "new".into(),
+        stage: "new".parse().unwrap(),
         status: otklik_core::Status::New,
         cause: None,
         sentiment: None,

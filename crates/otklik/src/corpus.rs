@@ -125,7 +125,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         product: PRODUCTS.choose(rng).map(|p| (*p).to_owned()),
         public: rng.random_bool(0.2),
         kind: Kind::Unclassified,
-        stage: "new".into(),
+        stage: "new".parse().expect("`new` is a stage name"),
         status: otklik_core::Status::New,
         cause: None,
         sentiment: None,

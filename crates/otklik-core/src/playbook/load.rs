@@ -14,7 +14,7 @@ use super::{Action, Effect, Playbook, Playbooks, Requirement, Stage, StageSet};
 use crate::calendar::{BusinessCalendar, Holiday, WorkingHours};
 use crate::compensation::ApprovalLimits;
 use crate::deadline::{DEFAULT_DUE_DATE_WARNING, DEFAULT_WARN_AT, DeadlinePolicy, DeadlineRule, Hours, Target};
-use crate::vocab::{Kind, Priority, Role, Status};
+use crate::vocab::{Kind, Priority, Role, StageName, Status};
 
 /// The built-in playbook file.
 const BUILTIN_TOML: &str = include_str!("../../playbooks/default.toml");
@@ -329,7 +329,7 @@ fn check_stages(errors: &mut Errors, kind: Kind, raw: &[Spanned<StageToml>]) -> 
         names.insert(name.clone(), errors.line(&stage.name.span()));
         let status = word::<Status>(errors, &stage.status);
         stages.push(Stage {
-            name: name.clone(),
+            name: StageName::checked(name.clone()),
             status: status.unwrap_or(Status::Open),
             waits_on_customer: stage.waits_on_customer,
             terminal: stage.terminal,
@@ -455,7 +455,7 @@ fn moves_out<'p>(playbook: &'p Playbook, stage: &'p Stage) -> impl Iterator<Item
         .actions
         .iter()
         .filter(move |action| action.from.contains(stage))
-        .filter_map(move |action| action.to.as_deref().filter(|to| *to != stage.name).and_then(|to| playbook.stage(to)))
+        .filter_map(move |action| action.to.as_deref().filter(|to| stage.name != *to).and_then(|to| playbook.stage(to)))
 }
 
 fn is_name(name: &str) -> bool {

@@ -13,7 +13,7 @@ use time::Date;
 use utoipa::ToSchema;
 
 use crate::compensation::{ApprovalLimits, Compensation, CompensationOffer};
-use crate::vocab::{ApologyForm, Kind, Role, Status, UnknownWord, vocabulary};
+use crate::vocab::{ApologyForm, Kind, Role, StageName, Status, UnknownWord, vocabulary};
 
 pub use load::{PlaybookError, PlaybookErrors, Workflow};
 
@@ -37,7 +37,7 @@ pub struct Playbook {
 /// A step of a playbook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {
-    pub name: String,
+    pub name: StageName,
     /// The coarse status a case in this stage shows.
     pub status: Status,
     /// The case waits on the customer: deadline clocks stop.
@@ -65,7 +65,7 @@ impl StageSet {
     pub fn contains(&self, stage: &Stage) -> bool {
         match self {
             StageSet::AnyOpen => !stage.terminal,
-            StageSet::Only(names) => names.contains(&stage.name),
+            StageSet::Only(names) => names.iter().any(|name| stage.name == name.as_str()),
         }
     }
 }
@@ -220,9 +220,9 @@ pub struct ActionInput {
 pub struct Transition {
     pub kind: Kind,
     pub action: String,
-    pub from: String,
+    pub from: StageName,
     /// Equal to `from` when the action keeps the case where it is.
-    pub to: String,
+    pub to: StageName,
     /// The status of the stage the case is in afterwards.
     pub status: Status,
     pub waits_on_customer: bool,
@@ -339,7 +339,11 @@ impl Playbooks {
         };
         if !chosen.from.contains(stage) {
             let allowed = playbook.allowed_actions(facts, role).iter().map(|action| action.name.clone()).collect();
-            return Err(Refusal::NotInThisStage { action: chosen.name.clone(), stage: stage.name.clone(), allowed });
+            return Err(Refusal::NotInThisStage {
+                action: chosen.name.clone(),
+                stage: stage.name.to_string(),
+                allowed,
+            });
         }
         if !chosen.permits(role) {
             return Err(Refusal::RoleNotPermitted { action: chosen.name.clone(), role, roles: chosen.roles.clone() });

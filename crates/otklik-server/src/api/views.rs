@@ -193,7 +193,7 @@ impl From<Case> for CaseSummary {
             language: case.language,
             priority: case.priority,
             status: case.status,
-            stage: case.stage,
+            stage: case.stage.to_string(),
             subject: case.subject,
             location: case.location,
             product: case.product,

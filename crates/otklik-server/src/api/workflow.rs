@@ -161,7 +161,7 @@ pub async fn actions(
     let found = state.app.actions(&principal, &id).await?;
     Ok(Json(ActionsView {
         kind: found.kind,
-        stage: found.stage,
+        stage: found.stage.to_string(),
         status: found.status,
         actions: found.actions.iter().map(Into::into).collect(),
     }))
@@ -600,7 +600,7 @@ pub async fn configuration(
                     .stages
                     .iter()
                     .map(|s| StageView {
-                        name: s.name.clone(),
+                        name: s.name.to_string(),
                         status: s.status,
                         waits_on_customer: s.waits_on_customer,
                         terminal: s.terminal,

@@ -523,7 +523,7 @@ async fn insert_cases(
     .bind(&at)
     .bind(cases.iter().map(|case| case.item.feedback.watch_at.map(millis)).collect::<Vec<_>>())
     .bind(texts(&|item| item.feedback.cause.map(|c| c.as_str().to_owned())))
-    .bind(texts(&|item| Some(item.feedback.stage.clone())))
+    .bind(texts(&|item| Some(item.feedback.stage.to_string())))
     .bind(texts(&|item| Some(item.feedback.source.clone())))
     .bind(texts(&|item| Some(item.feedback.text.clone())))
     .bind(events.token)

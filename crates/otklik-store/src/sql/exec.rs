@@ -83,6 +83,12 @@ impl From<Option<&str>> for Arg {
     }
 }
 
+impl From<&otklik_core::StageName> for Arg {
+    fn from(value: &otklik_core::StageName) -> Arg {
+        Arg::Text(Some(value.to_string()))
+    }
+}
+
 impl From<Option<String>> for Arg {
     fn from(value: Option<String>) -> Arg {
         Arg::Text(value)

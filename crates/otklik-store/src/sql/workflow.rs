@@ -135,7 +135,16 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
             transition.action
         )));
     }
-    event(tx, case_id, stamp, "step", Some(&transition.action), Some(&transition.from), Some(&transition.to)).await?;
+    event(
+        tx,
+        case_id,
+        stamp,
+        "step",
+        Some(&transition.action),
+        Some(transition.from.as_str()),
+        Some(transition.to.as_str()),
+    )
+    .await?;
     let mut said: Vec<String> = Vec::new();
     if let Some(form) = step.input.apology_form {
         said.push(format!("apology: {form}"));

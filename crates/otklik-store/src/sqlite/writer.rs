@@ -324,7 +324,7 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
                 at,
                 feedback.watch_at.map(millis),
                 feedback.cause.map(|c| c.as_str()),
-                feedback.stage,
+                feedback.stage.as_str(),
                 feedback.source,
                 feedback.thread_key,
             ],
