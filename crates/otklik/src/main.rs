@@ -17,6 +17,11 @@ use otklik_server::{Application, Config};
 use otklik_store::{SqliteSync, Store};
 use time::OffsetDateTime;
 
+/// mimalloc: the server allocates and frees many small buffers per request (HTTP, JSON, triage
+/// features), where it spends less time than the system allocator (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "otklik", version, about = "Customer feedback and complaint resolution in one binary.")]
 struct Cli {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use otklik_core::Priority;
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::{Mutex, Semaphore, mpsc};
 
 use crate::StoreError;
 use crate::records::{NewIdentities, check_redelivery, millis};
@@ -24,8 +24,10 @@ use crate::sql::intake::{Answer, Intake, Job, Outcome, Queue, group, reply};
 
 /// The most items written in one group.
 const MAX_GROUP: usize = 256;
-/// Writers: one writes its group's statements while the others wait for their commits.
-pub(super) const WRITERS: usize = 3;
+/// Writers: some write their groups' statements while the others wait for their commits.
+pub(super) const WRITERS: usize = 4;
+/// How many groups' statements run at once: two, so both cores work, each group still large.
+const WRITING_AT_ONCE: usize = 2;
 /// How often a submission written alone is tried again after losing a race.
 const RACE_RETRIES: usize = 5;
 
@@ -38,8 +40,9 @@ impl GroupWriter {
     pub(super) fn start(pool: PgPool) -> GroupWriter {
         let (queue, receiver) = Queue::new("PostgreSQL intake writer");
         let receiver = Arc::new(Mutex::new(receiver));
+        let writing = Arc::new(Semaphore::new(WRITING_AT_ONCE));
         for _ in 0..WRITERS {
-            tokio::spawn(run(pool.clone(), receiver.clone()));
+            tokio::spawn(run(pool.clone(), receiver.clone(), writing.clone()));
         }
         GroupWriter { queue }
     }
@@ -49,16 +52,19 @@ impl GroupWriter {
     }
 }
 
-async fn run(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
+async fn run(pool: PgPool, receiver: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>, writing: Arc<Semaphore>) {
     loop {
-        // The queue stays locked while the group's statements run and is let go before the
-        // commit: the next writer collects everything that arrived meanwhile and writes it while
-        // this one waits for the disk, so groups stay large and no writer waits idle.
-        let mut queue = receiver.lock().await;
-        let Some(first) = queue.recv().await else { return };
-        let jobs = group(first, &mut queue, MAX_GROUP);
+        // A writer takes a group only when it may write it at once, and gives up its turn
+        // before its commit: the next writer collects everything that arrived meanwhile and
+        // writes it while this one waits for the disk, so groups stay large and no core idles.
+        let Ok(turn) = writing.clone().acquire_owned().await else { return };
+        let jobs = {
+            let mut queue = receiver.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            group(first, &mut queue, MAX_GROUP)
+        };
         let items: Vec<&[Intake]> = jobs.iter().map(|job| job.items.as_slice()).collect();
-        let answers = match write_jobs(&pool, &items, Some(queue)).await {
+        let answers = match write_jobs(&pool, &items, Some(turn)).await {
             Ok(answers) => answers,
             Err(error) => {
                 tracing::debug!(%error, jobs = items.len(), "intake group rolled back; writing its jobs one by one");
@@ -87,8 +93,8 @@ async fn write_alone(pool: &PgPool, items: &[Intake]) -> Answer {
     }
 }
 
-/// Writes the jobs in one transaction, letting go of the queue (`queue`, the lock on it) once
-/// only the commit is left. The outer error means the transaction was rolled back;
+/// Writes the jobs in one transaction, giving up the writer's turn (`queue`) once only the
+/// commit is left. The outer error means the transaction was rolled back;
 /// an inner one is a submission refused before it wrote anything (a reused idempotency key, an
 /// external id sent again with another text), which leaves the others to commit.
 async fn write_jobs<Q>(pool: &PgPool, jobs: &[&[Intake]], queue: Option<Q>) -> Result<Vec<Answer>, StoreError> {
@@ -108,7 +114,7 @@ async fn write_jobs<Q>(pool: &PgPool, jobs: &[&[Intake]], queue: Option<Q>) -> R
         later.sort_unstable();
         pending = later;
     }
-    // A group that linked identities keeps the queue until its commit: the next group must
+    // A group that linked identities keeps its turn until its commit: a group after it must
     // find those customers, not create them again (and lose the race on the unique index).
     if linked {
         tx.commit().await?;
@@ -188,15 +194,12 @@ struct NewCase<'i> {
 struct KnownRow {
     kind: String,
     value: String,
-    id: i64,
-    no_name: bool,
-    no_followers: bool,
-    no_locale: bool,
-    vip: bool,
-    complained: bool,
+    #[sqlx(flatten)]
+    known: Known,
 }
 
 /// A known customer as intake sees them.
+#[derive(sqlx::FromRow)]
 struct Known {
     id: i64,
     no_name: bool,
@@ -334,17 +337,7 @@ impl<'i> Round<'_, 'i> {
             .fetch_all(&mut *tx)
             .await?;
             rows.into_iter()
-                .map(|row| {
-                    let known = Known {
-                        id: row.id,
-                        no_name: row.no_name,
-                        no_followers: row.no_followers,
-                        no_locale: row.no_locale,
-                        vip: row.vip,
-                        complained: row.complained,
-                    };
-                    ((row.kind, row.value), known)
-                })
+                .map(|row| ((row.kind, row.value), row.known))
                 .collect()
         };
         let mut cases = Vec::with_capacity(round.len());
