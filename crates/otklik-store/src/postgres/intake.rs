@@ -336,9 +336,7 @@ impl<'i> Round<'_, 'i> {
             .bind(wanted.iter().map(|(_, value)| value.to_string()).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
-            rows.into_iter()
-                .map(|row| ((row.kind, row.value), row.known))
-                .collect()
+            rows.into_iter().map(|row| ((row.kind, row.value), row.known)).collect()
         };
         let mut cases = Vec::with_capacity(round.len());
         let mut deferred = Vec::new();
