@@ -6,6 +6,12 @@ use otklik_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// Not signed in, or a wrong name or password (which one is never said).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Too many attempts: wait and try again.
+    #[error("{0}")]
+    Throttled(String),
     /// The actor's role lacks the right, or the thing is not theirs.
     #[error("{0}")]
     Forbidden(String),

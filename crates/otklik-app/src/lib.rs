@@ -11,6 +11,7 @@ mod error;
 mod inbound;
 pub mod input;
 mod intake;
+pub mod people;
 mod status;
 mod steps;
 pub mod triage;
@@ -71,6 +72,8 @@ pub struct App {
     pub rules: Arc<Rules>,
     /// Where customers reach Otklik, for the links handed to them.
     public_url: Arc<str>,
+    /// This node's limits on sign-in attempts.
+    sign_in_limits: Arc<people::SignInLimits>,
 }
 
 impl App {
@@ -82,7 +85,15 @@ impl App {
         rules: Arc<Rules>,
         public_url: &str,
     ) -> App {
-        App { store, clock, triage, workflow, rules, public_url: public_url.trim_end_matches('/').into() }
+        App {
+            store,
+            clock,
+            triage,
+            workflow,
+            rules,
+            public_url: public_url.trim_end_matches('/').into(),
+            sign_in_limits: Arc::default(),
+        }
     }
 
     /// The customer's status link for a case.

@@ -27,6 +27,8 @@ vocabulary! {
         WorkOwnTasks = "work_own_tasks",
         /// See and change anybody's tasks.
         WorkAnyTask = "work_any_task",
+        /// Create people, give them roles, deactivate them, send them password links.
+        ManagePeople = "manage_people",
     }
 }
 
@@ -39,6 +41,7 @@ const TABLE: &[(Right, &[Role])] = &[
     (Right::ManageCustomers, &[Role::Admin, Role::Manager]),
     (Right::WorkOwnTasks, &[Role::Admin, Role::Manager, Role::Agent, Role::Executor, Role::Sales]),
     (Right::WorkAnyTask, &[Role::Admin, Role::Manager, Role::Agent]),
+    (Right::ManagePeople, &[Role::Admin]),
 ];
 
 impl Role {

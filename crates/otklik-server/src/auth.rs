@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -42,21 +40,7 @@ pub fn token_digest(token: &str) -> String {
 
 pub use otklik_app::mint_link_secret;
 
-/// An argon2id hash of a password, in the PHC string format.
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())?;
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
-}
-
-/// True when the password matches a hash made by `hash_password`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
-}
-
-/// A random password for the first administrator.
-pub fn mint_password() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 12]>())
-}
+pub use otklik_app::people::{hash_password, mint_password, verify_password};
 
 /// The authenticated caller of a request: an [`Actor`] for the application layer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -71,6 +71,8 @@ impl ApiError {
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> ApiError {
         match error {
+            AppError::Unauthenticated(detail) => ApiError::Unauthorized(detail),
+            AppError::Throttled(detail) => ApiError::TooManyRequests(detail),
             AppError::Forbidden(detail) => ApiError::Forbidden(detail),
             AppError::NotFound(detail) => ApiError::NotFound(detail),
             AppError::Invalid(detail) => ApiError::Unprocessable(detail),

@@ -125,6 +125,22 @@ pub struct UserRecord {
     pub display_name: Option<String>,
     pub role: Role,
     pub password_hash: String,
+    /// A deactivated person keeps their history but cannot sign in.
+    pub active: bool,
+    /// The workspace's language for them; the browser's when none.
+    pub language: Option<otklik_core::Language>,
+    /// The IANA time zone they read times in; the business's when none.
+    pub time_zone: Option<String>,
+}
+
+/// A signed-in person's session, found by the digest of their cookie's secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub user: UserRecord,
+    /// The token each of the session's forms must carry.
+    pub csrf_token: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
 }
 
 /// A new case's secret and time, decided by the caller (the store makes no randomness or time).
@@ -422,7 +438,48 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> Result<i64, StoreError>;
 
+    /// A person by username, active or not.
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Everyone, by username.
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Activates or deactivates a person; deactivating ends their sessions. `NotFound` when
+    /// there is no such person.
+    async fn set_user_active(&self, username: &str, active: bool) -> Result<UserRecord, StoreError>;
+
+    /// Stores a new password hash and ends the person's sessions but `keep` (the one that
+    /// changed it, if any).
+    async fn set_password(&self, username: &str, password_hash: &str, keep: Option<&str>) -> Result<(), StoreError>;
+
+    /// Starts a session for an active person: `id_hash` is the digest of the cookie's secret.
+    async fn create_session(
+        &self,
+        username: &str,
+        id_hash: &str,
+        csrf_token: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The session a cookie names, if it has not expired at `now` and its person is active.
+    async fn session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Ends a session (signing out); false when there was none.
+    async fn end_session(&self, id_hash: &str) -> Result<bool, StoreError>;
+
+    /// Stores a one-time link to set a person's password (the digest of its secret).
+    async fn create_password_link(
+        &self,
+        username: &str,
+        token_hash: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Uses a one-time link: the person it is for, if it exists, has not expired at `now` and
+    /// was not used before; from then on it is used. Two uses at once: one wins.
+    async fn use_password_link(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<String>, StoreError>;
 
     /// True when nobody can get in yet: no users and no tokens.
     async fn is_unclaimed(&self) -> Result<bool, StoreError>;

@@ -267,7 +267,14 @@ pub(crate) struct UserRow {
     display_name: Option<String>,
     role: String,
     password_hash: String,
+    active: bool,
+    language: Option<String>,
+    time_zone: Option<String>,
 }
+
+/// The columns of `UserRow`, from `users u`.
+pub(crate) const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.password_hash, u.active, u.language, u.time_zone";
 
 impl UserRow {
     pub(crate) fn into_record(self) -> Result<crate::UserRecord, StoreError> {
@@ -275,6 +282,9 @@ impl UserRow {
             id: self.id,
             username: self.username,
             display_name: self.display_name,
+            active: self.active,
+            language: optional_word(self.language)?,
+            time_zone: self.time_zone,
             role: word(&self.role)?,
             password_hash: self.password_hash,
         })

@@ -106,6 +106,8 @@ on_both_backends!(
     many_submissions_at_once_from_the_same_customers_join_them,
     an_import_that_names_a_customer_twice_makes_one_customer,
     a_refused_submission_among_many_at_once_fails_alone,
+    a_session_lives_in_the_database_until_it_expires_or_its_person_leaves,
+    a_password_link_works_once_and_not_after_it_expires,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -978,4 +980,60 @@ async fn two_nodes_taking_the_same_customers_at_once_keep_one_customer_per_ident
     assert_eq!(a.case_count().await.unwrap(), 60);
     drop((a, b));
     schema.drop().await;
+}
+
+async fn a_session_lives_in_the_database_until_it_expires_or_its_person_leaves(store: Arc<dyn Store>) {
+    let hour = time::Duration::hours(1);
+    store.create_user("olga", Some("Ольга"), Role::Agent, "hash-1", T0).await.unwrap();
+    store.create_user("ivan", None, Role::Executor, "hash-2", T0).await.unwrap();
+    let olga = store.user_by_name("olga").await.unwrap().unwrap();
+    assert!(olga.active);
+    assert_eq!((olga.language, olga.time_zone), (None, None));
+    store.create_session("olga", "s1", "csrf-1", T0, T0 + hour).await.unwrap();
+    store.create_session("olga", "s2", "csrf-2", T0, T0 + hour).await.unwrap();
+    let session = store.session("s1", T0 + hour / 2).await.unwrap().expect("a live session");
+    assert_eq!((session.user.username.as_str(), session.csrf_token.as_str()), ("olga", "csrf-1"));
+    assert_eq!(session.expires_at, T0 + hour);
+    assert!(store.session("s1", T0 + hour).await.unwrap().is_none(), "expired at its end");
+    assert!(store.session("unknown", T0).await.unwrap().is_none());
+    assert!(matches!(
+        store.create_session("nobody", "s9", "c", T0, T0 + hour).await,
+        Err(StoreError::NotFound("user"))
+    ));
+
+    // A new password ends every other session of the person.
+    store.set_password("olga", "hash-3", Some("s1")).await.unwrap();
+    assert!(store.session("s1", T0).await.unwrap().is_some());
+    assert!(store.session("s2", T0).await.unwrap().is_none());
+    assert_eq!(store.user_by_name("olga").await.unwrap().unwrap().password_hash, "hash-3");
+    assert!(store.end_session("s1").await.unwrap(), "signed out");
+    assert!(!store.end_session("s1").await.unwrap());
+    assert!(store.session("s1", T0).await.unwrap().is_none());
+
+    // A deactivated person's sessions end, and none of theirs is found until they are back.
+    store.create_session("ivan", "s3", "csrf-3", T0, T0 + hour).await.unwrap();
+    let ivan = store.set_user_active("ivan", false).await.unwrap();
+    assert!(!ivan.active);
+    assert!(store.session("s3", T0).await.unwrap().is_none());
+    store.create_session("ivan", "s4", "csrf-4", T0, T0 + hour).await.unwrap();
+    assert!(store.session("s4", T0).await.unwrap().is_none(), "an inactive person has no session");
+    assert!(store.set_user_active("ivan", true).await.unwrap().active);
+    assert!(store.session("s4", T0).await.unwrap().is_some());
+    let names: Vec<String> = store.users().await.unwrap().into_iter().map(|user| user.username).collect();
+    assert_eq!(names, ["ivan", "olga"]);
+    assert!(matches!(store.set_user_active("nobody", true).await, Err(StoreError::NotFound("user"))));
+}
+
+async fn a_password_link_works_once_and_not_after_it_expires(store: Arc<dyn Store>) {
+    let hour = time::Duration::hours(1);
+    store.create_user("olga", None, Role::Agent, "unset", T0).await.unwrap();
+    store.create_password_link("olga", "link-1", T0, T0 + 24 * hour).await.unwrap();
+    assert_eq!(store.use_password_link("link-1", T0 + hour).await.unwrap().as_deref(), Some("olga"));
+    assert_eq!(store.use_password_link("link-1", T0 + hour).await.unwrap(), None, "used once");
+    store.create_password_link("olga", "link-2", T0, T0 + hour).await.unwrap();
+    assert_eq!(store.use_password_link("link-2", T0 + hour).await.unwrap(), None, "expired");
+    assert_eq!(store.use_password_link("no-such-link", T0).await.unwrap(), None);
+    store.create_password_link("olga", "link-3", T0, T0 + hour).await.unwrap();
+    let (a, b) = tokio::join!(store.use_password_link("link-3", T0), store.use_password_link("link-3", T0));
+    assert_eq!(usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some()), 1, "two uses at once: one wins");
 }

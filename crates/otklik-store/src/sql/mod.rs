@@ -17,12 +17,13 @@ use otklik_core::{
 use time::OffsetDateTime;
 
 use crate::records::{
-    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, UserRow, millis, word,
+    CASE_COLUMNS, CaseRow, CustomerRow, EventRow, IdentityRow, MessageRow, TokenRow, USER_COLUMNS, UserRow,
+    from_millis, millis, word,
 };
 use crate::{
     AttachmentInfo, CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery,
-    IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, Stamp, Step, Store,
-    StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
+    IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, SessionRecord, Stamp, Step,
+    Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
 };
 use exec::{Commit, Conn, query};
 use intake::{Intake, Outcome};
@@ -130,6 +131,13 @@ type AttachmentRow = (i64, String, String, i64, i64);
 fn attachment_info((id, name, content_type, size, created_at): AttachmentRow) -> Result<AttachmentInfo, StoreError> {
     let size = u64::try_from(size).map_err(|_| StoreError::Corrupt(format!("attachment size {size}")))?;
     Ok(AttachmentInfo { id, name, content_type, size, created_at: crate::records::from_millis(created_at)? })
+}
+
+/// The id of the person with this username; `NotFound` when there is none.
+async fn user_id<C: Conn + ?Sized>(conn: &mut C, username: &str) -> Result<i64, StoreError> {
+    let id: Option<i64> =
+        query("SELECT id FROM users WHERE username = $1").bind(username).scalar_optional(conn).await?;
+    id.ok_or(StoreError::NotFound("user"))
 }
 
 /// Fails with `Invalid` unless a user has this name.
@@ -490,12 +498,144 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row: Option<UserRow> =
-            query("SELECT id, username, display_name, role, password_hash FROM users WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&mut self.backend.read().await?)
-                .await?;
+        let row: Option<UserRow> = query(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = $1"))
+            .bind(username)
+            .fetch_optional(&mut self.backend.read().await?)
+            .await?;
         row.map(UserRow::into_record).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let rows: Vec<UserRow> = query(format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.username"))
+            .fetch_all(&mut self.backend.read().await?)
+            .await?;
+        rows.into_iter().map(UserRow::into_record).collect()
+    }
+
+    async fn set_user_active(&self, username: &str, active: bool) -> Result<UserRecord, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = user_id(&mut tx, username).await?;
+        query("UPDATE users SET active = $2 WHERE id = $1").bind(id).bind(active).execute(&mut tx).await?;
+        if !active {
+            query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut tx).await?;
+        }
+        let row: UserRow =
+            query(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(id).fetch_one(&mut tx).await?;
+        tx.commit().await?;
+        row.into_record()
+    }
+
+    async fn set_password(&self, username: &str, password_hash: &str, keep: Option<&str>) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = user_id(&mut tx, username).await?;
+        query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&mut tx)
+            .await?;
+        query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> coalesce($2, '')")
+            .bind(id)
+            .bind(keep)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await
+    }
+
+    async fn create_session(
+        &self,
+        username: &str,
+        id_hash: &str,
+        csrf_token: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = user_id(&mut tx, username).await?;
+        query(
+            "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(id)
+        .bind(csrf_token)
+        .bind(millis(at))
+        .bind(millis(expires_at))
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await
+    }
+
+    async fn session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<SessionRecord>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct SessionRow {
+            #[sqlx(flatten)]
+            user: UserRow,
+            csrf_token: String,
+            created_at: i64,
+            expires_at: i64,
+        }
+        let row: Option<SessionRow> = query(format!(
+            "SELECT {USER_COLUMNS}, s.csrf_token, s.created_at, s.expires_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.active"
+        ))
+        .bind(id_hash)
+        .bind(millis(now))
+        .fetch_optional(&mut self.backend.read().await?)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(SessionRecord {
+            user: row.user.into_record()?,
+            csrf_token: row.csrf_token,
+            created_at: from_millis(row.created_at)?,
+            expires_at: from_millis(row.expires_at)?,
+        }))
+    }
+
+    async fn end_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let ended = query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&mut tx).await?;
+        tx.commit().await?;
+        Ok(ended == 1)
+    }
+
+    async fn create_password_link(
+        &self,
+        username: &str,
+        token_hash: &str,
+        at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = user_id(&mut tx, username).await?;
+        query("INSERT INTO password_links (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(id)
+            .bind(millis(at))
+            .bind(millis(expires_at))
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await
+    }
+
+    async fn use_password_link(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<String>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        // The update is the claim: of two uses at once, one changes the row and the other none.
+        let used = query(
+            "UPDATE password_links SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(millis(now))
+        .execute(&mut tx)
+        .await?;
+        let username: Option<String> = if used == 1 {
+            query("SELECT u.username FROM password_links l JOIN users u ON u.id = l.user_id WHERE l.token_hash = $1")
+                .bind(token_hash)
+                .scalar_optional(&mut tx)
+                .await?
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(username)
     }
 
     async fn is_unclaimed(&self) -> Result<bool, StoreError> {
