@@ -100,4 +100,9 @@ impl App {
     pub fn status_url(&self, case: &Case) -> String {
         format!("{}/s/{}", self.public_url, case.status_token)
     }
+
+    /// Where people and customers reach Otklik (`https://…` in production).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
 }

@@ -274,11 +274,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// A line for whoever started the server. A closed stdout (a supervisor that stopped reading)
+/// must not stop the server, so a failed write is ignored.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     let address = app.local_addr();
     let store = app.state().store().clone();
-    println!("Otklik is listening on http://{address} ({} database)", store.backend());
+    let public_url = app.state().app.public_url().to_owned();
+    say(&format!("Otklik is listening on http://{address} ({} database)", store.backend()));
+    say(&format!("Sign in at {public_url}/login"));
     if store.is_unclaimed().await? {
         let password = mint_password();
         let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
@@ -292,8 +301,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             }
             Err(error) => return Err(error.into()),
         }
-        println!("First start: sign in as `admin` with password `{password}` (shown only now).");
-        println!("For the API, create a token: otklik token create --name my-integration --role agent");
+        say(&format!(
+            "First start: sign in at {public_url}/login as `admin` with password `{password}` (shown only now)."
+        ));
+        say("For the API, create a token: otklik token create --name my-integration --role agent");
     }
     app.run_until_stopped(otklik_server::shutdown_signal()).await
 }

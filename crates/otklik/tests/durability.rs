@@ -96,7 +96,7 @@ async fn every_acknowledged_case_survives_kill_9() {
 }
 
 #[test]
-fn first_start_prints_the_address_and_how_to_sign_in() {
+fn first_start_prints_the_address_and_how_to_sign_in_and_that_password_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BINARY)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -108,10 +108,21 @@ fn first_start_prints_the_address_and_how_to_sign_in() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let second = lines.next().unwrap().unwrap();
+    let third = lines.next().unwrap().unwrap();
+    assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
+    let base = first.split("listening on ").nth(1).unwrap().split(' ').next().unwrap().to_owned();
+    assert_eq!(second, format!("Sign in at {base}/login"));
+    assert!(third.contains(&format!("sign in at {base}/login as `admin` with password `")), "{third}");
+    let password = third.split("with password `").nth(1).unwrap().split('`').next().unwrap().to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let status = runtime.block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form = [("username", "admin"), ("password", password.as_str())];
+        client.post(format!("{base}/login")).form(&form).send().await.unwrap().status()
+    });
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
-    assert!(second.contains("sign in as `admin` with password `"), "{second}");
+    assert_eq!(status, reqwest::StatusCode::SEE_OTHER, "the printed password signs in");
 }
 
 #[test]

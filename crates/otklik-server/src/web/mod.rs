@@ -2,7 +2,9 @@
 //! JSON handler would, and renders an askama template (escaped by default) with its words from
 //! `templates/strings.toml`. Pages use no scripts; their stylesheet is served from `/assets`.
 
+mod i18n;
 mod status;
+pub(crate) mod workspace;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -22,7 +24,13 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/s/{secret}", get(status::page)).route("/assets/otklik.css", get(stylesheet))
+    Router::new()
+        .route("/s/{secret}", get(status::page))
+        .route("/assets/otklik.css", get(stylesheet))
+        .route("/", get(workspace::home))
+        .route("/login", get(workspace::login_form).post(workspace::login))
+        .route("/logout", axum::routing::post(workspace::logout))
+        .route("/inbox", get(workspace::inbox))
 }
 
 async fn stylesheet() -> Response {

@@ -1,0 +1,108 @@
+//! The workspace's words in Russian, Ukrainian and English, from the Fluent files in `locales/`.
+//! A page asks its `Tr` for a key; a key missing in a language is a failing test, not a blank.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use axum::http::{HeaderMap, header};
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource};
+use otklik_core::Language;
+
+const SOURCES: [(Language, &str); 3] = [
+    (Language::Ru, include_str!("../../locales/ru.ftl")),
+    (Language::Uk, include_str!("../../locales/uk.ftl")),
+    (Language::En, include_str!("../../locales/en.ftl")),
+];
+
+fn bundles() -> &'static HashMap<Language, FluentBundle<FluentResource>> {
+    static BUNDLES: OnceLock<HashMap<Language, FluentBundle<FluentResource>>> = OnceLock::new();
+    BUNDLES.get_or_init(|| {
+        SOURCES
+            .iter()
+            .map(|(language, source)| {
+                let resource = FluentResource::try_new((*source).to_owned()).expect("the Fluent files parse");
+                let id = language.as_str().parse().expect("a language tag");
+                let mut bundle = FluentBundle::new_concurrent(vec![id]);
+                // No Unicode isolation marks around arguments: names show as typed.
+                bundle.set_use_isolating(false);
+                bundle.add_resource(resource).expect("no key twice in a Fluent file");
+                (*language, bundle)
+            })
+            .collect()
+    })
+}
+
+/// The words of one language, for a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tr(pub Language);
+
+impl Tr {
+    /// The text of `key`.
+    pub(crate) fn t(&self, key: &str) -> String {
+        self.format(key, None)
+    }
+
+    /// The text of `key` with one argument.
+    pub(crate) fn t1(&self, key: &str, name: &str, value: &str) -> String {
+        let mut args = FluentArgs::new();
+        args.set(name, value.to_owned());
+        self.format(key, Some(&args))
+    }
+
+    fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
+        let bundle = &bundles()[&self.0];
+        let Some(pattern) = bundle.get_message(key).and_then(|message| message.value()) else {
+            return key.to_owned();
+        };
+        let mut errors = Vec::new();
+        bundle.format_pattern(pattern, args, &mut errors).into_owned()
+    }
+
+    /// The language a browser asks for (`Accept-Language`): ru, uk or en; Russian else.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Tr {
+        let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let language = accepted
+            .split(',')
+            .filter_map(|part| part.split(';').next())
+            .map(|tag| tag.trim().split('-').next().unwrap_or_default().to_ascii_lowercase())
+            .find_map(|tag| match tag.as_str() {
+                "ru" => Some(Language::Ru),
+                "uk" => Some(Language::Uk),
+                "en" => Some(Language::En),
+                _ => None,
+            })
+            .unwrap_or(Language::Ru);
+        Tr(language)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(source: &str) -> Vec<&str> {
+        let mut keys: Vec<&str> = source
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.starts_with(' ') && line.contains(" = "))
+            .filter_map(|line| line.split(" = ").next())
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn every_key_is_in_every_language() {
+        let russian = keys(SOURCES[0].1);
+        assert!(!russian.is_empty());
+        for (language, source) in &SOURCES[1..] {
+            assert_eq!(keys(source), russian, "{language} has other keys than ru");
+        }
+        for (language, _) in SOURCES {
+            for key in &russian {
+                assert_ne!(Tr(language).t(key), *key, "{language}: `{key}` does not format");
+            }
+        }
+        assert_eq!(Tr(Language::En).t1("signed-in-as", "name", "olga"), "Signed in as olga");
+    }
+}
