@@ -84,6 +84,7 @@ async fn a_person_signs_in_sees_the_inbox_and_signs_out_only_with_the_forms_toke
     let html = inbox.text().await.unwrap();
     assert!(html.contains("OT-2026-") || html.contains("OT-20"), "{html}");
     assert!(html.contains("Анна"));
+    assert!(html.contains("Жалоба") || html.contains("Не разобрано"), "the kind in the page's language: {html}");
     assert!(!html.contains("<script>alert(1)") && !html.contains("<img src=x"), "escaped: {html}");
     assert!(html.contains("&#60;script&#62;alert(1)"), "escaped, not dropped: {html}");
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();

@@ -104,5 +104,14 @@ mod tests {
             }
         }
         assert_eq!(Tr(Language::En).t1("signed-in-as", "name", "olga"), "Signed in as olga");
+        // Every kind and status has its words, in every language.
+        for (language, _) in SOURCES {
+            for kind in otklik_core::Kind::ALL {
+                assert_ne!(Tr(language).t(&format!("kind-{kind}")), format!("kind-{kind}"), "{language}");
+            }
+            for status in otklik_core::Status::ALL {
+                assert_ne!(Tr(language).t(&format!("status-{status}")), format!("status-{status}"), "{language}");
+            }
+        }
     }
 }

@@ -210,8 +210,8 @@ pub(super) async fn inbox(State(state): State<AppState>, person: SignedIn, heade
         .into_iter()
         .map(|case| InboxRow {
             reference: case.reference().to_string(),
-            kind: case.kind.to_string(),
-            status: case.status.to_string(),
+            kind: tr.t(&format!("kind-{}", case.kind)),
+            status: tr.t(&format!("status-{}", case.status)),
             subject: case.subject.clone().unwrap_or_default(),
             received: calendar.local(case.created_at).format(&format).unwrap_or_default(),
         })
