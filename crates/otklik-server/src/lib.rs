@@ -15,4 +15,4 @@ mod web;
 
 pub use config::{Config, ConfigError};
 pub use limits::Limits;
-pub use startup::{AppState, Application, SystemClock, shutdown_signal};
+pub use startup::{AppState, Application, SystemClock, app_for, shutdown_signal};

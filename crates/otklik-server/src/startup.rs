@@ -141,6 +141,19 @@ impl Application {
     }
 }
 
+/// The application layer alone, for a command that acts outside a running server (`otklik user
+/// create --link`): the same operations, rights and rules as the server's.
+pub fn app_for(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
+    Ok(App::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(TriageModel::open(config.model_file())),
+        Arc::new(config.workflow()?),
+        Arc::new(config.house_rules()?),
+        &config.public_url_for(config.listen),
+    ))
+}
+
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = async {

@@ -118,7 +118,8 @@ enum TokenCommand {
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a user; prints a generated password unless one is given on standard input.
+    /// Create a user; prints a generated password unless one is given on standard input, or
+    /// with `--link` a one-time link for them to set their own (valid 72 hours).
     Create {
         #[arg(long)]
         username: String,
@@ -127,8 +128,11 @@ enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
         /// Read the password from the first line of standard input.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "link")]
         password_stdin: bool,
+        /// Print a one-time link to set the password instead of a password.
+        #[arg(long)]
+        link: bool,
     },
 }
 
@@ -228,7 +232,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::User(UserCommand::Create { username, role, display_name, password_stdin }) => {
+        Command::User(UserCommand::Create { username, role, display_name, link: true, .. }) => {
+            let config = cli.global.config()?;
+            let app = otklik_server::app_for(&config, open_store(&config).await?)?;
+            let admin = otklik_app::Actor {
+                name: "otklik user create".into(),
+                role: Role::Admin,
+                scope: "cli".into(),
+                person: None,
+            };
+            let created =
+                app.create_person(&admin, &username, display_name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "user `{}` created with role `{role}`; send them this link to set their password (one use, 72 hours):",
+                created.user.username
+            );
+            println!("{}/password/{}", app.public_url(), created.link_secret);
+            Ok(())
+        }
+        Command::User(UserCommand::Create { username, role, display_name, password_stdin, link: false }) => {
             let store = open_store(&cli.global.config()?).await?;
             let password = if password_stdin {
                 let mut line = String::new();

@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/login", get(workspace::login_form).post(workspace::login))
         .route("/logout", axum::routing::post(workspace::logout))
         .route("/inbox", get(workspace::inbox))
+        .route("/password/{secret}", get(workspace::password_form).post(workspace::set_password))
 }
 
 async fn stylesheet() -> Response {

@@ -223,3 +223,69 @@ pub(super) async fn inbox(State(state): State<AppState>, person: SignedIn, heade
         Err(error) => page_error(AppError::Internal(error.to_string())),
     }
 }
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    language: Language,
+    tr: Tr,
+    problem: Option<String>,
+    /// The form is shown (the link may still work).
+    open: bool,
+    done: bool,
+}
+
+fn password_page(status: StatusCode, tr: Tr, problem: Option<String>, open: bool, done: bool) -> Response {
+    let page = PasswordPage { language: tr.0, tr, problem, open, done };
+    match page.render() {
+        // The link's secret is in the address: never cached, never sent on as a referrer.
+        Ok(html) => (
+            status,
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            ],
+            Html(html),
+        )
+            .into_response(),
+        Err(error) => page_error(AppError::Internal(error.to_string())),
+    }
+}
+
+/// `GET /password/{secret}`: the form to set a password with a one-time link. Whether the link
+/// still works is learnt on posting (reading it does not use it).
+pub(super) async fn password_form(headers: HeaderMap) -> Response {
+    password_page(StatusCode::OK, Tr::from_headers(&headers), None, true, false)
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordForm {
+    password: String,
+    repeat: String,
+}
+
+/// `POST /password/{secret}`: sets the password, once; the person's sessions end.
+pub(super) async fn set_password(
+    State(state): State<AppState>,
+    axum::extract::Path(secret): axum::extract::Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let tr = Tr::from_headers(&headers);
+    if !same_origin(&headers) {
+        return password_page(StatusCode::FORBIDDEN, tr, Some(tr.t("login-expired")), true, false);
+    }
+    if form.password != form.repeat {
+        return password_page(StatusCode::UNPROCESSABLE_ENTITY, tr, Some(tr.t("password-mismatch")), true, false);
+    }
+    match state.app.set_password_with_link(&secret, &form.password).await {
+        Ok(_) => password_page(StatusCode::OK, tr, None, false, true),
+        Err(AppError::Invalid(_)) => {
+            password_page(StatusCode::UNPROCESSABLE_ENTITY, tr, Some(tr.t("password-short")), true, false)
+        }
+        Err(AppError::NotFound(_)) => {
+            password_page(StatusCode::NOT_FOUND, tr, Some(tr.t("password-link-gone")), false, false)
+        }
+        Err(error) => page_error(error),
+    }
+}
