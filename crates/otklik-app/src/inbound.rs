@@ -52,14 +52,10 @@ impl App {
             && let Some((case_id, status)) = self.store.case_by_thread(&actor.scope, incoming.channel, thread).await?
             && status != Status::Closed
         {
-            // The message that opened the case carries its id on the case; later ones on the message.
-            if let Some(external_id) = &external_id {
-                let case = self.store.case(case_id).await?.case;
-                if case.external_id.as_ref() == Some(external_id)
-                    || self.store.message_by_external_id(case_id, external_id).await?.is_some()
-                {
-                    return Ok(Received::Redelivered { case });
-                }
+            if let Some(external_id) = &external_id
+                && self.store.message_by_external_id(case_id, external_id).await?.is_some()
+            {
+                return Ok(Received::Redelivered { case: self.store.case(case_id).await?.case });
             }
             let message = NewMessage {
                 direction: Direction::Inbound,

@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use otklik_core::standard::{self, Draft, Finding, Template};
 use otklik_core::{Kind, Language, Right};
 use serde::{Deserialize, Serialize};
@@ -44,18 +44,7 @@ pub struct CheckResponse {
 
 /// The agent's language for explanations, from `Accept-Language` (ru, uk or en; English else).
 pub fn agent_language(headers: &HeaderMap) -> Language {
-    let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    accepted
-        .split(',')
-        .filter_map(|part| part.split(';').next())
-        .map(|tag| tag.trim().split('-').next().unwrap_or_default().to_ascii_lowercase())
-        .find_map(|tag| match tag.as_str() {
-            "ru" => Some(Language::Ru),
-            "uk" => Some(Language::Uk),
-            "en" => Some(Language::En),
-            _ => None,
-        })
-        .unwrap_or(Language::En)
+    crate::web::accepted_language(headers).unwrap_or(Language::En)
 }
 
 /// Check a draft reply against the house standard (explanations follow `Accept-Language`).

@@ -33,6 +33,21 @@ fn bundles() -> &'static HashMap<Language, FluentBundle<FluentResource>> {
     })
 }
 
+/// The first of Otklik's languages (ru, uk, en) a request's `Accept-Language` names.
+pub(crate) fn accepted_language(headers: &HeaderMap) -> Option<Language> {
+    let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    accepted
+        .split(',')
+        .filter_map(|part| part.split(';').next())
+        .map(|tag| tag.trim().split('-').next().unwrap_or_default().to_ascii_lowercase())
+        .find_map(|tag| match tag.as_str() {
+            "ru" => Some(Language::Ru),
+            "uk" => Some(Language::Uk),
+            "en" => Some(Language::En),
+            _ => None,
+        })
+}
+
 /// The words of one language, for a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Tr(pub Language);
@@ -61,19 +76,7 @@ impl Tr {
 
     /// The language a browser asks for (`Accept-Language`): ru, uk or en; Russian else.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Tr {
-        let accepted = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let language = accepted
-            .split(',')
-            .filter_map(|part| part.split(';').next())
-            .map(|tag| tag.trim().split('-').next().unwrap_or_default().to_ascii_lowercase())
-            .find_map(|tag| match tag.as_str() {
-                "ru" => Some(Language::Ru),
-                "uk" => Some(Language::Uk),
-                "en" => Some(Language::En),
-                _ => None,
-            })
-            .unwrap_or(Language::Ru);
-        Tr(language)
+        Tr(accepted_language(headers).unwrap_or(Language::Ru))
     }
 }
 

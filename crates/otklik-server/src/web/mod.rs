@@ -6,6 +6,8 @@ mod i18n;
 mod status;
 pub(crate) mod workspace;
 
+pub(crate) use i18n::accepted_language;
+
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 

@@ -143,10 +143,8 @@ pub(super) async fn login(
 fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let from = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
-    match from {
-        None | Some("null") => from.is_none(),
-        Some(url) => url.split("://").nth(1).and_then(|rest| rest.split('/').next()) == Some(host),
-    }
+    // An opaque origin (`null`) has no host, so it never matches.
+    from.is_none_or(|url| url.split("://").nth(1).and_then(|rest| rest.split('/').next()) == Some(host))
 }
 
 #[derive(Deserialize)]

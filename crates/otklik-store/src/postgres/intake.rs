@@ -1,8 +1,9 @@
-//! PostgreSQL intake with group commit. Submissions that arrive while a writer is busy wait in a
-//! queue; a writer takes everything waiting (up to `MAX_GROUP` items) and writes it in one
-//! transaction with a dozen set-based statements (`unnest` of arrays), whatever the group's size,
-//! then answers every caller after the commit. One commit and one disk sync serve the whole
-//! group, and the round trips per case fall from about ten to a fraction of one.
+//! PostgreSQL intake with group commit. Submissions that arrive while the writers are busy wait
+//! in a queue; a writer whose turn it is takes everything waiting (up to `MAX_GROUP` items) and
+//! writes it in one transaction with two statements whatever the group's size (a lookup, then one
+//! chained `INSERT … SELECT FROM unnest(…)` for every table), gives up its turn and answers every
+//! caller after its commit. Two groups are written at a time (`WRITING_AT_ONCE`), so both cores
+//! work while other writers wait for the disk; one commit serves a whole group.
 //!
 //! Items of a group that share a key (an idempotency key, an external id, a customer identity or
 //! the customer they resolve to) are written in successive rounds of the same transaction, so a
@@ -481,9 +482,9 @@ async fn insert_cases(
          $13::int8[], $14::text[], $15::int8[], $16::int8[], $17::text[], $18::text[], $19::text[], $20::text[], $44::text[]) \
          AS u(channel, kind, audience, sentiment, language, priority, status, subject, location, product, public, \
          external_id, customer_id, status_token, at, watch_at, cause, stage, source, body, thread_key) \
-         RETURNING id, status_token, channel, created_at), \
-         m AS (INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
-         SELECT c.id, 'inbound', TRUE, c.channel, 'customer', u.body, c.created_at \
+         RETURNING id, status_token, channel, created_at, external_id), \
+         m AS (INSERT INTO messages (case_id, direction, public, channel, author, body, created_at, external_id) \
+         SELECT c.id, 'inbound', TRUE, c.channel, 'customer', u.body, c.created_at, c.external_id \
          FROM unnest($14::text[], $20::text[]) AS u(status_token, body) JOIN c ON c.status_token = u.status_token), \
          e AS (INSERT INTO events (case_id, at, actor, action, new_value) \
          SELECT c.id, u.at, u.actor, u.action, u.value \

@@ -2,7 +2,7 @@
 //! jobs — and the changes to cases and customers, on either backend. Each function works in the
 //! connection or transaction it is given; `SqlStore` decides where transactions begin and end.
 
-use otklik_core::{CompensationStatus, Effect, Milestone, OutboxStatus, Pause, Role, TaskStatus};
+use otklik_core::{CompensationStatus, Effect, OutboxStatus, Pause, Role, TaskStatus};
 use time::{Date, OffsetDateTime};
 
 use super::exec::{Conn, query};
@@ -11,10 +11,6 @@ use crate::{
     CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Delivery, Job, NewTask, Notification, Opportunity,
     OutboxMessage, Recipient, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
 };
-
-pub(crate) fn milestone_word(milestone: Milestone) -> &'static str {
-    milestone.as_str()
-}
 
 pub(crate) fn date_text(date: Date) -> String {
     format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
@@ -680,7 +676,7 @@ pub(crate) async fn mark_deadline<C: Conn + ?Sized>(
     stamp: &Stamp,
 ) -> Result<bool, StoreError> {
     let at = millis(stamp.at);
-    let milestone = milestone_word(mark.milestone);
+    let milestone = mark.milestone.as_str();
     let recorded = query(
         "INSERT INTO deadline_marks (case_id, milestone, state, at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",

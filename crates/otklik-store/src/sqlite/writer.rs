@@ -332,10 +332,17 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
         )?;
     connection
         .prepare_cached(
-            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at) \
-             VALUES (?1, ?2, 1, ?3, 'customer', ?4, ?5)",
+            "INSERT INTO messages (case_id, direction, public, channel, author, body, created_at, external_id) \
+             VALUES (?1, ?2, 1, ?3, 'customer', ?4, ?5, ?6)",
         )?
-        .execute(params![case_id, Direction::Inbound.as_str(), feedback.channel.as_str(), feedback.text, at])?;
+        .execute(params![
+            case_id,
+            Direction::Inbound.as_str(),
+            feedback.channel.as_str(),
+            feedback.text,
+            at,
+            feedback.external_id
+        ])?;
     connection
         .prepare_cached(
             "INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)",
