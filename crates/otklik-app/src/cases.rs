@@ -9,6 +9,7 @@ use otklik_core::{
     Case, CaseFilter, CasePatch, CaseRef, Cursor, Direction, Kind, Language, Message, NewMessage, Page, Right, Status,
 };
 use otklik_store::{CaseDetail, CaseState};
+use time::OffsetDateTime;
 
 use crate::error::missing;
 use crate::steps::Checked;
@@ -43,6 +44,17 @@ impl CaseAddress {
             _ => Ok(()),
         }
     }
+}
+
+/// A queue by deadline risk: the earliest running clock of an unresolved case is…
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueRisk {
+    /// …past due;
+    Breached,
+    /// …due within the hour;
+    WithinHour,
+    /// …due later than that.
+    Later,
 }
 
 /// What an agent writes on a case.
@@ -91,8 +103,9 @@ impl App {
     /// came from: a search's (`o…`) with a query, a plain listing's (`b…`) without one.
     pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Page<Case>, AppError> {
         actor.require(Right::ReadCases)?;
-        let other_listing = match (filter.query.is_some(), filter.cursor) {
-            (true, Some(Cursor::Before(_))) => Some("a plain listing's; a search pages with `o…`"),
+        let ranked = filter.query.is_some() || filter.sort.by_offset();
+        let other_listing = match (ranked, filter.cursor) {
+            (true, Some(Cursor::Before(_))) => Some("a plain listing's; a search or a sorted listing pages with `o…`"),
             (false, Some(Cursor::Offset(_))) => Some("a search's; a plain listing pages with `b…`"),
             _ => None,
         };
@@ -103,6 +116,42 @@ impl App {
             });
         }
         Ok(self.store.list_cases(filter).await?)
+    }
+
+    /// The bounds of a queue by deadline risk, from now: (due from, due before).
+    pub fn due_bounds(&self, risk: DueRisk) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
+        let now = self.clock.now();
+        let hour = now + time::Duration::hours(1);
+        match risk {
+            DueRisk::Breached => (None, Some(now)),
+            DueRisk::WithinHour => (Some(now), Some(hour)),
+            DueRisk::Later => (Some(hour), None),
+        }
+    }
+
+    /// A number that grows whenever a case is created or changes anywhere (on any node): a page
+    /// compares it with the one it was drawn at to know it is out of date.
+    pub async fn last_change(&self, actor: &Actor) -> Result<i64, AppError> {
+        actor.require(Right::ReadCases)?;
+        Ok(self.store.last_event_id().await?)
+    }
+
+    /// Reply templates that follow the house standard, for a kind, a language and an audience
+    /// (each optional).
+    pub fn templates(
+        &self,
+        actor: &Actor,
+        kind: Option<Kind>,
+        language: Option<Language>,
+        public: Option<bool>,
+    ) -> Result<Vec<&'static standard::Template>, AppError> {
+        actor.require(Right::WorkCases)?;
+        Ok(standard::templates()
+            .iter()
+            .filter(|t| kind.is_none_or(|kind| t.kind == kind))
+            .filter(|t| language.is_none_or(|language| t.language == language))
+            .filter(|t| public.is_none_or(|public| t.public.is_none_or(|only| only == public)))
+            .collect())
     }
 
     /// A case with what the playbook engine needs, for operations that change it.

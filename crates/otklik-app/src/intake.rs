@@ -120,17 +120,19 @@ impl App {
             source: source.to_owned(),
             vouched,
             watch_at: None,
+            due_at: None,
             returning: Some(returning),
             customer: submission.customer,
             text: submission.text,
         };
-        feedback.watch_at = self.first_watch(&feedback);
+        (feedback.watch_at, feedback.due_at) = self.first_watch(&feedback);
         feedback
     }
 
-    /// When the deadline watch first needs to look at new feedback: the earliest warning of its
-    /// clocks, so that intake does not leave the watch a look at every new case.
-    fn first_watch(&self, feedback: &NewFeedback) -> Option<OffsetDateTime> {
+    /// When the deadline watch first needs to look at new feedback (the earliest warning of its
+    /// clocks, so that intake does not leave the watch a look at every new case), and when its
+    /// earliest clock falls due (the inbox's queues by deadline risk).
+    fn first_watch(&self, feedback: &NewFeedback) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
         let policy = &self.workflow.deadlines;
         let now = self.clock.now();
         let facts = ClockFacts {
@@ -145,7 +147,11 @@ impl App {
             watches_due_date: false,
             due_on: None,
         };
-        policy.clocks(&facts, now).into_iter().filter_map(|clock| clock.warning_at).min()
+        let clocks = policy.clocks(&facts, now);
+        (
+            clocks.iter().filter_map(|clock| clock.warning_at).min(),
+            clocks.iter().filter_map(|clock| clock.status.due_at).min(),
+        )
     }
 }
 

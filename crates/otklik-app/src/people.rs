@@ -11,8 +11,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use otklik_core::{Right, Role};
-use otklik_store::{SessionRecord, StoreError, UserRecord};
+use otklik_core::{Language, Right, Role};
+use otklik_store::{SessionRecord, StoreError, TokenInfo, UserPatch, UserRecord};
 use sha2::{Digest, Sha256};
 use time::Duration;
 
@@ -49,6 +49,16 @@ pub fn mint_password() -> String {
 /// A secret for a cookie or a link: 256 random bits, base64url.
 fn mint_secret() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// The prefix every API token starts with, so a leaked one is easy to recognise.
+pub const TOKEN_PREFIX: &str = "otk_";
+
+/// A new API token and the digest to store for it. The token is shown once and never stored.
+pub fn mint_token() -> (String, String) {
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+    let digest = secret_digest(&token);
+    (token, digest)
 }
 
 /// What the database keeps of a secret: its SHA-256, hex.
@@ -221,6 +231,95 @@ impl App {
         }
         self.store.set_user_active(username, active).await.map_err(|error| match error {
             StoreError::NotFound(_) => AppError::NotFound(format!("no person `{username}`")),
+            other => other.into(),
+        })
+    }
+
+    /// Changes a person's role or display name. An admin cannot take the admin role from
+    /// themselves (someone must be left to give it back).
+    pub async fn update_person(
+        &self,
+        actor: &Actor,
+        username: &str,
+        role: Option<Role>,
+        display_name: Option<Option<String>>,
+    ) -> Result<UserRecord, AppError> {
+        actor.require(Right::ManagePeople)?;
+        if role.is_some_and(|role| role != Role::Admin) && actor.person.as_deref() == Some(username) {
+            return Err(AppError::Conflict { detail: "you cannot take the admin role from yourself".into(), allowed: Vec::new() });
+        }
+        if role == Some(Role::Intake) {
+            return Err(AppError::Invalid("role: `intake` is for integrations' tokens, not for people".into()));
+        }
+        let display_name = match display_name {
+            Some(name) => Some(input::line("display_name", name)?),
+            None => None,
+        };
+        let patch = UserPatch { role, display_name, ..UserPatch::default() };
+        self.store.update_user(username, &patch).await.map_err(|error| match error {
+            StoreError::NotFound(_) => AppError::NotFound(format!("no person `{username}`")),
+            other => other.into(),
+        })
+    }
+
+    /// A person's own choices: the language of their pages (`None`: the browser's) and their
+    /// time zone (an IANA name; `None`: the business's).
+    pub async fn set_preferences(
+        &self,
+        actor: &Actor,
+        language: Option<Language>,
+        time_zone: Option<String>,
+    ) -> Result<UserRecord, AppError> {
+        let Some(username) = &actor.person else {
+            return Err(AppError::Forbidden("only a person has preferences".into()));
+        };
+        if language == Some(Language::Other) {
+            return Err(AppError::Invalid("language: ru, uk or en".into()));
+        }
+        let time_zone = input::line("time_zone", time_zone)?;
+        if let Some(zone) = &time_zone
+            && otklik_core::in_time_zone(zone, self.clock.now()).is_none()
+        {
+            return Err(AppError::Invalid(format!("time_zone: `{zone}` is not a time zone (Europe/Kyiv, UTC…)")));
+        }
+        let patch = UserPatch { language: Some(language), time_zone: Some(time_zone), ..UserPatch::default() };
+        Ok(self.store.update_user(username, &patch).await?)
+    }
+
+    /// Every API token, revoked ones too.
+    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<TokenInfo>, AppError> {
+        actor.require(Right::ManagePeople)?;
+        Ok(self.store.tokens().await?)
+    }
+
+    /// Creates an API token for an integration or a person; the token is returned once and
+    /// never stored.
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        name: &str,
+        role: Role,
+        person: Option<String>,
+    ) -> Result<(i64, String), AppError> {
+        actor.require(Right::ManagePeople)?;
+        let name = input::line("name", Some(name.to_owned()))?
+            .ok_or_else(|| AppError::Invalid("name: must not be blank".into()))?;
+        let person = input::line("person", person)?;
+        if let Some(person) = &person
+            && self.store.user_by_name(person).await?.is_none()
+        {
+            return Err(AppError::Invalid(format!("person: no person `{person}`")));
+        }
+        let (token, digest) = mint_token();
+        let id = self.store.create_token(&name, role, person.as_deref(), &digest, self.clock.now()).await?;
+        Ok((id, token))
+    }
+
+    /// Revokes a token; false when it was revoked already.
+    pub async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<bool, AppError> {
+        actor.require(Right::ManagePeople)?;
+        self.store.revoke_token(id, self.clock.now()).await.map_err(|error| match error {
+            StoreError::NotFound(_) => AppError::NotFound(format!("no token {id}")),
             other => other.into(),
         })
     }

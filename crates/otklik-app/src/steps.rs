@@ -3,8 +3,8 @@
 
 use otklik_core::standard::{Draft, Finding};
 use otklik_core::{
-    Action, ActionInput, CaseFacts, ClockFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal, Right,
-    Status,
+    Action, ActionInput, CaseFacts, CaseFilter, ClockFacts, DeadlineState, Effect, Kind, Language, Milestone, Refusal,
+    Right, Role, Status,
 };
 use otklik_store::{CaseDetail, CaseState, CaseWork, NewTask, Notification, Recipient, Step, Task, TaskUpdate};
 use time::{Duration, OffsetDateTime};
@@ -230,6 +230,34 @@ impl App {
             return Err(AppError::Forbidden(format!("the `{}` role may see only its own tasks", actor.role)));
         }
         Ok(self.store.tasks_for(&assignee).await?)
+    }
+
+    /// What waits for a decision only a manager may take: cases with compensation waiting for
+    /// approval, and cases in a stage whose way on is an action for managers alone (an idea
+    /// awaiting approval), newest first.
+    pub async fn approvals(&self, actor: &Actor) -> Result<Vec<otklik_core::Case>, AppError> {
+        actor.require(Right::ReadCases)?;
+        let open = CaseFilter { open_only: true, limit: 200, ..CaseFilter::default() };
+        let mut found = self.store.list_cases(&CaseFilter { pending_compensation: true, ..open.clone() }).await?.items;
+        for kind in Kind::ALL {
+            let playbook = self.workflow.playbooks.get(*kind);
+            for stage in &playbook.stages {
+                let managers_only = playbook.actions.iter().any(|action| {
+                    action.from.contains(stage)
+                        && action.to.is_some()
+                        && action.roles.contains(&Role::Manager)
+                        && !action.roles.contains(&Role::Agent)
+                        && !action.requires.contains(&otklik_core::Requirement::PendingCompensation)
+                });
+                if managers_only {
+                    let filter = CaseFilter { kind: Some(*kind), stage: Some(stage.name.to_string()), ..open.clone() };
+                    found.extend(self.store.list_cases(&filter).await?.items);
+                }
+            }
+        }
+        found.sort_by_key(|case| std::cmp::Reverse(case.id));
+        found.dedup_by_key(|case| case.id);
+        Ok(found)
     }
 
     /// Notifications for the actor: those addressed to their role and, for a person, to them;

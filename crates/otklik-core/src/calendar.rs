@@ -278,3 +278,10 @@ fn instant(nanos: i128) -> OffsetDateTime {
 fn duration(nanos: i128) -> Duration {
     Duration::nanoseconds_i128(nanos)
 }
+
+/// `at` as the clocks of the IANA time zone `name` show it; `None` for a zone we do not know.
+pub fn in_time_zone(name: &str, at: OffsetDateTime) -> Option<OffsetDateTime> {
+    let zone = TimeZone::get(name).ok()?;
+    let offset = zone.to_offset(timestamp(at.unix_timestamp_nanos())).seconds();
+    time::UtcOffset::from_whole_seconds(offset).ok().map(|offset| at.to_offset(offset))
+}

@@ -82,6 +82,9 @@ pub struct NewFeedback {
     /// When the deadline watch should first look at the case (its first warning), worked out
     /// at intake from the deadline policy; `None`: as soon as it can.
     pub watch_at: Option<OffsetDateTime>,
+    /// When its earliest clock falls due, worked out at intake like `watch_at`; the deadline
+    /// watch keeps it current afterwards.
+    pub due_at: Option<OffsetDateTime>,
     /// The priority instead of `priority` when the store finds the customer is a VIP or
     /// complained before (it knows while it finds the customer); `None`: `priority` either way.
     pub returning: Option<ReturningPriority>,
@@ -275,8 +278,39 @@ pub struct CaseFilter {
     pub created_to: Option<OffsetDateTime>,
     pub customer_id: Option<i64>,
     pub include_hidden: bool,
+    /// The stage of the case's playbook (`awaiting_approval`); compared with the stored name.
+    pub stage: Option<String>,
+    /// Only unresolved cases whose earliest running clock falls due at or after this time…
+    pub due_from: Option<OffsetDateTime>,
+    /// …and before this one (a queue by deadline risk: breached, due within the hour, later).
+    pub due_to: Option<OffsetDateTime>,
+    /// Only cases neither resolved nor closed.
+    pub open_only: bool,
+    /// Only cases with compensation waiting for a manager's approval.
+    pub pending_compensation: bool,
+    /// The order of a listing without a query (a query ranks by relevance).
+    pub sort: Sort,
     pub cursor: Option<Cursor>,
     pub limit: u32,
+}
+
+/// How a listing is ordered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sort {
+    /// Newest first (pages with `b…` cursors).
+    #[default]
+    Newest,
+    /// Most urgent first, then newest (pages with `o…` cursors).
+    Priority,
+    /// The earliest due first; cases without a running clock last (pages with `o…` cursors).
+    Due,
+}
+
+impl Sort {
+    /// Whether its pages continue by offset (`o…`) rather than below an id (`b…`).
+    pub fn by_offset(self) -> bool {
+        self != Sort::Newest
+    }
 }
 
 /// Where the next page of a listing starts.

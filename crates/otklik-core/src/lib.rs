@@ -13,10 +13,10 @@ pub mod standard;
 pub mod text;
 pub mod vocab;
 
-pub use calendar::{BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours};
+pub use calendar::{BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours, in_time_zone};
 pub use case::{
     Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page,
-    ReturningPriority,
+    ReturningPriority, Sort,
 };
 pub use clock::Clock;
 pub use compensation::{ApprovalLimits, Compensation, CompensationOffer};

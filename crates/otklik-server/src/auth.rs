@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use otklik_app::Actor;
 use otklik_store::{StoreError, TokenRecord};
 use sha2::{Digest, Sha256};
@@ -18,19 +16,11 @@ use sha2::{Digest, Sha256};
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
-/// The prefix every API token starts with, so a leaked one is easy to recognise.
-pub const TOKEN_PREFIX: &str = "otk_";
+pub use otklik_app::people::{TOKEN_PREFIX, mint_token};
 
 /// How long a verified token is trusted without asking the database again. A revoked token stops
 /// working within this time on every node.
 const TOKEN_CACHE_TTL: Duration = Duration::from_secs(10);
-
-/// A new API token and the digest to store for it. The token is shown once and never stored.
-pub fn mint_token() -> (String, String) {
-    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
-    let digest = token_digest(&token);
-    (token, digest)
-}
 
 /// The stored form of a token.
 pub fn token_digest(token: &str) -> String {

@@ -13,7 +13,7 @@ use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
 use otklik_core::{ClockFacts, DeadlineState, JobKind, MarkState, Role};
-use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError};
+use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError, Watched};
 use time::{Duration, OffsetDateTime};
 
 use crate::startup::AppState;
@@ -90,9 +90,10 @@ impl Runner {
             }
             let mut next = Vec::with_capacity(cases.len());
             for case in &cases {
-                let (marks, at) = self.watch(case, now).await?;
+                let (marks, at, due) = self.watch(case, now).await?;
                 pass.marks += marks;
-                next.push((case.case_id, at.map(|at| at.max(now + Duration::minutes(1)))));
+                let at = at.map(|at| at.max(now + Duration::minutes(1)));
+                next.push(Watched { case_id: case.case_id, next: at, due });
             }
             self.state.app.store.set_watch(&next).await?;
         }
@@ -187,17 +188,19 @@ impl Runner {
     }
 
     /// Records the warnings, breaches and escalations a case's clocks have reached, and says
-    /// when one of them can fire next (none: until the case changes).
+    /// when one of them can fire next (none: until the case changes) and when the earliest
+    /// running clock falls due.
     async fn watch(
         &self,
         case: &ClockedCase,
         now: OffsetDateTime,
-    ) -> Result<(usize, Option<OffsetDateTime>), StoreError> {
+    ) -> Result<(usize, Option<OffsetDateTime>, Option<OffsetDateTime>), StoreError> {
         let policy = &self.state.app.workflow.deadlines;
         let location = case.location.as_deref();
         let (mut recorded, mut next): (usize, Option<OffsetDateTime>) = (0, None);
+        let mut due: Option<OffsetDateTime> = None;
         if case.hidden {
-            return Ok((0, None));
+            return Ok((0, None, None));
         }
         let facts = ClockFacts {
             kind: case.kind,
@@ -217,6 +220,9 @@ impl Runner {
                 continue;
             }
             let (milestone, status) = (reading.milestone, reading.status);
+            if let Some(at) = status.due_at {
+                due = Some(due.map_or(at, |earlier| earlier.min(at)));
+            }
             let clock = milestone.words();
             // The words of a notification are made only when one is recorded.
             let due = || status.due_at.map_or_else(|| "paused".to_owned(), |due| due.to_string());
@@ -253,6 +259,6 @@ impl Runner {
                 }
             }
         }
-        Ok((recorded, next))
+        Ok((recorded, next, due))
     }
 }

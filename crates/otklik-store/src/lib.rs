@@ -274,6 +274,26 @@ pub struct CaseWork {
     pub due_on: Option<Date>,
 }
 
+/// A change to a person: each field given is set (`Some(None)` clears it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    pub role: Option<Role>,
+    pub display_name: Option<Option<String>>,
+    pub language: Option<Option<otklik_core::Language>>,
+    pub time_zone: Option<Option<String>>,
+}
+
+/// What the deadline watch found on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watched {
+    pub case_id: i64,
+    /// When to look again; `None`: no clock of it can still fire (until a step or change,
+    /// which makes it due for a look at once).
+    pub next: Option<OffsetDateTime>,
+    /// When its earliest running clock falls due; `None` while every clock is stopped or met.
+    pub due: Option<OffsetDateTime>,
+}
+
 /// An unresolved case as the deadline watch sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClockedCase {
@@ -444,6 +464,14 @@ pub trait Store: Send + Sync + 'static {
     /// Everyone, by username.
     async fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
 
+    /// Changes a person's role, name, language or time zone (what the patch gives). `NotFound`
+    /// when there is no such person.
+    async fn update_user(&self, username: &str, patch: &UserPatch) -> Result<UserRecord, StoreError>;
+
+    /// The id of the newest event of any case (0 before the first): it grows with every new
+    /// case and every change, so a page can tell cheaply that something happened.
+    async fn last_event_id(&self) -> Result<i64, StoreError>;
+
     /// Activates or deactivates a person; deactivating ends their sessions. `NotFound` when
     /// there is no such person.
     async fn set_user_active(&self, username: &str, active: bool) -> Result<UserRecord, StoreError>;
@@ -507,9 +535,9 @@ pub trait Store: Send + Sync + 'static {
     /// those whose next warning or due time has come), at most `limit`.
     async fn clocked_cases(&self, now: OffsetDateTime, limit: u32) -> Result<Vec<ClockedCase>, StoreError>;
 
-    /// When the watch should look at each case again; `None`: no clock of it can still fire
-    /// (until a step or change, which makes it due for a look at once).
-    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError>;
+    /// What the watch found on each case it looked at: when to look again and when its
+    /// earliest running clock falls due.
+    async fn set_watch(&self, next: &[Watched]) -> Result<(), StoreError>;
 
     /// Records a deadline mark, its event and its notification, unless it is recorded already;
     /// true when this call recorded it. Safe to call from several nodes at once.

@@ -10,7 +10,7 @@ use otklik_core::{
     CaseFilter, CasePatch, Channel, Cursor, Direction, Identity, Kind, NewCustomer, NewFeedback, NewMessage, Priority,
     Role, Status,
 };
-use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError};
+use otklik_store::{IdempotencyKey, OpenOptions, Stamp, Store, StoreError, Watched};
 use support::postgres::TestSchema;
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -108,6 +108,7 @@ on_both_backends!(
     a_refused_submission_among_many_at_once_fails_alone,
     a_session_lives_in_the_database_until_it_expires_or_its_person_leaves,
     a_password_link_works_once_and_not_after_it_expires,
+    the_inbox_queues_by_deadline_risk_stage_and_priority,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -138,6 +139,7 @@ fn feedback(text: &str) -> NewFeedback {
         source: String::new(),
         vouched: false,
         watch_at: None,
+        due_at: None,
         returning: None,
     }
 }
@@ -594,10 +596,10 @@ async fn a_deadline_mark_is_recorded_once(store: Arc<dyn Store>) {
     let ids = |cases: Vec<otklik_store::ClockedCase>| cases.into_iter().map(|c| c.case_id).collect::<Vec<_>>();
     assert_eq!(ids(store.clocked_cases(T0, 10).await.unwrap()), [case.id], "a new case is looked at");
     let hour = time::Duration::hours(1);
-    store.set_watch(&[(case.id, Some(T0 + hour))]).await.unwrap();
+    store.set_watch(&[Watched { case_id: case.id, next: Some(T0 + hour), due: Some(T0 + hour * 2) }]).await.unwrap();
     assert!(store.clocked_cases(T0, 10).await.unwrap().is_empty(), "not before its time");
     assert_eq!(ids(store.clocked_cases(T0 + hour, 10).await.unwrap()), [case.id]);
-    store.set_watch(&[(case.id, None)]).await.unwrap();
+    store.set_watch(&[Watched { case_id: case.id, next: None, due: None }]).await.unwrap();
     assert!(store.clocked_cases(T0 + hour * 10_000, 10).await.unwrap().is_empty(), "nothing can fire");
     let patch = CasePatch { priority: Some(Priority::Urgent), ..CasePatch::default() };
     store.update_case(case.id, &patch, stamp(T0)).await.unwrap();
@@ -1036,4 +1038,69 @@ async fn a_password_link_works_once_and_not_after_it_expires(store: Arc<dyn Stor
     store.create_password_link("olga", "link-3", T0, T0 + hour).await.unwrap();
     let (a, b) = tokio::join!(store.use_password_link("link-3", T0), store.use_password_link("link-3", T0));
     assert_eq!(usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some()), 1, "two uses at once: one wins");
+}
+
+async fn the_inbox_queues_by_deadline_risk_stage_and_priority(store: Arc<dyn Store>) {
+    let hour = time::Duration::hours(1);
+    // Due at intake: breached (T0 - 1h), due within the hour (T0 + 30min), later (T0 + 5h),
+    // and one without a running clock.
+    let mut made = Vec::new();
+    for (n, (due, priority)) in [
+        (Some(T0 - hour), Priority::Low),
+        (Some(T0 + hour / 2), Priority::Urgent),
+        (Some(T0 + hour * 5), Priority::High),
+        (None, Priority::Normal),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut item = feedback(&format!("Жалоба номер {n}"));
+        item.due_at = due;
+        item.priority = priority;
+        item.kind = Kind::Complaint;
+        made.push(submit(&store, item).await.id);
+    }
+    let ids = |page: otklik_core::Page<otklik_core::Case>| page.items.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let list = |filter: CaseFilter| {
+        let store = store.clone();
+        async move { store.list_cases(&CaseFilter { limit: 10, ..filter }).await.unwrap() }
+    };
+    let breached = list(CaseFilter { due_to: Some(T0), ..CaseFilter::default() }).await;
+    assert_eq!(ids(breached), [made[0]]);
+    let soon = list(CaseFilter { due_from: Some(T0), due_to: Some(T0 + hour), ..CaseFilter::default() }).await;
+    assert_eq!(ids(soon), [made[1]]);
+    let later = list(CaseFilter { due_from: Some(T0 + hour), ..CaseFilter::default() }).await;
+    assert_eq!(ids(later), [made[2]]);
+    let by_due = list(CaseFilter { sort: otklik_core::Sort::Due, ..CaseFilter::default() }).await;
+    assert_eq!(ids(by_due), [made[0], made[1], made[2], made[3]], "no clock last");
+    let by_priority = list(CaseFilter { sort: otklik_core::Sort::Priority, ..CaseFilter::default() }).await;
+    assert_eq!(ids(by_priority), [made[1], made[2], made[3], made[0]]);
+    // A sorted listing pages by offset.
+    let first = store
+        .list_cases(&CaseFilter { sort: otklik_core::Sort::Priority, limit: 2, ..CaseFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(first.next_cursor, Some(Cursor::Offset(2)));
+    let second = list(CaseFilter {
+        sort: otklik_core::Sort::Priority,
+        cursor: first.next_cursor,
+        ..CaseFilter::default()
+    })
+    .await;
+    assert_eq!(ids(second), [made[3], made[0]]);
+    // The watch moves a case between queues.
+    store.set_watch(&[Watched { case_id: made[2], next: None, due: Some(T0 - hour * 2) }]).await.unwrap();
+    let breached = list(CaseFilter { due_to: Some(T0), ..CaseFilter::default() }).await;
+    assert_eq!(ids(breached), [made[2], made[0]]);
+    // By stage; a resolved case leaves the queues by risk and the open ones.
+    let stage = list(CaseFilter { stage: Some("new".into()), ..CaseFilter::default() }).await;
+    assert_eq!(stage.items.len(), 4);
+    let patch = CasePatch { status: Some(Status::Resolved), ..CasePatch::default() };
+    store.update_case(made[0], &patch, stamp(T0)).await.unwrap();
+    let breached = list(CaseFilter { due_to: Some(T0), ..CaseFilter::default() }).await;
+    assert_eq!(ids(breached), [made[2]]);
+    let open = list(CaseFilter { open_only: true, ..CaseFilter::default() }).await;
+    assert!(!ids(open).contains(&made[0]));
+    let pending = list(CaseFilter { pending_compensation: true, ..CaseFilter::default() }).await;
+    assert!(pending.items.is_empty());
 }

@@ -137,6 +137,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         source: String::new(),
         vouched: false,
         watch_at: None,
+        due_at: None,
         returning: None,
     }
 }

@@ -194,6 +194,7 @@ pub async fn list(
         include_hidden: params.include_hidden,
         cursor,
         limit,
+        ..CaseFilter::default()
     };
     let page = state.app.cases(&principal, &filter).await?;
     Ok(Json(CaseList {

@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use otklik_core::standard::{self, Draft, Finding, Template};
-use otklik_core::{Kind, Language, Right};
+use otklik_core::standard::{Draft, Finding, Template};
+use otklik_core::{Kind, Language};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -90,17 +90,11 @@ pub struct TemplateParams {
     responses((status = 200, description = "Matching templates", body = [Template]))
 )]
 pub async fn templates(
+    State(state): State<AppState>,
     principal: Principal,
     params: Result<Query<TemplateParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Vec<Template>>, ApiError> {
-    principal.require(Right::WorkCases)?;
     let Query(params) = params.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
-    let matching = standard::templates()
-        .iter()
-        .filter(|t| params.kind.is_none_or(|kind| t.kind == kind))
-        .filter(|t| params.language.is_none_or(|language| t.language == language))
-        .filter(|t| params.public.is_none_or(|public| t.public.is_none_or(|only| only == public)))
-        .cloned()
-        .collect();
-    Ok(Json(matching))
+    let matching = state.app.templates(&principal, params.kind, params.language, params.public)?;
+    Ok(Json(matching.into_iter().cloned().collect()))
 }

@@ -512,6 +512,38 @@ impl<B: Backend> Store for SqlStore<B> {
         rows.into_iter().map(UserRow::into_record).collect()
     }
 
+    async fn update_user(&self, username: &str, patch: &crate::UserPatch) -> Result<UserRecord, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = user_id(&mut tx, username).await?;
+        query(
+            "UPDATE users SET role = coalesce($2, role), \
+             display_name = CASE WHEN $3 THEN $4 ELSE display_name END, \
+             language = CASE WHEN $5 THEN $6 ELSE language END, \
+             time_zone = CASE WHEN $7 THEN $8 ELSE time_zone END WHERE id = $1",
+        )
+        .bind(id)
+        .bind(patch.role.map(|role| role.as_str()))
+        .bind(patch.display_name.is_some())
+        .bind(patch.display_name.clone().flatten())
+        .bind(patch.language.is_some())
+        .bind(patch.language.flatten().map(|language| language.as_str()))
+        .bind(patch.time_zone.is_some())
+        .bind(patch.time_zone.clone().flatten())
+        .execute(&mut tx)
+        .await?;
+        let row: UserRow =
+            query(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1")).bind(id).fetch_one(&mut tx).await?;
+        tx.commit().await?;
+        row.into_record()
+    }
+
+    async fn last_event_id(&self) -> Result<i64, StoreError> {
+        let id: Option<i64> = query("SELECT coalesce(max(id), 0) FROM events")
+            .scalar_optional(&mut self.backend.read().await?)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
     async fn set_user_active(&self, username: &str, active: bool) -> Result<UserRecord, StoreError> {
         let mut tx = self.backend.write().await?;
         let id = user_id(&mut tx, username).await?;
@@ -688,7 +720,7 @@ impl<B: Backend> Store for SqlStore<B> {
         workflow::clocked_cases(&mut self.backend.read().await?, now, limit).await
     }
 
-    async fn set_watch(&self, next: &[(i64, Option<OffsetDateTime>)]) -> Result<(), StoreError> {
+    async fn set_watch(&self, next: &[crate::Watched]) -> Result<(), StoreError> {
         let mut tx = self.backend.write().await?;
         workflow::set_watch(&mut tx, next).await?;
         tx.commit().await

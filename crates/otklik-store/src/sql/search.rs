@@ -3,7 +3,7 @@
 //! filters, window and cursors on both, so both return the same cases.
 
 use otklik_core::text::query_terms;
-use otklik_core::{Case, CaseFilter, Cursor, Page};
+use otklik_core::{Case, CaseFilter, Cursor, Page, Sort};
 
 use super::Dialect;
 use super::exec::{Conn, Query, query};
@@ -17,7 +17,8 @@ pub(super) async fn list_cases<C: Conn + ?Sized>(
 ) -> Result<Page<Case>, StoreError> {
     let limit = filter.limit.clamp(1, 200);
     let terms = filter.query.as_deref().map(query_terms);
-    let offset = search_offset(filter, terms.is_some())?;
+    let ranked = terms.is_some() || filter.sort.by_offset();
+    let offset = search_offset(filter, ranked)?;
     let mut sql = query(format!(
         "SELECT {CASE_COLUMNS}, (SELECT {} FROM case_tags t WHERE t.case_id = c.id) AS tags ",
         dialect.tag_list()
@@ -37,14 +38,32 @@ pub(super) async fn list_cases<C: Conn + ?Sized>(
         None => {
             sql.push("FROM cases c WHERE 1 = 1");
             push_filters(&mut sql, filter);
-            if let Some(Cursor::Before(id)) = filter.cursor {
-                sql.push(" AND c.id < ").push_bind(id);
+            match filter.sort {
+                Sort::Newest => {
+                    if let Some(Cursor::Before(id)) = filter.cursor {
+                        sql.push(" AND c.id < ").push_bind(id);
+                    }
+                    sql.push(" ORDER BY c.id DESC");
+                }
+                Sort::Priority => {
+                    sql.push(
+                        " ORDER BY CASE c.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+                         ELSE 0 END DESC, c.id DESC",
+                    );
+                }
+                // Cases without a running clock last, on both databases.
+                Sort::Due => {
+                    sql.push(" ORDER BY CASE WHEN c.due_at IS NULL THEN 1 ELSE 0 END, c.due_at, c.id DESC");
+                }
             }
-            sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+            sql.push(" LIMIT ").push_bind(i64::from(limit) + 1);
+            if filter.sort.by_offset() {
+                sql.push(" OFFSET ").push_bind(i64::from(offset));
+            }
         }
     }
     let rows: Vec<CaseRow> = sql.fetch_all(conn).await?;
-    page_of(rows, limit, offset, terms.is_some())
+    page_of(rows, limit, offset, ranked)
 }
 
 fn push_filters(sql: &mut Query<'_>, filter: &CaseFilter) {
@@ -74,6 +93,24 @@ fn push_filters(sql: &mut Query<'_>, filter: &CaseFilter) {
     }
     if !filter.include_hidden {
         sql.push(" AND NOT c.hidden");
+    }
+    if let Some(stage) = &filter.stage {
+        sql.push(" AND c.stage = ").push_bind(stage);
+    }
+    if filter.due_from.is_some() || filter.due_to.is_some() {
+        sql.push(" AND c.resolved_at IS NULL AND c.due_at IS NOT NULL");
+    }
+    if let Some(from) = filter.due_from {
+        sql.push(" AND c.due_at >= ").push_bind(millis(from));
+    }
+    if let Some(to) = filter.due_to {
+        sql.push(" AND c.due_at < ").push_bind(millis(to));
+    }
+    if filter.open_only {
+        sql.push(" AND c.status NOT IN ('resolved', 'closed')");
+    }
+    if filter.pending_compensation {
+        sql.push(" AND EXISTS (SELECT 1 FROM compensations p WHERE p.case_id = c.id AND p.status = 'pending')");
     }
 }
 

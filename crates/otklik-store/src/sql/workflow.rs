@@ -658,12 +658,13 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
 
 pub(crate) async fn set_watch<C: Conn + ?Sized>(
     tx: &mut C,
-    next: &[(i64, Option<OffsetDateTime>)],
+    next: &[crate::Watched],
 ) -> Result<(), StoreError> {
-    for (case_id, at) in next {
-        query("UPDATE cases SET watch_at = $1 WHERE id = $2")
-            .bind(at.map_or(i64::MAX, millis))
-            .bind(case_id)
+    for watched in next {
+        query("UPDATE cases SET watch_at = $1, due_at = $2 WHERE id = $3")
+            .bind(watched.next.map_or(i64::MAX, millis))
+            .bind(watched.due.map(millis))
+            .bind(watched.case_id)
             .execute(tx)
             .await?;
     }

@@ -302,8 +302,9 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
              product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source, \
-             thread_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20) RETURNING id",
+             thread_key, due_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+             RETURNING id",
         )?
         .query_row(
             params![
@@ -327,6 +328,7 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
                 feedback.stage.as_str(),
                 feedback.source,
                 feedback.thread_key,
+                feedback.due_at.map(millis),
             ],
             |row| row.get(0),
         )?;
