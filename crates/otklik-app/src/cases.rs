@@ -118,6 +118,25 @@ impl App {
         Ok(self.store.list_cases(filter).await?)
     }
 
+    /// The beginning of each listed case's first message, for a listing's rows.
+    pub async fn previews(
+        &self,
+        actor: &Actor,
+        cases: &[Case],
+    ) -> Result<std::collections::HashMap<i64, String>, AppError> {
+        actor.require(Right::ReadCases)?;
+        let ids: Vec<i64> = cases.iter().map(|case| case.id).collect();
+        Ok(self.store.previews(&ids, 160).await?.into_iter().collect())
+    }
+
+    /// The people a case or a task can be given to: everyone active, by username.
+    pub async fn assignees(&self, actor: &Actor) -> Result<Vec<otklik_store::UserRecord>, AppError> {
+        actor.require(Right::ReadCases)?;
+        let mut people = self.store.users().await?;
+        people.retain(|person| person.active);
+        Ok(people)
+    }
+
     /// The bounds of a queue by deadline risk, from now: (due from, due before).
     pub fn due_bounds(&self, risk: DueRisk) -> (Option<OffsetDateTime>, Option<OffsetDateTime>) {
         let now = self.clock.now();
@@ -211,14 +230,23 @@ impl App {
             }
             WritingKind::Note => (Direction::Note, false),
         };
-        if direction == Direction::Outbound && !writing.override_standard {
+        let mut overridden = Vec::new();
+        if direction == Direction::Outbound {
             let draft = Draft { text: &body, kind: case.kind, public: public && case.public, language: None };
             let checked = self.check(&draft, writing.explain_in);
-            if !checked.ok {
+            if !checked.ok && !writing.override_standard {
                 return Err(AppError::Standard(checked.findings));
             }
+            // Sent anyway: which rules were overridden is kept in the case's history.
+            overridden = checked
+                .findings
+                .into_iter()
+                .filter(|finding| finding.severity == Severity::Error)
+                .map(|finding| finding.rule)
+                .collect();
+            overridden.dedup();
         }
-        let message = NewMessage { direction, public, channel: case.channel, body, external_id: None };
+        let message = NewMessage { direction, public, channel: case.channel, body, external_id: None, overridden };
         Ok(self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?)
     }
 

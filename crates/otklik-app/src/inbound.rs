@@ -63,6 +63,7 @@ impl App {
                 channel: incoming.channel,
                 body: text,
                 external_id,
+                overridden: Vec::new(),
             };
             let message = match self.store.add_message(case_id, message, stamp.clone()).await {
                 // The same message delivered twice at once: the other delivery stored it.

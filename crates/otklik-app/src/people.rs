@@ -246,7 +246,10 @@ impl App {
     ) -> Result<UserRecord, AppError> {
         actor.require(Right::ManagePeople)?;
         if role.is_some_and(|role| role != Role::Admin) && actor.person.as_deref() == Some(username) {
-            return Err(AppError::Conflict { detail: "you cannot take the admin role from yourself".into(), allowed: Vec::new() });
+            return Err(AppError::Conflict {
+                detail: "you cannot take the admin role from yourself".into(),
+                allowed: Vec::new(),
+            });
         }
         if role == Some(Role::Intake) {
             return Err(AppError::Invalid("role: `intake` is for integrations' tokens, not for people".into()));

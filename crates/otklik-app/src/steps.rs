@@ -232,6 +232,23 @@ impl App {
         Ok(self.store.tasks_for(&assignee).await?)
     }
 
+    /// The playbooks, business hours and deadlines in force.
+    pub fn workflow_in_force(&self, actor: &Actor) -> Result<&otklik_core::Workflow, AppError> {
+        actor.require(Right::ManagePlaybooks)?;
+        Ok(&self.workflow)
+    }
+
+    /// Checks a business's own playbook file line by line, without using it: every mistake with
+    /// its line, or what the file holds.
+    pub fn check_workflow(
+        &self,
+        actor: &Actor,
+        source: &str,
+    ) -> Result<Result<otklik_core::Workflow, otklik_core::PlaybookErrors>, AppError> {
+        actor.require(Right::ManagePlaybooks)?;
+        Ok(otklik_core::Workflow::from_toml(source))
+    }
+
     /// What waits for a decision only a manager may take: cases with compensation waiting for
     /// approval, and cases in a stage whose way on is an action for managers alone (an idea
     /// awaiting approval), newest first.

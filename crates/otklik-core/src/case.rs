@@ -138,6 +138,9 @@ pub struct Case {
     pub status_token: String,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// When its earliest running clock falls due (kept by the deadline watch); `None` when
+    /// no clock runs.
+    pub due_at: Option<OffsetDateTime>,
 }
 
 impl Case {
@@ -171,6 +174,8 @@ pub struct NewMessage {
     /// The message's own id at its source, for an incoming one: the same id on the case again
     /// is a redelivery.
     pub external_id: Option<String>,
+    /// The house-standard rules the writer chose to override (recorded as an event).
+    pub overridden: Vec<String>,
 }
 
 /// One entry of a case's history. Events are only ever appended.

@@ -29,6 +29,7 @@ vocabulary! {
         WorkAnyTask = "work_any_task",
         /// Create people, give them roles, deactivate them, send them password links.
         ManagePeople = "manage_people",
+        ManagePlaybooks = "manage_playbooks",
     }
 }
 
@@ -42,6 +43,7 @@ const TABLE: &[(Right, &[Role])] = &[
     (Right::WorkOwnTasks, &[Role::Admin, Role::Manager, Role::Agent, Role::Executor, Role::Sales]),
     (Right::WorkAnyTask, &[Role::Admin, Role::Manager, Role::Agent]),
     (Right::ManagePeople, &[Role::Admin]),
+    (Right::ManagePlaybooks, &[Role::Admin, Role::Manager]),
 ];
 
 impl Role {

@@ -387,6 +387,9 @@ pub trait Store: Send + Sync + 'static {
     /// that field.
     async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// The beginning of each case's first message (up to `chars` characters), for listings.
+    async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError>;
+
     /// How many cases there are, hidden ones included.
     async fn case_count(&self) -> Result<i64, StoreError>;
 

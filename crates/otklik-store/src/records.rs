@@ -29,7 +29,7 @@ pub(crate) fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<
 /// backend's string aggregate of the case's tags.
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.cause, c.audience, c.sentiment, c.language, \
      c.priority, c.status, c.stage, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
-     c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at";
+     c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at, c.due_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CaseRow {
@@ -54,6 +54,7 @@ pub(crate) struct CaseRow {
     status_token: String,
     created_at: i64,
     updated_at: i64,
+    due_at: Option<i64>,
     tags: Option<String>,
 }
 
@@ -85,6 +86,7 @@ impl CaseRow {
             status_token: self.status_token,
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
+            due_at: self.due_at.map(from_millis).transpose()?,
         })
     }
 }

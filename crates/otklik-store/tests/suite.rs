@@ -398,6 +398,7 @@ async fn message_is_appended_searchable_and_recorded(store: Arc<dyn Store>) {
         channel: Channel::Web,
         body: "Приносим извинения, курьер приедет сегодня до 18:00".into(),
         external_id: None,
+        overridden: Vec::new(),
     };
     let later = T0 + time::Duration::hours(1);
     let message = store.add_message(case.id, reply, Stamp { at: later, actor: "olga".into() }).await.unwrap();
@@ -415,6 +416,7 @@ async fn message_is_appended_searchable_and_recorded(store: Arc<dyn Store>) {
         channel: Channel::Web,
         body: "x".into(),
         external_id: None,
+        overridden: Vec::new(),
     };
     let missing = store.add_message(case.id + 1000, note, stamp(T0)).await.unwrap_err();
     assert!(matches!(missing, StoreError::NotFound("case")));
@@ -735,6 +737,7 @@ async fn a_reply_is_the_first_response_and_a_note_is_not(store: Arc<dyn Store>) 
         channel: Channel::Web,
         body: "x".into(),
         external_id: None,
+        overridden: Vec::new(),
     };
     store.add_message(case.id, note, stamp(T0)).await.unwrap();
     assert_eq!(store.case_work(case.id).await.unwrap().first_response_at, None);
@@ -745,6 +748,7 @@ async fn a_reply_is_the_first_response_and_a_note_is_not(store: Arc<dyn Store>) 
         channel: Channel::Web,
         body: "y".into(),
         external_id: None,
+        overridden: Vec::new(),
     };
     store.add_message(case.id, reply.clone(), stamp(later)).await.unwrap();
     store.add_message(case.id, reply, stamp(later + time::Duration::hours(1))).await.unwrap();
@@ -1081,12 +1085,9 @@ async fn the_inbox_queues_by_deadline_risk_stage_and_priority(store: Arc<dyn Sto
         .await
         .unwrap();
     assert_eq!(first.next_cursor, Some(Cursor::Offset(2)));
-    let second = list(CaseFilter {
-        sort: otklik_core::Sort::Priority,
-        cursor: first.next_cursor,
-        ..CaseFilter::default()
-    })
-    .await;
+    let second =
+        list(CaseFilter { sort: otklik_core::Sort::Priority, cursor: first.next_cursor, ..CaseFilter::default() })
+            .await;
     assert_eq!(ids(second), [made[3], made[0]]);
     // The watch moves a case between queues.
     store.set_watch(&[Watched { case_id: made[2], next: None, due: Some(T0 - hour * 2) }]).await.unwrap();

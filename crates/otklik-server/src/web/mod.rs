@@ -2,8 +2,14 @@
 //! JSON handler would, and renders an askama template (escaped by default) with its words from
 //! `templates/strings.toml`. Pages use no scripts; their stylesheet is served from `/assets`.
 
+mod admin;
+mod case_page;
+mod desk;
 mod i18n;
+mod inbox;
+mod settings;
 mod status;
+mod work;
 pub(crate) mod workspace;
 
 pub(crate) use i18n::accepted_language;
@@ -14,37 +20,69 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use otklik_core::{Language, Status};
 use serde::Deserialize;
 
 use crate::startup::AppState;
 
-/// The Content-Security-Policy of every response: nothing but our own stylesheet loads, no
-/// script runs, no other site frames a page, forms post only here.
-pub(crate) const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The Content-Security-Policy of every response: nothing but our own stylesheet and script
+/// loads (no inline script or style runs), requests go only here, no other site frames a page,
+/// forms post only here.
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/s/{secret}", get(status::page))
         .route("/assets/otklik.css", get(stylesheet))
+        .route("/assets/otklik.js", get(script))
         .route("/", get(workspace::home))
         .route("/login", get(workspace::login_form).post(workspace::login))
-        .route("/logout", axum::routing::post(workspace::logout))
-        .route("/inbox", get(workspace::inbox))
+        .route("/logout", post(workspace::logout))
         .route("/password/{secret}", get(workspace::password_form).post(workspace::set_password))
+        .route("/inbox", get(inbox::inbox))
+        .route("/inbox/events", get(inbox::events))
+        .route("/inbox/assign", post(inbox::bulk_assign))
+        .route("/cases/{reference}", get(case_page::show))
+        .route("/cases/{reference}/reply", post(case_page::reply))
+        .route("/cases/{reference}/check", post(case_page::check))
+        .route("/cases/{reference}/actions/{action}", post(case_page::take))
+        .route("/cases/{reference}/tasks", post(case_page::add_task))
+        .route("/cases/{reference}/correct", post(case_page::correct))
+        .route("/cases/{reference}/assign", post(case_page::assign))
+        .route("/tasks", get(work::tasks))
+        .route("/tasks/{id}", post(work::update_task))
+        .route("/approvals", get(work::approvals))
+        .route("/notifications", get(work::notifications))
+        .route("/people", get(admin::people).post(admin::create_person))
+        .route("/people/{username}", post(admin::change_person))
+        .route("/tokens", get(admin::tokens).post(admin::create_token))
+        .route("/tokens/{id}/revoke", post(admin::revoke_token))
+        .route("/playbooks", get(admin::playbooks))
+        .route("/playbooks/check", post(admin::check))
+        .route("/settings", get(settings::show).post(settings::save))
+        .route("/settings/password", post(settings::change_password))
+}
+
+/// A static asset, cached by browsers for an hour (a new release may change it).
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-        ],
-        include_str!("../../assets/otklik.css"),
-    )
-        .into_response()
+    asset("text/css; charset=utf-8", include_str!("../../assets/otklik.css"))
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", include_str!("../../assets/otklik.js"))
 }
 
 /// The words of the customer's pages in one language.

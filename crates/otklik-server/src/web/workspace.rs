@@ -11,8 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use otklik_app::AppError;
-use otklik_app::people::{SESSION_LIFETIME, session_actor};
-use otklik_core::{CaseFilter, Language};
+use otklik_app::people::SESSION_LIFETIME;
+use otklik_core::Language;
 use otklik_store::SessionRecord;
 use serde::Deserialize;
 
@@ -59,11 +59,6 @@ fn page_error(error: AppError) -> Response {
     let id = otklik_app::mint_link_secret();
     tracing::error!(%error, error_id = %id, "a page failed");
     (StatusCode::INTERNAL_SERVER_ERROR, format!("Something went wrong (error {id}).")).into_response()
-}
-
-/// The language of a signed-in person's pages: theirs, else the browser's.
-fn language_of(session: &SessionRecord, headers: &HeaderMap) -> Tr {
-    session.user.language.map_or_else(|| Tr::from_headers(headers), Tr)
 }
 
 #[derive(Template)]
@@ -171,55 +166,6 @@ pub(super) async fn logout(State(state): State<AppState>, person: SignedIn, Form
 /// `GET /`: the inbox.
 pub(super) async fn home() -> Redirect {
     Redirect::to("/inbox")
-}
-
-#[derive(Template)]
-#[template(path = "inbox.html")]
-struct InboxPage {
-    language: Language,
-    tr: Tr,
-    name: String,
-    csrf: String,
-    rows: Vec<InboxRow>,
-}
-
-struct InboxRow {
-    reference: String,
-    kind: String,
-    status: String,
-    subject: String,
-    received: String,
-}
-
-/// `GET /inbox`: the newest cases.
-pub(super) async fn inbox(State(state): State<AppState>, person: SignedIn, headers: HeaderMap) -> Response {
-    let tr = language_of(&person.session, &headers);
-    let actor = session_actor(&person.session);
-    let filter = CaseFilter { limit: 50, ..CaseFilter::default() };
-    let page = match state.app.cases(&actor, &filter).await {
-        Ok(page) => page,
-        Err(AppError::Forbidden(detail)) => return (StatusCode::FORBIDDEN, detail).into_response(),
-        Err(error) => return page_error(error),
-    };
-    let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
-    let calendar = &state.app.workflow.deadlines.calendar;
-    let rows = page
-        .items
-        .into_iter()
-        .map(|case| InboxRow {
-            reference: case.reference().to_string(),
-            kind: tr.t(&format!("kind-{}", case.kind)),
-            status: tr.t(&format!("status-{}", case.status)),
-            subject: case.subject.clone().unwrap_or_default(),
-            received: calendar.local(case.created_at).format(&format).unwrap_or_default(),
-        })
-        .collect();
-    let name = person.session.user.display_name.clone().unwrap_or_else(|| person.session.user.username.clone());
-    let page = InboxPage { language: tr.0, tr, name, csrf: person.session.csrf_token.clone(), rows };
-    match page.render() {
-        Ok(html) => (no_store(), Html(html)).into_response(),
-        Err(error) => page_error(AppError::Internal(error.to_string())),
-    }
 }
 
 #[derive(Template)]

@@ -54,6 +54,7 @@ impl Intake {
             status_token: self.status_token.clone(),
             created_at: self.stamp.at,
             updated_at: self.stamp.at,
+            due_at: feedback.due_at,
         }
     }
 }

@@ -284,6 +284,18 @@ impl<B: Backend> Store for SqlStore<B> {
             .bind(message.direction.as_str())
             .execute(&mut tx)
             .await?;
+        if !message.overridden.is_empty() {
+            query(
+                "INSERT INTO events (case_id, at, actor, action, field, new_value) \
+                 VALUES ($1, $2, $3, 'standard_overridden', 'rules', $4)",
+            )
+            .bind(case_id)
+            .bind(at)
+            .bind(&stamp.actor)
+            .bind(message.overridden.join(","))
+            .execute(&mut tx)
+            .await?;
+        }
         query(crate::records::TOUCH_CASE_FOR_MESSAGE)
             .bind(case_id)
             .bind(at)
@@ -537,10 +549,23 @@ impl<B: Backend> Store for SqlStore<B> {
         row.into_record()
     }
 
+    async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError> {
+        if case_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Ids are numbers, so they are written into the statement as they are.
+        let ids = case_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        query(format!(
+            "SELECT case_id, substr(body, 1, {chars}) FROM messages WHERE id IN \
+             (SELECT min(id) FROM messages WHERE case_id IN ({ids}) GROUP BY case_id)"
+        ))
+        .fetch_all(&mut self.backend.read().await?)
+        .await
+    }
+
     async fn last_event_id(&self) -> Result<i64, StoreError> {
-        let id: Option<i64> = query("SELECT coalesce(max(id), 0) FROM events")
-            .scalar_optional(&mut self.backend.read().await?)
-            .await?;
+        let id: Option<i64> =
+            query("SELECT coalesce(max(id), 0) FROM events").scalar_optional(&mut self.backend.read().await?).await?;
         Ok(id.unwrap_or(0))
     }
 

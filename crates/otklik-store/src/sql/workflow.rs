@@ -656,10 +656,7 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
         .collect()
 }
 
-pub(crate) async fn set_watch<C: Conn + ?Sized>(
-    tx: &mut C,
-    next: &[crate::Watched],
-) -> Result<(), StoreError> {
+pub(crate) async fn set_watch<C: Conn + ?Sized>(tx: &mut C, next: &[crate::Watched]) -> Result<(), StoreError> {
     for watched in next {
         query("UPDATE cases SET watch_at = $1, due_at = $2 WHERE id = $3")
             .bind(watched.next.map_or(i64::MAX, millis))
