@@ -170,3 +170,72 @@ impl TestApp {
         list["items"].as_array().unwrap().len()
     }
 }
+
+/// A person signed in to the workspace: the session cookie and the session's CSRF token.
+pub struct Person {
+    pub username: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// Creates a person with `role` and signs them in through the sign-in form.
+    pub async fn person(&self, username: &str, role: Role) -> Person {
+        let password = "correct horse battery";
+        let hash = otklik_server::auth::hash_password(password).unwrap();
+        self.store.create_user(username, None, role, &hash, OffsetDateTime::now_utc()).await.unwrap();
+        self.sign_in(username, password).await
+    }
+
+    /// Signs in through the form; the CSRF token is read from the settings page.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Person {
+        let client = no_redirects();
+        let response = client
+            .post(self.url("/login"))
+            .header("Origin", self.base.as_str())
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{username} signs in");
+        let set_cookie = response.headers()[reqwest::header::SET_COOKIE].to_str().unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let html =
+            client.get(self.url("/settings")).header("Cookie", &cookie).send().await.unwrap().text().await.unwrap();
+        let csrf = html.split("name=\"csrf\" value=\"").nth(1).expect("a form").split('"').next().unwrap().to_owned();
+        Person { username: username.to_owned(), cookie, csrf }
+    }
+
+    /// A page as `person` (or as nobody), without following redirects.
+    pub async fn page(&self, person: Option<&Person>, path: &str) -> reqwest::Response {
+        let mut request = no_redirects().get(self.url(path));
+        if let Some(person) = person {
+            request = request.header("Cookie", &person.cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A form posted as `person` (or as nobody) with its CSRF token added, unless `csrf` says
+    /// otherwise.
+    pub async fn form(
+        &self,
+        person: Option<&Person>,
+        path: &str,
+        fields: &[(&str, &str)],
+        csrf: Option<&str>,
+    ) -> reqwest::Response {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        if let Some(csrf) = csrf.or(person.map(|p| p.csrf.as_str())) {
+            fields.push(("csrf", csrf));
+        }
+        let mut request = no_redirects().post(self.url(path)).form(&fields);
+        if let Some(person) = person {
+            request = request.header("Cookie", &person.cookie);
+        }
+        request.send().await.unwrap()
+    }
+}
+
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
