@@ -18,12 +18,15 @@
         const response = await fetch(window.location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
         if (!response.ok) throw new Error(String(response.status));
         const page = new DOMParser().parseFromString(await response.text(), "text/html");
-        const fresh = page.getElementById("cases");
-        const current = document.getElementById("cases");
+        const fresh = page.getElementById("listing");
+        const current = document.getElementById("listing");
         if (fresh && current) {
           const ticked = new Set([...current.querySelectorAll("input[name=case]:checked")].map((box) => box.value));
+          const chosen = current.querySelector("select[name=assignee]")?.value;
           current.replaceWith(fresh);
           fresh.querySelectorAll("input[name=case]").forEach((box) => { box.checked = ticked.has(box.value); });
+          const select = fresh.querySelector("select[name=assignee]");
+          if (select && chosen !== undefined) select.value = chosen;
         } else {
           live.hidden = false;
         }

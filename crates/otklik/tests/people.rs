@@ -36,7 +36,7 @@ async fn a_new_person_sets_their_password_with_the_link_once_and_signs_in() {
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let form = client.get(&path).header("Accept-Language", "en").send().await.unwrap();
     assert_eq!(form.status(), StatusCode::OK);
-    assert_eq!(form.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(form.headers()["referrer-policy"], "same-origin");
     assert!(form.text().await.unwrap().contains("name=\"repeat\""));
     let post = |password: &'static str, repeat: &'static str| {
         client.post(&path).header("Accept-Language", "en").form(&[("password", password), ("repeat", repeat)]).send()

@@ -123,7 +123,8 @@ struct OutboxLine {
 struct Composer {
     body: String,
     note: bool,
-    public: bool,
+    /// Whether the reply goes out in public; a fresh composer follows the case.
+    public: Option<bool>,
     findings: Vec<FindingLine>,
     /// The draft was refused for the house standard: the override box is offered.
     flagged: bool,
@@ -216,9 +217,7 @@ async fn render(
         let name = detail.customer.name.clone().unwrap_or_default();
         composer.body = chosen.text.replace("{reference}", &reference).replace("{customer_name}", &name);
     }
-    if composer.body.is_empty() && !composer.note {
-        composer.public = case.public;
-    }
+    composer.public.get_or_insert(case.public);
     let now = state.app.clock.now();
     let clocks = work
         .clocks
@@ -467,7 +466,7 @@ pub(super) async fn reply(
     match state.app.write(&actor, &reference, writing).await {
         Ok(_) => done(&format!("/cases/{reference}#timeline")),
         Err(error) => {
-            let composer = Composer { body: form.body.clone(), note, public, ..Composer::default() };
+            let composer = Composer { body: form.body.clone(), note, public: Some(public), ..Composer::default() };
             again(&state, &posted.person, &headers, &reference, composer, error).await
         }
     }

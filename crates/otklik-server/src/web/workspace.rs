@@ -182,12 +182,14 @@ struct PasswordPage {
 fn password_page(status: StatusCode, tr: Tr, problem: Option<String>, open: bool, done: bool) -> Response {
     let page = PasswordPage { language: tr.0, tr, problem, open, done };
     match page.render() {
-        // The link's secret is in the address: never cached, never sent on as a referrer.
+        // The link's secret is in the address: never cached, never sent to another site as a
+        // referrer. (Not `no-referrer`: a browser then posts the form with `Origin: null`,
+        // which the same-site check must refuse.)
         Ok(html) => (
             status,
             [
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+                (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
             ],
             Html(html),
         )
