@@ -22,6 +22,9 @@ on_both_backends!(
 const EVERYONE: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Executor, Role::Sales];
 const WORKERS: &[Role] = &[Role::Admin, Role::Manager, Role::Agent];
 
+/// A form: where it posts, its fields, and the roles the permission table lets post it.
+type Form<'a> = (String, Vec<(&'a str, &'a str)>, &'a [Role]);
+
 async fn complaint(app: &TestApp, text: &str) -> Value {
     let (status, case) =
         app.post(&app.intake, "/api/v1/feedback", json!({"text": text, "customer": {"email": "c@example.com"}})).await;
@@ -84,7 +87,7 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
     }
 
     let reply = format!("/cases/{reference}/reply");
-    let forms: Vec<(String, Vec<(&str, &str)>, &[Role])> = vec![
+    let forms: Vec<Form> = vec![
         (format!("/cases/{reference}/check"), vec![("body", "Мы разберёмся")], WORKERS),
         (reply, vec![("body", "Проверил: курьер Иван, смена утренняя"), ("mode", "note")], WORKERS),
         (format!("/cases/{reference}/tasks"), vec![("title", "Ещё задача"), ("due_on", "2030-01-02")], WORKERS),
