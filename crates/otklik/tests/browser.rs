@@ -151,8 +151,28 @@ impl Browser {
         self.find(css).await.select_by_value(value).await.unwrap();
     }
 
+    /// Clicks something that stays on the page (a checkbox, a disclosure).
     async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
+    }
+
+    /// Clicks a link or a submit button and waits for the next page to load, so that nothing
+    /// is looked for on the page being left.
+    async fn follow(&self, css: &str) {
+        self.client.execute("window.otklikLeaving = true;", vec![]).await.unwrap();
+        self.find(css).await.click().await.unwrap();
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let loaded = self
+                .client
+                .execute("return !window.otklikLeaving && document.readyState === 'complete';", vec![])
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "clicking `{css}` led nowhere");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn html(&self) -> String {
@@ -175,23 +195,63 @@ impl Browser {
         self.client.current_url().await.unwrap().to_string()
     }
 
+    /// Saves a screenshot of the page and runs the accessibility check on it.
     async fn shoot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+        if name != "failure" {
+            self.check_accessibility(name).await;
+        }
+    }
+
+    /// axe-core's WCAG 2 A and AA rules (labels, names, contrast, structure) on the page: no
+    /// violation. axe-core comes from npm (`./scripts/test` puts it under `target/axe`); without
+    /// it the check is skipped, except under CI.
+    async fn check_accessibility(&self, name: &str) {
+        if let Some(violations) = self.accessibility_violations().await {
+            assert_eq!(violations, json!([]), "accessibility violations on {name}");
+        }
+    }
+
+    /// What axe-core finds on the page; none when axe-core is missing (outside CI).
+    async fn accessibility_violations(&self) -> Option<Value> {
+        let path = std::env::var("OTKLIK_AXE_JS").map(PathBuf::from).unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/axe/node_modules/axe-core/axe.min.js")
+        });
+        let Ok(axe) = std::fs::read_to_string(&path) else {
+            assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "axe-core is required under CI: {}", path.display());
+            eprintln!("axe-core is not at {}: accessibility check skipped", path.display());
+            return None;
+        };
+        self.client.execute(&format!("{axe}\nwindow.axe = axe; return true;"), vec![]).await.unwrap();
+        let violations = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } })
+                   .then((result) => done(result.violations.map((v) => ({
+                     id: v.id, impact: v.impact, help: v.help,
+                     nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }))))
+                   .catch((error) => done([{ id: 'axe-failed', help: String(error) }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        Some(violations)
     }
 
     async fn sign_in(&self, username: &str, password: &str) {
         self.go("/login").await;
         self.fill("#username", username).await;
         self.fill("#password", password).await;
-        self.click("form[action='/login'] button[type=submit]").await;
+        self.follow("form[action='/login'] button[type=submit]").await;
         self.find("#content h1").await;
         assert!(self.url().await.ends_with("/inbox"), "{username} lands in the inbox");
     }
 
     /// Takes a playbook action from the case page, with its inputs already filled by `inputs`.
     async fn take(&self, action: &str) {
-        self.click(&format!("form[action$='/actions/{action}'] button[type=submit]")).await;
+        self.follow(&format!("form[action$='/actions/{action}'] button[type=submit]")).await;
     }
 }
 
@@ -205,11 +265,20 @@ async fn a_working_day_in_the_browser() {
     let admin = Browser::open(&driver, &base, "ru").await;
     admin.go("/login").await;
     admin.shoot("login").await;
+    // The check can fail: an input without a label is a violation.
+    admin
+        .client
+        .execute("document.body.insertAdjacentHTML('beforeend', '<input id=unlabelled>');", vec![])
+        .await
+        .unwrap();
+    if let Some(violations) = admin.accessibility_violations().await {
+        assert!(violations.to_string().contains("label"), "axe-core sees an unlabelled input: {violations}");
+    }
     admin.sign_in("admin", &first_password).await;
     admin.go("/tokens").await;
     admin.fill("#token-name", "web form").await;
     admin.choose("#token-role", "intake").await;
-    admin.click("form[action='/tokens'] button[type=submit]").await;
+    admin.follow("form[action='/tokens'] button[type=submit]").await;
     let token = admin.find("#new-token").await.prop("value").await.unwrap().unwrap();
     assert!(token.starts_with("otk_"));
     let password = "a long and secret one";
@@ -217,7 +286,7 @@ async fn a_working_day_in_the_browser() {
         admin.go("/people").await;
         admin.fill("#new-username", username).await;
         admin.choose("#new-role", role).await;
-        admin.click("form[action='/people'] button[type=submit]").await;
+        admin.follow("form[action='/people'] button[type=submit]").await;
         let link = admin.find("#new-link").await.prop("value").await.unwrap().unwrap();
         if username == "maria" {
             admin.shoot("people").await;
@@ -225,7 +294,7 @@ async fn a_working_day_in_the_browser() {
         admin.client.goto(&link).await.unwrap();
         admin.fill("#password", password).await;
         admin.fill("#repeat", password).await;
-        admin.click("button[type=submit]").await;
+        admin.follow("button[type=submit]").await;
         admin.find("p.ok, .done, main p").await;
     }
 
@@ -257,9 +326,9 @@ async fn a_working_day_in_the_browser() {
 
     // A public reply from a template: the checker flags a blaming sentence as the agent types,
     // and the fixed reply passes.
-    agent.click(&format!("a[href='/cases/{reference}']")).await;
+    agent.follow(&format!("a[href='/cases/{reference}']")).await;
     agent.click(".composer details summary").await;
-    agent.click("a[data-template='0']").await;
+    agent.follow("a[data-template='0']").await;
     let template = agent.find("#reply-body").await.prop("value").await.unwrap().unwrap();
     assert!(template.contains("Ольга"), "the template is in the composer, with the name: {template}");
     let fixed = "Ольга, здравствуйте! Приносим извинения за опоздание курьера и холодную пиццу — это наша ошибка. \
@@ -272,7 +341,7 @@ async fn a_working_day_in_the_browser() {
     agent.find("#findings p.ok").await;
     assert!(!agent.html().await.contains("class=\"error\""), "the fixed reply passes");
     assert_eq!(agent.find("#reply-public").await.prop("checked").await.unwrap().as_deref(), Some("true"));
-    agent.click("#reply-form button[type=submit]").await;
+    agent.follow("#reply-form button[type=submit]").await;
     agent.wait_for_text("сообщим вам результат сегодня до 18:00").await;
 
     // The playbook's steps; a task for the executor.
@@ -289,7 +358,7 @@ async fn a_working_day_in_the_browser() {
     agent.fill("#task-title", "Разобраться с опозданием курьера").await;
     agent.choose("#task-assignee", "ivan").await;
     agent.set("#task-due", "2030-01-01").await;
-    agent.click(".task-form button[type=submit]").await;
+    agent.follow(".task-form button[type=submit]").await;
     agent.wait_for_text("Разобраться с опозданием курьера").await;
 
     let executor = Browser::open(&driver, &base, "ru").await;
@@ -297,8 +366,8 @@ async fn a_working_day_in_the_browser() {
     executor.go("/tasks").await;
     executor.wait_for_text("Разобраться с опозданием курьера").await;
     executor.shoot("tasks").await;
-    executor.click("button[name=status][value=done]").await;
-    executor.find("#content h1").await;
+    executor.follow("button[name=status][value=done]").await;
+    executor.wait_for_text("Задач нет.").await;
     assert!(!executor.html().await.contains("Разобраться с опозданием курьера"), "the done task left the list");
 
     // A refund above the agent's limit waits for a manager.
@@ -316,7 +385,7 @@ async fn a_working_day_in_the_browser() {
     manager.go("/approvals").await;
     manager.wait_for_text(&reference).await;
     manager.shoot("approvals").await;
-    manager.click(&format!("a[href='/cases/{reference}#actions-title']")).await;
+    manager.follow(&format!("a[href='/cases/{reference}#actions-title']")).await;
     manager.take("approve_compensation").await;
     manager.wait_for_text("одобрена").await;
 
@@ -334,7 +403,7 @@ async fn a_working_day_in_the_browser() {
     for (language, word) in [("uk", "Налаштування"), ("en", "Settings")] {
         agent.go("/settings").await;
         agent.choose("#language", language).await;
-        agent.click("form[action='/settings'] button[type=submit]").await;
+        agent.follow("form[action='/settings'] button[type=submit]").await;
         agent.wait_for_text(word).await;
         let lang = agent.find("html").await.attr("lang").await.unwrap();
         assert_eq!(lang.as_deref(), Some(language));
