@@ -1,7 +1,8 @@
 //! The limits a hostile client meets: connections are served by hyper with a header-read timeout
 //! (a half-sent or idle request is closed) and a cap on open connections (at the cap, new ones
 //! wait in the listen queue instead of running the process out of file descriptors); every
-//! request has a deadline; requests without a token are rate-limited per address.
+//! request has a deadline; requests without a token or a live session are rate-limited per
+//! address.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -134,7 +135,9 @@ pub(crate) async fn anonymous_rate_limit(
     next: Next,
 ) -> Response {
     let probe = matches!(request.uri().path(), "/healthz" | "/readyz");
-    let anonymous = !request.headers().contains_key(header::AUTHORIZATION);
+    // A token's holder, or a person signed in to the workspace, is not anonymous.
+    let anonymous = !request.headers().contains_key(header::AUTHORIZATION)
+        && request.extensions().get::<crate::web::workspace::KnownSession>().is_none();
     let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
     if let (false, true, Some(address)) = (probe, anonymous, address)
         && !limiter.allow(address)

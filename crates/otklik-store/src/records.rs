@@ -27,6 +27,9 @@ pub(crate) fn optional_word<T: FromStr>(value: Option<String>) -> Result<Option<
 
 /// The columns of `cases` every case query selects, in `CaseRow` order; `{tags}` is the
 /// backend's string aggregate of the case's tags.
+/// `cases.due_at` of a case whose clocks are all stopped or met.
+pub(crate) const NO_CLOCK: i64 = i64::MAX;
+
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.cause, c.audience, c.sentiment, c.language, \
      c.priority, c.status, c.stage, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
      c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at, c.due_at";
@@ -54,7 +57,7 @@ pub(crate) struct CaseRow {
     status_token: String,
     created_at: i64,
     updated_at: i64,
-    due_at: Option<i64>,
+    due_at: i64,
     tags: Option<String>,
 }
 
@@ -86,7 +89,7 @@ impl CaseRow {
             status_token: self.status_token,
             created_at: from_millis(self.created_at)?,
             updated_at: from_millis(self.updated_at)?,
-            due_at: self.due_at.map(from_millis).transpose()?,
+            due_at: (self.due_at != NO_CLOCK).then(|| from_millis(self.due_at)).transpose()?,
         })
     }
 }

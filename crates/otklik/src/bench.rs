@@ -1,6 +1,8 @@
 //! `otklik bench`: benchmark commands that print figures (not tests). `intake` POSTs realistic
 //! feedback to a running server; `search` fills a database with a generated corpus and times
-//! ranked searches on it. docs/benchmarks.md records the figures and the exact commands.
+//! ranked searches on it; `pages` fills it the same way and times the workspace's pages (the inbox
+//! and case pages) served over HTTP by an in-process server. docs/benchmarks.md records the
+//! figures and the exact commands.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -46,6 +48,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Fill the configured database up to `--cases` generated cases, then time the workspace's
+    /// pages (inbox queues and case pages) as a signed-in manager, rendered and served over HTTP.
+    Pages {
+        #[arg(long, default_value_t = 100_000)]
+        cases: i64,
+        #[arg(long, default_value_t = 2_000)]
+        requests: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
@@ -54,6 +66,7 @@ pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
             intake(&url, &token, concurrency.max(1), requests, seed).await
         }
         BenchCommand::Search { cases, queries, seed } => search(config, cases, queries, seed).await,
+        BenchCommand::Pages { cases, requests, seed } => pages(config, cases, requests, seed).await,
     }
 }
 
@@ -145,12 +158,12 @@ async fn intake(urls: &[String], token: &str, concurrency: usize, requests: usiz
     Ok(())
 }
 
-async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyhow::Result<()> {
+/// Opens the configured database and fills it up to `cases` generated cases.
+async fn filled(config: &Config, cases: i64, rng: &mut SmallRng) -> anyhow::Result<Arc<dyn otklik_store::Store>> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir)?;
     }
     let store = otklik_store::open(&config.database_url(), &config.open_options()).await?;
-    let mut rng = SmallRng::seed_from_u64(seed);
     let existing = store.case_count().await?;
     if existing < cases {
         let started = Instant::now();
@@ -158,13 +171,19 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
         println!("generating {missing} cases into the {} database…", store.backend());
         while missing > 0 {
             let batch_size = missing.min(10_000);
-            let batch = (0..batch_size).map(|_| (corpus::feedback(&mut rng), mint_link_secret())).collect();
+            let batch = (0..batch_size).map(|_| (corpus::feedback(rng), mint_link_secret())).collect();
             let stamp = Stamp { at: OffsetDateTime::now_utc(), actor: "bench".into() };
             store.import_feedback(batch, stamp).await?;
             missing -= batch_size;
         }
         println!("  generated in {:.1} s", started.elapsed().as_secs_f64());
     }
+    Ok(store)
+}
+
+async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let store = filled(config, cases, &mut rng).await?;
     let total = store.case_count().await?;
     let mut histogram = new_histogram();
     let mut found = 0usize;
@@ -201,5 +220,90 @@ async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyho
             println!("    {:>8.2} ms  {query}", *median as f64 / 1000.0);
         }
     }
+    Ok(())
+}
+
+async fn pages(config: &Config, cases: i64, requests: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let store = filled(config, cases, &mut rng).await?;
+    let total = store.case_count().await?;
+    // A server of this build on a free port, over the same database.
+    let mut served = config.clone();
+    served.listen = "127.0.0.1:0".parse()?;
+    let application =
+        otklik_server::Application::build_with(&served, store.clone(), Arc::new(otklik_server::SystemClock)).await?;
+    let base = format!("http://{}", application.local_addr());
+    tokio::spawn(application.run_until_stopped(std::future::pending()));
+    // A manager to sign in as, made once.
+    let (username, password) = ("bench-pages", otklik_server::auth::mint_password());
+    let hash = otklik_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if store.user_by_name(username).await?.is_none() {
+        store.create_user(username, None, otklik_core::Role::Manager, &hash, OffsetDateTime::now_utc()).await?;
+    } else {
+        store.set_password(username, &hash, None).await?;
+    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let signed_in = client
+        .post(format!("{base}/login"))
+        .header("Origin", &base)
+        .form(&[("username", username), ("password", password.as_str())])
+        .send()
+        .await?;
+    let cookie = signed_in
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("signing in set no cookie")?
+        .to_owned();
+    const INBOXES: [&str; 7] = [
+        "/inbox",
+        "/inbox?sort=priority",
+        "/inbox?risk=later&sort=due",
+        "/inbox?risk=breached",
+        "/inbox?kind=unclassified&channel=telegram",
+        "/inbox?q=доставка",
+        "/inbox?all=1",
+    ];
+    let mut inbox = new_histogram();
+    let mut by_queue: Vec<Vec<u64>> = vec![Vec::new(); INBOXES.len()];
+    let mut case = new_histogram();
+    let (mut heaviest_inbox, mut heaviest_case) = (0usize, 0usize);
+    let started = Instant::now();
+    for n in 0..requests {
+        let is_case = n % 2 == 1;
+        let path = if is_case {
+            format!("/cases/{}", rng.random_range(1..=total))
+        } else {
+            INBOXES[(n / 2) % INBOXES.len()].to_owned()
+        };
+        let sent = Instant::now();
+        let response = client.get(format!("{base}{path}")).header("Cookie", &cookie).send().await?;
+        let status = response.status();
+        let body = response.bytes().await?;
+        let micros = sent.elapsed().as_micros().max(1) as u64;
+        anyhow::ensure!(status == reqwest::StatusCode::OK, "{path} answered {status}");
+        if is_case {
+            let _ = case.record(micros);
+            heaviest_case = heaviest_case.max(body.len());
+        } else {
+            let _ = inbox.record(micros);
+            by_queue[(n / 2) % INBOXES.len()].push(micros);
+            heaviest_inbox = heaviest_inbox.max(body.len());
+        }
+    }
+    let elapsed = started.elapsed().max(Duration::from_micros(1));
+    println!("pages: {requests} page views over {total} cases on {}, one at a time", store.backend());
+    println!("  throughput: {:.0} pages/s", requests as f64 / elapsed.as_secs_f64());
+    println!("  inbox ({} queues, 50 rows), heaviest {:.1} KB:", INBOXES.len(), heaviest_inbox as f64 / 1024.0);
+    print_latency(&inbox);
+    for (queue, mut times) in INBOXES.iter().zip(by_queue) {
+        times.sort_unstable();
+        if let Some(median) = times.get(times.len() / 2) {
+            println!("    {:>8.2} ms median  {queue}", *median as f64 / 1000.0);
+        }
+    }
+    println!("  case page (a random case), heaviest {:.1} KB:", heaviest_case as f64 / 1024.0);
+    print_latency(&case);
     Ok(())
 }

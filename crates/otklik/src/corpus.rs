@@ -131,13 +131,16 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         sentiment: None,
         audience: Audience::None,
         language: None,
-        priority: Priority::Normal,
+        priority: *[Priority::Low, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
+            .choose(rng)
+            .unwrap_or(&Priority::Normal),
         external_id: None,
         thread_key: None,
         source: String::new(),
         vouched: false,
         watch_at: None,
-        due_at: None,
+        // Due from two hours ago to three days ahead, as a desk's open cases are.
+        due_at: Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(rng.random_range(-120..4_320))),
         returning: None,
     }
 }

@@ -151,6 +151,7 @@ pub fn router(state: AppState) -> Router {
             Arc::new(AnonymousLimiter::new(state.limits.anonymous_requests_per_minute)),
             limits::anonymous_rate_limit,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::web::workspace::recognise_session))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(

@@ -41,10 +41,38 @@ pub(crate) struct SignedIn {
     pub secret: String,
 }
 
+/// A request whose session cookie names a live session, found once before the rate limits
+/// (a signed-in person is not an anonymous client) and used by the page's extractor.
+#[derive(Clone)]
+pub(crate) struct KnownSession(pub SignedInParts);
+
+#[derive(Clone)]
+pub(crate) struct SignedInParts {
+    session: SessionRecord,
+    secret: String,
+}
+
+/// Middleware: recognises a live session from its cookie and keeps it with the request.
+pub(crate) async fn recognise_session(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(secret) = session_secret(request.headers())
+        && let Ok(Some(session)) = state.app.session(&secret).await
+    {
+        request.extensions_mut().insert(KnownSession(SignedInParts { session, secret }));
+    }
+    next.run(request).await
+}
+
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<SignedIn, Response> {
+        if let Some(KnownSession(known)) = parts.extensions.get::<KnownSession>() {
+            return Ok(SignedIn { session: known.session.clone(), secret: known.secret.clone() });
+        }
         let to_login = || Redirect::to("/login").into_response();
         let secret = session_secret(&parts.headers).ok_or_else(to_login)?;
         match state.app.session(&secret).await {

@@ -542,7 +542,7 @@ async fn insert_cases(
     .bind(links.iter().map(|link| link.1.to_owned()).collect::<Vec<_>>())
     .bind(links.iter().map(|link| link.2).collect::<Vec<_>>())
     .bind(texts(&|item| item.feedback.thread_key.clone()))
-    .bind(cases.iter().map(|case| case.item.feedback.due_at.map(millis)).collect::<Vec<_>>())
+    .bind(cases.iter().map(|case| case.item.feedback.due_at.map_or(crate::records::NO_CLOCK, millis)).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
     Ok((rows.into_iter().collect(), !links.is_empty()))

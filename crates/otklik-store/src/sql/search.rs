@@ -45,15 +45,16 @@ pub(super) async fn list_cases<C: Conn + ?Sized>(
                     }
                     sql.push(" ORDER BY c.id DESC");
                 }
+                // The expression of the index `cases_by_priority`, walked backwards.
                 Sort::Priority => {
                     sql.push(
-                        " ORDER BY CASE c.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
-                         ELSE 0 END DESC, c.id DESC",
+                        " ORDER BY (CASE c.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 \
+                         ELSE 0 END) DESC, c.id DESC",
                     );
                 }
-                // Cases without a running clock last, on both databases.
+                // Cases without a running clock (`due_at` at its largest) come last.
                 Sort::Due => {
-                    sql.push(" ORDER BY CASE WHEN c.due_at IS NULL THEN 1 ELSE 0 END, c.due_at, c.id DESC");
+                    sql.push(" ORDER BY c.due_at, c.id");
                 }
             }
             sql.push(" LIMIT ").push_bind(i64::from(limit) + 1);
@@ -98,7 +99,7 @@ fn push_filters(sql: &mut Query<'_>, filter: &CaseFilter) {
         sql.push(" AND c.stage = ").push_bind(stage);
     }
     if filter.due_from.is_some() || filter.due_to.is_some() {
-        sql.push(" AND c.resolved_at IS NULL AND c.due_at IS NOT NULL");
+        sql.push(" AND c.resolved_at IS NULL AND c.due_at < ").push_bind(crate::records::NO_CLOCK);
     }
     if let Some(from) = filter.due_from {
         sql.push(" AND c.due_at >= ").push_bind(millis(from));

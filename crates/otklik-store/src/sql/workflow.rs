@@ -660,7 +660,7 @@ pub(crate) async fn set_watch<C: Conn + ?Sized>(tx: &mut C, next: &[crate::Watch
     for watched in next {
         query("UPDATE cases SET watch_at = $1, due_at = $2 WHERE id = $3")
             .bind(watched.next.map_or(i64::MAX, millis))
-            .bind(watched.due.map(millis))
+            .bind(watched.due.map_or(crate::records::NO_CLOCK, millis))
             .bind(watched.case_id)
             .execute(tx)
             .await?;

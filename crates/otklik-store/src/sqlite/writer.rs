@@ -328,7 +328,7 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
                 feedback.stage.as_str(),
                 feedback.source,
                 feedback.thread_key,
-                feedback.due_at.map(millis),
+                feedback.due_at.map_or(crate::records::NO_CLOCK, millis),
             ],
             |row| row.get(0),
         )?;
