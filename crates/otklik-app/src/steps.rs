@@ -232,6 +232,15 @@ impl App {
         Ok(self.store.tasks_for(&assignee).await?)
     }
 
+    /// Open opportunities and leads for sales, with when their case falls due, the soonest first.
+    pub async fn opportunities(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(otklik_store::Opportunity, Option<time::OffsetDateTime>)>, AppError> {
+        actor.require(Right::ReadCases)?;
+        Ok(self.store.open_opportunities(200).await?)
+    }
+
     /// The playbooks, business hours and deadlines in force.
     pub fn workflow_in_force(&self, actor: &Actor) -> Result<&otklik_core::Workflow, AppError> {
         actor.require(Right::ManagePlaybooks)?;

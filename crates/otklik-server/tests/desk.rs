@@ -17,6 +17,7 @@ on_both_backends!(
     what_customers_write_never_runs_on_a_page,
     a_flagged_reply_goes_only_with_an_override_that_is_recorded,
     the_inbox_queues_filter_and_the_stream_tells_of_a_new_case,
+    a_signed_in_person_is_not_held_to_the_anonymous_limit,
 );
 
 const EVERYONE: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Executor, Role::Sales];
@@ -68,6 +69,7 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         (format!("/cases/{id}"), EVERYONE),
         ("/tasks".into(), EVERYONE),
         ("/approvals".into(), EVERYONE),
+        ("/opportunities".into(), EVERYONE),
         ("/notifications".into(), EVERYONE),
         ("/settings".into(), EVERYONE),
         ("/playbooks".into(), &[Role::Admin, Role::Manager]),
@@ -296,5 +298,20 @@ async fn the_inbox_queues_filter_and_the_stream_tells_of_a_new_case(db: Db) {
             tokio::time::timeout_at(deadline, stream.chunk()).await.expect("an event within 15 s").unwrap().unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
+    app.finish().await;
+}
+
+async fn a_signed_in_person_is_not_held_to_the_anonymous_limit(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.anonymous_rate_limit = 5).await else { return };
+    let agent = app.person("anna", Role::Agent).await;
+    for n in 0..12 {
+        assert_eq!(app.page(Some(&agent), "/inbox").await.status(), StatusCode::OK, "page {n}");
+    }
+    let forged = Person { username: "x".into(), cookie: "otklik_session=forged".into(), csrf: String::new() };
+    let mut throttled = false;
+    for _ in 0..12 {
+        throttled |= app.page(Some(&forged), "/inbox").await.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(throttled, "a cookie that names no session is anonymous");
     app.finish().await;
 }

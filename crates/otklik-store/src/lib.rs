@@ -387,6 +387,10 @@ pub trait Store: Send + Sync + 'static {
     /// that field.
     async fn corrected_labels(&self, field: &str) -> Result<Vec<(String, String)>, StoreError>;
 
+    /// Open opportunities and leads for sales, with when their case's earliest clock falls due,
+    /// the soonest first.
+    async fn open_opportunities(&self, limit: u32) -> Result<Vec<(Opportunity, Option<OffsetDateTime>)>, StoreError>;
+
     /// The beginning of each case's first message (up to `chars` characters), for listings.
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError>;
 

@@ -398,6 +398,18 @@ async fn a_working_day_in_the_browser() {
     agent.take("confirm_resolved").await;
     agent.wait_for_text("Решено").await;
     agent.shoot("case").await;
+    // The satisfied customer goes to sales.
+    manager.go("/opportunities").await;
+    manager.wait_for_text("Клиент подтвердил").await;
+    manager.shoot("opportunities").await;
+
+    // On a phone-width screen.
+    agent.client.set_window_size(390, 844).await.unwrap();
+    agent.go("/inbox?all=1").await;
+    agent.shoot("inbox-phone").await;
+    agent.go(&format!("/cases/{reference}")).await;
+    agent.shoot("case-phone").await;
+    agent.client.set_window_size(1280, 1000).await.unwrap();
 
     // The interface in Ukrainian, then in English.
     for (language, word) in [("uk", "Налаштування"), ("en", "Settings")] {

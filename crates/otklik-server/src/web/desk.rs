@@ -76,6 +76,11 @@ impl Chrome {
         matches!(self.role, Role::Manager | Role::Admin)
     }
 
+    /// Sales, managers and admins see the opportunities and leads.
+    pub(crate) fn sells(&self) -> bool {
+        matches!(self.role, Role::Sales | Role::Manager | Role::Admin)
+    }
+
     pub(crate) fn t(&self, key: &str) -> String {
         self.tr.t(key)
     }

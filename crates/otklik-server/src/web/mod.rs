@@ -54,6 +54,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tasks", get(work::tasks))
         .route("/tasks/{id}", post(work::update_task))
         .route("/approvals", get(work::approvals))
+        .route("/opportunities", get(work::opportunities))
         .route("/notifications", get(work::notifications))
         .route("/people", get(admin::people).post(admin::create_person))
         .route("/people/{username}", post(admin::change_person))

@@ -150,3 +150,43 @@ pub(super) async fn notifications(State(state): State<AppState>, person: SignedI
         .collect();
     page(StatusCode::OK, &NotificationsPage { language: chrome.language, chrome, notifications })
 }
+
+#[derive(Template)]
+#[template(path = "opportunities.html")]
+struct OpportunitiesPage {
+    language: Language,
+    chrome: Chrome,
+    rows: Vec<OpportunityRow>,
+}
+
+struct OpportunityRow {
+    case: i64,
+    source: String,
+    lead: String,
+    since: String,
+    due: String,
+    overdue: bool,
+}
+
+/// `GET /opportunities`: customers handed to sales and referral leads, the soonest due first.
+pub(super) async fn opportunities(State(state): State<AppState>, person: SignedIn, headers: HeaderMap) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "opportunities");
+    let actor = session_actor(&person.session);
+    let found = match state.app.opportunities(&actor).await {
+        Ok(found) => found,
+        Err(error) => return refused(&chrome, error, None),
+    };
+    let now = state.app.clock.now();
+    let rows = found
+        .into_iter()
+        .map(|(opportunity, due)| OpportunityRow {
+            case: opportunity.case_id,
+            source: chrome.tr.maybe(&format!("action-{}", opportunity.source)).unwrap_or(opportunity.source),
+            lead: opportunity.lead_contact.unwrap_or_default(),
+            since: chrome.when(opportunity.created_at),
+            due: due.map(|at| chrome.when(at)).unwrap_or_default(),
+            overdue: due.is_some_and(|at| at <= now),
+        })
+        .collect();
+    page(StatusCode::OK, &OpportunitiesPage { language: chrome.language, chrome, rows })
+}

@@ -549,6 +549,13 @@ impl<B: Backend> Store for SqlStore<B> {
         row.into_record()
     }
 
+    async fn open_opportunities(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(crate::Opportunity, Option<OffsetDateTime>)>, StoreError> {
+        workflow::open_opportunities(&mut self.backend.read().await?, limit).await
+    }
+
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError> {
         if case_ids.is_empty() {
             return Ok(Vec::new());

@@ -931,3 +931,33 @@ pub(crate) async fn store_case_changes<C: Conn + ?Sized>(
     }
     Ok(())
 }
+
+pub(crate) async fn open_opportunities<C: Conn + ?Sized>(
+    conn: &mut C,
+    limit: u32,
+) -> Result<Vec<(Opportunity, Option<OffsetDateTime>)>, StoreError> {
+    type Row = (i64, i64, i64, String, Option<String>, String, i64, i64);
+    let rows: Vec<Row> = query(
+        "SELECT o.id, o.case_id, o.customer_id, o.source, o.lead_contact, o.status, o.created_at, c.due_at \
+         FROM opportunities o JOIN cases c ON c.id = o.case_id WHERE o.status = 'open' \
+         ORDER BY c.due_at, o.id LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(id, case_id, customer_id, source, lead_contact, status, created_at, due_at)| {
+            let opportunity = Opportunity {
+                id,
+                case_id,
+                customer_id,
+                source,
+                lead_contact,
+                status: word(&status)?,
+                created_at: from_millis(created_at)?,
+            };
+            let due = (due_at != crate::records::NO_CLOCK).then(|| from_millis(due_at)).transpose()?;
+            Ok((opportunity, due))
+        })
+        .collect()
+}
