@@ -306,3 +306,5 @@ opportunities-none = No open opportunities.
 opportunities-source = From
 opportunities-lead = Contact
 opportunities-since = Since
+playbooks-business-hours = business hours
+playbooks-calendar-hours = calendar hours

@@ -306,3 +306,5 @@ opportunities-none = Открытых возможностей нет.
 opportunities-source = Откуда
 opportunities-lead = Контакт
 opportunities-since = С
+playbooks-business-hours = рабочие часы
+playbooks-calendar-hours = календарные часы

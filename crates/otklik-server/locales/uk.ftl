@@ -306,3 +306,5 @@ opportunities-none = Відкритих можливостей немає.
 opportunities-source = Звідки
 opportunities-lead = Контакт
 opportunities-since = З
+playbooks-business-hours = робочі години
+playbooks-calendar-hours = календарні години

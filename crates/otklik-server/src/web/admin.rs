@@ -294,8 +294,8 @@ fn view(chrome: &Chrome, workflow: &otklik_core::Workflow) -> (Vec<PlaybookView>
             .flatten()
             .collect::<Vec<_>>()
             .join(" · ");
-            let first = rule.first_response.as_ref().map(|t| format!("{t:?}")).unwrap_or_default();
-            let resolution = rule.resolution.as_ref().map(|t| format!("{t:?}")).unwrap_or_default();
+            let first = rule.first_response.as_ref().map(|t| target_words(chrome, t)).unwrap_or_default();
+            let resolution = rule.resolution.as_ref().map(|t| target_words(chrome, t)).unwrap_or_default();
             format!(
                 "{}: {} {first}; {} {resolution}",
                 if scope.is_empty() { "*".into() } else { scope },
@@ -305,6 +305,17 @@ fn view(chrome: &Chrome, workflow: &otklik_core::Workflow) -> (Vec<PlaybookView>
         })
         .collect();
     (playbooks, targets)
+}
+
+/// A deadline target in words: `4 h (business hours)`.
+fn target_words(chrome: &Chrome, target: &otklik_core::Target) -> String {
+    let minutes = target.within.whole_minutes();
+    let amount = if minutes % 60 == 0 { format!("{} h", minutes / 60) } else { format!("{minutes} min") };
+    let hours = match target.hours {
+        otklik_core::Hours::Business => chrome.t("playbooks-business-hours"),
+        otklik_core::Hours::Calendar => chrome.t("playbooks-calendar-hours"),
+    };
+    format!("{amount} ({hours})")
 }
 
 async fn playbooks_page(
