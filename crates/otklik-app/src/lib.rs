@@ -5,12 +5,14 @@
 //! domain values or an [`AppError`]. The JSON API, the web pages and the channel drivers only
 //! translate to and from these functions; nothing about a case is decided in them.
 
+pub mod book;
 mod cases;
 mod customers;
 mod error;
 mod inbound;
 pub mod input;
 mod intake;
+pub mod locations;
 pub mod people;
 mod status;
 mod steps;

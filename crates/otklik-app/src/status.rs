@@ -20,6 +20,11 @@ pub struct CustomerStatus {
     pub replies: Vec<(OffsetDateTime, String)>,
     /// The customer's language, for the page.
     pub language: Language,
+    pub customer_name: Option<String>,
+    /// When the earliest running clock falls due (the first answer, then the resolution).
+    pub due_at: Option<OffsetDateTime>,
+    /// The time zone of the case's location, when it has one of its own.
+    pub time_zone: Option<String>,
 }
 
 /// The length of a status-link secret (128 bits in base64url).
@@ -35,7 +40,14 @@ impl App {
             return Err(not_found());
         }
         let detail = self.store.case_by_status_token(secret).await?.ok_or_else(not_found)?;
+        let time_zone = match &detail.case.location {
+            Some(slug) => self.store.location(slug).await?.and_then(|location| location.time_zone),
+            None => None,
+        };
         Ok(CustomerStatus {
+            customer_name: detail.customer.name.clone(),
+            due_at: detail.case.due_at,
+            time_zone,
             reference: detail.case.reference().to_string(),
             kind: detail.case.kind,
             status: detail.case.status,

@@ -47,6 +47,8 @@ pub struct Values<'a> {
     pub customer_name: Option<&'a str>,
     /// The words given with the step, sent instead of the key's text.
     pub words: Option<&'a str>,
+    /// When the customer hears from us next (`{due}`), in their words and time zone.
+    pub due: Option<&'a str>,
 }
 
 impl Messages {
@@ -72,6 +74,7 @@ impl Messages {
             text.replace("{customer_name}", &name)
                 .replace("{reference}", values.reference)
                 .replace("{status_url}", values.status_url)
+                .replace("{due}", values.due.unwrap_or("—"))
         };
         let body = match (values.words, self.message.get(key)) {
             (Some(words), _) => words.to_owned(),
@@ -93,6 +96,7 @@ mod tests {
             status_url: "https://x.example/s/abc",
             customer_name: Some("Анна"),
             words,
+            due: Some("01.12.2026 18:00"),
         }
     }
 
@@ -133,5 +137,26 @@ mod tests {
         assert!(text.starts_with("Курьер привезёт заказ к 19:00.\n\n"), "{text}");
         let unknown = messages.render("complaint.custom", Language::En, &values(None));
         assert!(unknown.starts_with("Your case: OT-2026-000007"), "{unknown}");
+    }
+
+    #[test]
+    fn every_acknowledgement_passes_the_house_standard_in_every_language() {
+        let messages = Messages::builtin();
+        let rules = otklik_core::standard::Rules::builtin();
+        for kind in otklik_core::Kind::ALL {
+            let key = format!("{kind}.received");
+            assert!(messages.knows(&key), "no acknowledgement for {kind}");
+            for language in [Language::Ru, Language::Uk, Language::En] {
+                let text = messages.render(&key, language, &values(None));
+                assert!(text.contains("01.12.2026 18:00") && text.contains("OT-2026-000007"), "{text}");
+                let draft =
+                    otklik_core::standard::Draft { text: &text, kind: *kind, public: false, language: Some(language) };
+                let errors: Vec<_> = otklik_core::standard::check(&rules, &draft, Language::En)
+                    .into_iter()
+                    .filter(|finding| finding.severity == otklik_core::standard::Severity::Error)
+                    .collect();
+                assert!(errors.is_empty(), "{key} in {language}: {errors:?}");
+            }
+        }
     }
 }

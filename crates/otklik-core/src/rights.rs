@@ -30,6 +30,7 @@ vocabulary! {
         /// Create people, give them roles, deactivate them, send them password links.
         ManagePeople = "manage_people",
         ManagePlaybooks = "manage_playbooks",
+        ManageLocations = "manage_locations",
     }
 }
 
@@ -44,6 +45,7 @@ const TABLE: &[(Right, &[Role])] = &[
     (Right::WorkAnyTask, &[Role::Admin, Role::Manager, Role::Agent]),
     (Right::ManagePeople, &[Role::Admin]),
     (Right::ManagePlaybooks, &[Role::Admin, Role::Manager]),
+    (Right::ManageLocations, &[Role::Admin, Role::Manager]),
 ];
 
 impl Role {

@@ -166,6 +166,7 @@ impl Runner {
             status_url: &status_url,
             customer_name: detail.customer.name.as_deref(),
             words: message.body.as_deref(),
+            due: None,
         };
         Ok(Rendered {
             outbox_id: message.id,

@@ -274,6 +274,30 @@ pub struct CaseWork {
     pub due_on: Option<Date>,
 }
 
+/// One of the business's locations (a shop, a branch), with its public complaint book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub id: i64,
+    /// Its address in links: `/f/{slug}`.
+    pub slug: String,
+    pub name: String,
+    pub address: Option<String>,
+    /// IANA time zone; the business's when none.
+    pub time_zone: Option<String>,
+    /// An inactive location's book takes no feedback.
+    pub active: bool,
+    pub created_at: OffsetDateTime,
+}
+
+/// A change to a location: each field given is set (`Some(None)` clears it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationPatch {
+    pub name: Option<String>,
+    pub address: Option<Option<String>>,
+    pub time_zone: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
 /// A change to a person: each field given is set (`Some(None)` clears it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserPatch {
@@ -390,6 +414,29 @@ pub trait Store: Send + Sync + 'static {
     /// Open opportunities and leads for sales, with when their case's earliest clock falls due,
     /// the soonest first.
     async fn open_opportunities(&self, limit: u32) -> Result<Vec<(Opportunity, Option<OffsetDateTime>)>, StoreError>;
+
+    /// Adds a location; `Conflict` when its slug is taken.
+    async fn create_location(
+        &self,
+        slug: &str,
+        name: &str,
+        address: Option<&str>,
+        time_zone: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<Location, StoreError>;
+
+    /// Every location, by slug.
+    async fn locations(&self) -> Result<Vec<Location>, StoreError>;
+
+    /// A location by slug, active or not.
+    async fn location(&self, slug: &str) -> Result<Option<Location>, StoreError>;
+
+    /// Changes a location; `NotFound` when there is no such slug.
+    async fn update_location(&self, slug: &str, patch: &LocationPatch) -> Result<Location, StoreError>;
+
+    /// The value of a shared setting, made from `make` and stored the first time it is asked
+    /// for (when two nodes ask at once, both get the one stored first).
+    async fn setting(&self, key: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String, StoreError>;
 
     /// The beginning of each case's first message (up to `chars` characters), for listings.
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError>;

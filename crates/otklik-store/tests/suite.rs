@@ -109,6 +109,8 @@ on_both_backends!(
     a_session_lives_in_the_database_until_it_expires_or_its_person_leaves,
     a_password_link_works_once_and_not_after_it_expires,
     the_inbox_queues_by_deadline_risk_stage_and_priority,
+    locations_are_made_listed_changed_and_their_slugs_unique,
+    a_setting_is_made_once_and_shared,
 );
 
 const T0: OffsetDateTime = datetime!(2026-11-23 10:00 UTC);
@@ -1104,4 +1106,37 @@ async fn the_inbox_queues_by_deadline_risk_stage_and_priority(store: Arc<dyn Sto
     assert!(!ids(open).contains(&made[0]));
     let pending = list(CaseFilter { pending_compensation: true, ..CaseFilter::default() }).await;
     assert!(pending.items.is_empty());
+}
+
+async fn locations_are_made_listed_changed_and_their_slugs_unique(store: Arc<dyn Store>) {
+    let made =
+        store.create_location("tverskaya", "Тверская, 12", Some("Москва, Тверская ул., 12"), None, T0).await.unwrap();
+    assert_eq!((made.slug.as_str(), made.active, made.time_zone.as_deref()), ("tverskaya", true, None));
+    store.create_location("kyiv-center", "Київ, центр", None, Some("Europe/Kyiv"), T0).await.unwrap();
+    let taken = store.create_location("tverskaya", "Другая", None, None, T0).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let slugs: Vec<String> = store.locations().await.unwrap().into_iter().map(|l| l.slug).collect();
+    assert_eq!(slugs, ["kyiv-center", "tverskaya"]);
+    let patch = otklik_store::LocationPatch {
+        active: Some(false),
+        address: Some(None),
+        time_zone: Some(Some("Europe/Moscow".into())),
+        ..Default::default()
+    };
+    let changed = store.update_location("tverskaya", &patch).await.unwrap();
+    assert_eq!(
+        (changed.active, changed.address.as_deref(), changed.time_zone.as_deref()),
+        (false, None, Some("Europe/Moscow"))
+    );
+    assert_eq!(changed.name, "Тверская, 12", "a field not given stays");
+    assert_eq!(store.location("tverskaya").await.unwrap(), Some(changed));
+    assert_eq!(store.location("nowhere").await.unwrap(), None);
+    let missing = store.update_location("nowhere", &patch).await;
+    assert!(matches!(missing, Err(StoreError::NotFound(_))), "{missing:?}");
+}
+
+async fn a_setting_is_made_once_and_shared(store: Arc<dyn Store>) {
+    let first = store.setting("form_key", &|| "one".to_owned()).await.unwrap();
+    let second = store.setting("form_key", &|| "two".to_owned()).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
 }

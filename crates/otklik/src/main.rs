@@ -60,6 +60,9 @@ enum Command {
     /// Manage people who sign in to the web workspace.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the business's locations and their public complaint books (`/f/{slug}`).
+    #[command(subcommand)]
+    Location(LocationCommand),
     /// Evaluate and train the triage models.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -114,6 +117,27 @@ enum TokenCommand {
     /// Revoke a token by its id (from `token list`); it stops working within 10 seconds on
     /// every node.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum LocationCommand {
+    /// Add a location; prints the address of its complaint book.
+    Add {
+        /// What customers and staff call it, e.g. "Тверская, 12".
+        #[arg(long)]
+        name: String,
+        /// Its address in links (`/f/{slug}`): lowercase Latin letters, digits, inner hyphens.
+        #[arg(long)]
+        slug: String,
+        /// Its street address.
+        #[arg(long)]
+        address: Option<String>,
+        /// Its IANA time zone [default: the business's].
+        #[arg(long)]
+        time_zone: Option<String>,
+    },
+    /// List every location: slug, name, time zone, active, and its complaint book's address.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -267,6 +291,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("user `{username}` created with role `{role}`");
             } else {
                 println!("user `{username}` created with role `{role}`; password: {password}");
+            }
+            Ok(())
+        }
+        Command::Location(command) => {
+            let config = cli.global.config()?;
+            let app = otklik_server::app_for(&config, open_store(&config).await?)?;
+            let admin = otklik_app::Actor {
+                name: "otklik location".into(),
+                role: Role::Admin,
+                scope: "cli".into(),
+                person: None,
+            };
+            match command {
+                LocationCommand::Add { name, slug, address, time_zone } => {
+                    let new = otklik_app::locations::NewLocation { slug, name, address, time_zone };
+                    let location = app.create_location(&admin, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    eprintln!("location `{}` added; its complaint book:", location.slug);
+                    println!("{}/f/{}", app.public_url(), location.slug);
+                }
+                LocationCommand::List => {
+                    println!("{:<24} {:<32} {:<16} {:<7} form", "slug", "name", "time zone", "active");
+                    for location in app.locations(&admin).await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                        println!(
+                            "{:<24} {:<32} {:<16} {:<7} {}/f/{}",
+                            location.slug,
+                            location.name,
+                            location.time_zone.as_deref().unwrap_or("-"),
+                            if location.active { "yes" } else { "no" },
+                            app.public_url(),
+                            location.slug
+                        );
+                    }
+                }
             }
             Ok(())
         }

@@ -4,6 +4,7 @@
 
 mod customers;
 mod feedback;
+mod locations;
 mod replies;
 mod views;
 mod workflow;
@@ -39,6 +40,9 @@ use crate::startup::AppState;
         feedback::update,
         customers::show,
         customers::update,
+        locations::list,
+        locations::create,
+        locations::update,
         replies::check_draft,
         replies::templates,
         workflow::actions,
@@ -132,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(workflow::notifications))
         .route("/playbooks", get(workflow::configuration))
         .route("/customers/{id}", get(customers::show).patch(customers::update))
+        .route("/locations", get(locations::list).post(locations::create))
+        .route("/locations/{slug}", axum::routing::patch(locations::update))
         .route("/replies/check", axum::routing::post(replies::check_draft))
         .route("/replies/templates", get(replies::templates))
         .route("/openapi.json", get(openapi))

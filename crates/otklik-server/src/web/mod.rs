@@ -3,6 +3,7 @@
 //! `templates/strings.toml`. Pages use no scripts; their stylesheet is served from `/assets`.
 
 mod admin;
+mod book;
 mod case_page;
 mod desk;
 mod i18n;
@@ -35,6 +36,8 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/s/{secret}", get(status::page))
+        .route("/f", get(book::general).post(book::post_general))
+        .route("/f/{slug}", get(book::book).post(book::post_book))
         .route("/assets/otklik.css", get(stylesheet))
         .route("/assets/otklik.js", get(script))
         .route("/", get(workspace::home))

@@ -26,6 +26,9 @@ struct StatusPage<'a> {
     received_at: String,
     updated_at: String,
     replies: Vec<(String, String)>,
+    /// Right after a form was sent: the acknowledgement (received, who handles it, what next,
+    /// by when), rendered from the `<kind>.received` message in the customer's language.
+    received: Option<String>,
 }
 
 #[derive(Template)]
@@ -41,11 +44,42 @@ fn when(calendar: &BusinessCalendar, at: OffsetDateTime) -> String {
     calendar.local(at).format(&format).unwrap_or_default()
 }
 
-pub(super) async fn page(State(state): State<AppState>, Path(secret): Path<String>) -> Response {
+#[derive(serde::Deserialize, Default)]
+pub(super) struct StatusQuery {
+    received: Option<String>,
+}
+
+fn messages() -> &'static otklik_channels::Messages {
+    static MESSAGES: std::sync::OnceLock<otklik_channels::Messages> = std::sync::OnceLock::new();
+    MESSAGES.get_or_init(otklik_channels::Messages::builtin)
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<StatusQuery>,
+) -> Response {
     let rendered = match state.app.customer_status(&secret).await {
         Ok(found) => {
             let words = Words::of(found.language);
             let calendar = &state.app.workflow.deadlines.calendar;
+            let local = |at: OffsetDateTime| {
+                let format = format_description!("[day].[month].[year] [hour]:[minute]");
+                let shown = found.time_zone.as_deref().and_then(|zone| otklik_core::in_time_zone(zone, at));
+                shown.unwrap_or_else(|| calendar.local(at)).format(&format).unwrap_or_default()
+            };
+            let received = query.received.is_some().then(|| {
+                let status_url = format!("{}/s/{secret}", state.app.public_url());
+                let due = found.due_at.map(local);
+                let values = otklik_channels::Values {
+                    reference: &found.reference,
+                    status_url: &status_url,
+                    customer_name: found.customer_name.as_deref(),
+                    words: None,
+                    due: due.as_deref(),
+                };
+                messages().render(&format!("{}.received", found.kind), found.language, &values)
+            });
             StatusPage {
                 language: found.language,
                 words,
@@ -55,6 +89,7 @@ pub(super) async fn page(State(state): State<AppState>, Path(secret): Path<Strin
                 received_at: when(calendar, found.received_at),
                 updated_at: when(calendar, found.updated_at),
                 replies: found.replies.into_iter().map(|(at, text)| (when(calendar, at), text)).collect(),
+                received,
             }
             .render()
             .map(|html| (StatusCode::OK, html))

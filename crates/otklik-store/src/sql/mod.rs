@@ -26,6 +26,33 @@ use crate::{
     Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
 };
 use exec::{Commit, Conn, query};
+
+const LOCATION_COLUMNS: &str = "id, slug, name, address, time_zone, active, created_at";
+
+#[derive(sqlx::FromRow)]
+struct LocationRow {
+    id: i64,
+    slug: String,
+    name: String,
+    address: Option<String>,
+    time_zone: Option<String>,
+    active: bool,
+    created_at: i64,
+}
+
+impl LocationRow {
+    fn into_location(self) -> Result<crate::Location, StoreError> {
+        Ok(crate::Location {
+            id: self.id,
+            slug: self.slug,
+            name: self.name,
+            address: self.address,
+            time_zone: self.time_zone,
+            active: self.active,
+            created_at: from_millis(self.created_at)?,
+        })
+    }
+}
 use intake::{Intake, Outcome};
 
 /// What differs between the two databases; everything else is `SqlStore`.
@@ -554,6 +581,101 @@ impl<B: Backend> Store for SqlStore<B> {
         limit: u32,
     ) -> Result<Vec<(crate::Opportunity, Option<OffsetDateTime>)>, StoreError> {
         workflow::open_opportunities(&mut self.backend.read().await?, limit).await
+    }
+
+    async fn create_location(
+        &self,
+        slug: &str,
+        name: &str,
+        address: Option<&str>,
+        time_zone: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<crate::Location, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let inserted = query(
+            "INSERT INTO locations (slug, name, address, time_zone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(slug)
+        .bind(name)
+        .bind(address)
+        .bind(time_zone)
+        .bind(millis(at))
+        .scalar::<i64, _>(&mut tx)
+        .await;
+        match inserted {
+            Err(error) if error.is_unique_violation() => {
+                return Err(StoreError::Conflict(format!("location `{slug}`")));
+            }
+            other => other?,
+        };
+        let row: LocationRow = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
+            .bind(slug)
+            .fetch_one(&mut tx)
+            .await?;
+        tx.commit().await?;
+        row.into_location()
+    }
+
+    async fn locations(&self) -> Result<Vec<crate::Location>, StoreError> {
+        let rows: Vec<LocationRow> = query(format!("SELECT {LOCATION_COLUMNS} FROM locations ORDER BY slug"))
+            .fetch_all(&mut self.backend.read().await?)
+            .await?;
+        rows.into_iter().map(LocationRow::into_location).collect()
+    }
+
+    async fn location(&self, slug: &str) -> Result<Option<crate::Location>, StoreError> {
+        let row: Option<LocationRow> = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
+            .bind(slug)
+            .fetch_optional(&mut self.backend.read().await?)
+            .await?;
+        row.map(LocationRow::into_location).transpose()
+    }
+
+    async fn update_location(&self, slug: &str, patch: &crate::LocationPatch) -> Result<crate::Location, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let changed = query(
+            "UPDATE locations SET name = coalesce($2, name), \
+             address = CASE WHEN $3 THEN $4 ELSE address END, \
+             time_zone = CASE WHEN $5 THEN $6 ELSE time_zone END, \
+             active = coalesce($7, active) WHERE slug = $1",
+        )
+        .bind(slug)
+        .bind(patch.name.clone())
+        .bind(patch.address.is_some())
+        .bind(patch.address.clone().flatten())
+        .bind(patch.time_zone.is_some())
+        .bind(patch.time_zone.clone().flatten())
+        .bind(patch.active)
+        .execute(&mut tx)
+        .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound("location"));
+        }
+        let row: LocationRow = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
+            .bind(slug)
+            .fetch_one(&mut tx)
+            .await?;
+        tx.commit().await?;
+        row.into_location()
+    }
+
+    async fn setting(&self, key: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String, StoreError> {
+        let found: Option<String> = query("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .scalar_optional(&mut self.backend.read().await?)
+            .await?;
+        if let Some(value) = found {
+            return Ok(value);
+        }
+        let mut tx = self.backend.write().await?;
+        query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(make())
+            .execute(&mut tx)
+            .await?;
+        let value: String = query("SELECT value FROM settings WHERE key = $1").bind(key).scalar(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
     }
 
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError> {

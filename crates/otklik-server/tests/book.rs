@@ -1,0 +1,194 @@
+//! The customer's side over HTTP, on both databases: locations through the API, a location's
+//! complaint book and the general form in the customer's language, the acknowledgement on the
+//! status page (reference, who handles it, by when), and every defence of the form — each
+//! refusal says why and stores nothing.
+
+mod support;
+
+use otklik_core::Role;
+use otklik_server::auth::mint_token;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::json;
+use support::{Db, TestApp, no_redirects};
+
+on_both_backends!(
+    locations_are_managed_through_the_api,
+    a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_language,
+    every_refused_entry_says_why_and_stores_nothing,
+);
+
+async fn admin_token(app: &TestApp) -> String {
+    let (token, digest) = mint_token();
+    app.store.create_token("admin", Role::Admin, None, &digest, time::OffsetDateTime::now_utc()).await.unwrap();
+    token
+}
+
+async fn locations_are_managed_through_the_api(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let admin = admin_token(&app).await;
+    let body = json!({"slug": "tverskaya", "name": "Тверская, 12", "time_zone": "Europe/Moscow"});
+    let (status, created) = app.post(&admin, "/api/v1/locations", body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["form_url"], format!("{}/f/tverskaya", app.base));
+    assert_eq!(app.post(&admin, "/api/v1/locations", body).await.0, StatusCode::CONFLICT);
+    let (status, _) = app.post(&app.agent, "/api/v1/locations", json!({"slug": "other", "name": "X"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an agent does not add locations");
+    for wrong in
+        [json!({"slug": "Bad Slug", "name": "X"}), json!({"slug": "ok", "name": "X", "time_zone": "Mars/Base"})]
+    {
+        assert_eq!(app.post(&admin, "/api/v1/locations", wrong).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, list) = app.get(&app.agent, "/api/v1/locations").await;
+    assert_eq!((status, list[0]["slug"].as_str()), (StatusCode::OK, Some("tverskaya")));
+    let closed = app
+        .client
+        .patch(app.url("/api/v1/locations/tverskaya"))
+        .bearer_auth(&admin)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), StatusCode::OK);
+    assert_eq!(app.page(None, "/f/tverskaya").await.status(), StatusCode::NOT_FOUND, "a closed book takes nothing");
+    app.finish().await;
+}
+
+/// The form's fill-time token, from the page.
+async fn started(app: &TestApp, path: &str) -> String {
+    let html = app.page(None, path).await.text().await.unwrap();
+    html.split("name=\"started\" value=\"").nth(1).expect("a token").split('"').next().unwrap().to_owned()
+}
+
+async fn post(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    no_redirects().post(app.url(path)).form(fields).send().await.unwrap()
+}
+
+async fn a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_language(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    app.store
+        .create_location("kyiv", "Київ, Хрещатик 1", None, Some("Europe/Kyiv"), time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let form = no_redirects().get(app.url("/f/kyiv")).header("Accept-Language", "uk").send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    let html = form.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"uk\">") && html.contains("Книга скарг") && html.contains("Київ, Хрещатик 1"),
+        "{html}"
+    );
+    assert!(html.contains("name=\"website\""), "the honeypot is there");
+    let english = app.page(None, "/f/kyiv?lang=en").await.text().await.unwrap();
+    assert!(english.contains("<html lang=\"en\">"), "the language switch");
+    let token = started(&app, "/f/kyiv").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let sent = post(
+        &app,
+        "/f/kyiv",
+        &[
+            ("text", "Офіціант нагрубив, а кава була холодна."),
+            ("kind", "complaint"),
+            ("name", "Олена"),
+            ("phone", "+380 67 123 45 67"),
+            ("lang", "uk"),
+            ("website", ""),
+            ("started", &token),
+        ],
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let to = sent.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/s/") && to.ends_with("?received=1"), "{to}");
+    let page = app.page(None, &to).await.text().await.unwrap();
+    let case =
+        &app.store.list_cases(&otklik_core::CaseFilter { limit: 5, ..Default::default() }).await.unwrap().items[0];
+    let reference = case.reference().to_string();
+    assert!(page.contains(&reference), "the reference: {page}");
+    assert!(
+        page.contains("служба турботи про клієнтів") && page.contains("Олена"),
+        "who handles it, in Ukrainian: {page}"
+    );
+    let due = otklik_core::in_time_zone("Europe/Kyiv", case.due_at.expect("a first-response deadline")).unwrap();
+    let due_words =
+        format!("{:02}.{:02}.{} {:02}:{:02}", due.day(), u8::from(due.month()), due.year(), due.hour(), due.minute());
+    assert!(page.contains(&due_words), "by when, in the location's time zone ({due_words}): {page}");
+    assert_eq!(
+        (case.channel, case.location.as_deref(), case.kind),
+        (otklik_core::Channel::ComplaintBook, Some("kyiv"), otklik_core::Kind::Complaint)
+    );
+    let detail = app.store.case(case.id).await.unwrap();
+    assert_eq!(detail.customer.locale.as_deref(), Some("uk"));
+    assert_eq!(detail.customer.name.as_deref(), Some("Олена"));
+    // The general form: channel web, no location.
+    let token = started(&app, "/f").await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let sent = post(&app, "/f", &[("text", "Do you deliver on Sundays?"), ("lang", "en"), ("started", &token)]).await;
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER);
+    let newest =
+        &app.store.list_cases(&otklik_core::CaseFilter { limit: 1, ..Default::default() }).await.unwrap().items[0];
+    assert_eq!((newest.channel, newest.location.as_deref()), (otklik_core::Channel::Web, None));
+    app.finish().await;
+}
+
+async fn every_refused_entry_says_why_and_stores_nothing(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    app.store.create_location("kyiv", "Київ", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    let fresh = started(&app, "/f/kyiv").await;
+    let fast = post(&app, "/f/kyiv", &[("text", "Холодный кофе"), ("lang", "ru"), ("started", &fresh)]).await;
+    assert_eq!(fast.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(fast.text().await.unwrap().contains("слишком быстро"), "says why, in the customer's language");
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let long = "а".repeat(5_001);
+    let other_book = started(&app, "/f").await;
+    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+        (
+            vec![("text", "Купите часы"), ("website", "http://spam.example"), ("started", &fresh)],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "программа",
+        ),
+        (vec![("text", "Холодный кофе"), ("started", "1700000000.0000")], StatusCode::UNPROCESSABLE_ENTITY, "устарела"),
+        (vec![("text", "Холодный кофе"), ("started", &other_book)], StatusCode::UNPROCESSABLE_ENTITY, "устарела"),
+        (vec![("text", &long), ("started", &fresh)], StatusCode::PAYLOAD_TOO_LARGE, "длинное"),
+        (vec![("text", "   "), ("started", &fresh)], StatusCode::UNPROCESSABLE_ENTITY, "Напишите сообщение"),
+        (
+            vec![("text", "Холодный кофе"), ("email", "not-an-address"), ("started", &fresh)],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "e-mail",
+        ),
+        (
+            vec![("text", "Холодный кофе"), ("kind", "spam"), ("started", &fresh)],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "из списка",
+        ),
+    ];
+    for (fields, status, words) in &cases {
+        let mut fields = fields.clone();
+        fields.push(("lang", "ru"));
+        let refused = post(&app, "/f/kyiv", &fields).await;
+        assert_eq!(refused.status(), *status, "{fields:?}");
+        let html = refused.text().await.unwrap();
+        assert!(html.contains(words), "{fields:?} says why: {html}");
+    }
+    let unknown = post(&app, "/f/nowhere", &[("text", "Холодный кофе"), ("started", &fresh)]).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let malformed = no_redirects()
+        .post(app.url("/f/kyiv"))
+        .body("text=%ZZ")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(malformed.status().is_client_error(), "a malformed body is refused");
+    assert_eq!(app.case_count().await, 0, "nothing was stored");
+    // Ten entries from one address, then the eleventh is refused.
+    for n in 0..10 {
+        let text = format!("Сообщение номер {n}");
+        let sent = post(&app, "/f/kyiv", &[("text", &text), ("started", &fresh)]).await;
+        assert_eq!(sent.status(), StatusCode::SEE_OTHER, "entry {n}");
+    }
+    let many = post(&app, "/f/kyiv", &[("text", "Ещё одно"), ("lang", "ru"), ("started", &fresh)]).await;
+    assert_eq!(many.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(many.text().await.unwrap().contains("слишком много"));
+    assert_eq!(app.case_count().await, 10);
+    app.finish().await;
+}
