@@ -18,6 +18,9 @@ on_both_backends!(
     every_refused_entry_says_why_and_stores_nothing,
 );
 
+/// A refused entry: its fields, the answer's status, and words the answer must say.
+type Refusal<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+
 async fn admin_token(app: &TestApp) -> String {
     let (token, digest) = mint_token();
     app.store.create_token("admin", Role::Admin, None, &digest, time::OffsetDateTime::now_utc()).await.unwrap();
@@ -140,7 +143,7 @@ async fn every_refused_entry_says_why_and_stores_nothing(db: Db) {
     tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
     let long = "а".repeat(5_001);
     let other_book = started(&app, "/f").await;
-    let cases: Vec<(Vec<(&str, &str)>, StatusCode, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             vec![("text", "Купите часы"), ("website", "http://spam.example"), ("started", &fresh)],
             StatusCode::UNPROCESSABLE_ENTITY,
