@@ -76,6 +76,8 @@ pub struct App {
     public_url: Arc<str>,
     /// This node's limits on sign-in attempts.
     sign_in_limits: Arc<people::SignInLimits>,
+    /// A resolved case's status link works this many days after the case was resolved.
+    pub status_link_days: u32,
 }
 
 impl App {
@@ -95,6 +97,7 @@ impl App {
             rules,
             public_url: public_url.trim_end_matches('/').into(),
             sign_in_limits: Arc::default(),
+            status_link_days: 90,
         }
     }
 

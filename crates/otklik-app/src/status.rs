@@ -3,10 +3,11 @@
 //! such case", and only what was said to the customer (never notes, never who did what inside)
 //! is shown.
 
-use otklik_core::{Case, Customer, Direction, Kind, Language, Status};
+use otklik_core::{Case, Customer, Direction, Kind, Language, NewMessage, Right, Status};
+use otklik_store::{CaseDetail, Stamp, StoreError};
 use time::OffsetDateTime;
 
-use crate::{App, AppError};
+use crate::{Actor, App, AppError};
 
 /// A case as its customer may see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +17,13 @@ pub struct CustomerStatus {
     pub status: Status,
     pub received_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
-    /// The replies the customer was sent, oldest first.
-    pub replies: Vec<(OffsetDateTime, String)>,
+    /// The conversation the customer sees, oldest first: when, whether the customer wrote it,
+    /// and the words (never staff notes).
+    pub conversation: Vec<(OffsetDateTime, bool, String)>,
+    /// The customer may rate the case now (resolved, not rated yet).
+    pub may_rate: bool,
+    /// The customer's rating, once given.
+    pub rating: Option<u8>,
     /// The customer's language, for the page.
     pub language: Language,
     pub customer_name: Option<String>,
@@ -31,8 +37,10 @@ pub struct CustomerStatus {
 const SECRET_CHARS: usize = 22;
 
 impl App {
-    /// The case a status link names. No actor: the secret is the right.
-    pub async fn customer_status(&self, secret: &str) -> Result<CustomerStatus, AppError> {
+    /// The case a status link names, while the link is good: well formed, known, not revoked,
+    /// and not expired (`status_link_days` after the case was resolved). Every other link is
+    /// the same "no such case".
+    async fn status_case(&self, secret: &str) -> Result<CaseDetail, AppError> {
         let well_formed =
             secret.len() == SECRET_CHARS && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let not_found = || AppError::NotFound("no case has this status link".into());
@@ -40,27 +48,94 @@ impl App {
             return Err(not_found());
         }
         let detail = self.store.case_by_status_token(secret).await?.ok_or_else(not_found)?;
+        if matches!(detail.case.status, Status::Resolved | Status::Closed) {
+            let resolved_at = self.store.case_work(detail.case.id).await?.resolved_at;
+            let lifetime = time::Duration::days(i64::from(self.status_link_days));
+            if resolved_at.is_some_and(|at| at + lifetime < self.clock.now()) {
+                return Err(not_found());
+            }
+        }
+        Ok(detail)
+    }
+
+    /// The case a status link names. No actor: the secret is the right.
+    pub async fn customer_status(&self, secret: &str) -> Result<CustomerStatus, AppError> {
+        let detail = self.status_case(secret).await?;
         let time_zone = match &detail.case.location {
             Some(slug) => self.store.location(slug).await?.and_then(|location| location.time_zone),
             None => None,
         };
+        let rating = self.store.rating(detail.case.id).await?;
+        let finished = matches!(detail.case.status, Status::Resolved | Status::Closed);
         Ok(CustomerStatus {
             customer_name: detail.customer.name.clone(),
             due_at: detail.case.due_at,
             time_zone,
+            may_rate: finished && rating.is_none(),
+            rating: rating.map(|(score, _)| score),
             reference: detail.case.reference().to_string(),
             kind: detail.case.kind,
             status: detail.case.status,
             received_at: detail.case.created_at,
             updated_at: detail.case.updated_at,
-            replies: detail
+            conversation: detail
                 .messages
                 .into_iter()
-                .filter(|message| message.direction == Direction::Outbound)
-                .map(|message| (message.created_at, message.body))
+                .filter(|message| message.direction != Direction::Note)
+                .map(|message| (message.created_at, message.direction == Direction::Inbound, message.body))
                 .collect(),
             language: customer_language(&detail.customer, &detail.case),
         })
+    }
+
+    /// The customer writes on their case from the status page: an inbound message, which ends
+    /// a wait on them.
+    pub async fn customer_write(&self, secret: &str, text: &str) -> Result<(), AppError> {
+        let case = self.status_case(secret).await?.case;
+        let body = crate::input::text("text", text)?;
+        if body.chars().count() > crate::book::MAX_TEXT_CHARS {
+            return Err(AppError::Invalid(format!("text: at most {} characters", crate::book::MAX_TEXT_CHARS)));
+        }
+        let message = NewMessage {
+            direction: Direction::Inbound,
+            public: false,
+            channel: case.channel,
+            body,
+            external_id: None,
+            overridden: Vec::new(),
+        };
+        let stamp = Stamp { at: self.clock.now(), actor: "customer".into() };
+        self.store.add_message(case.id, message, stamp).await?;
+        Ok(())
+    }
+
+    /// The customer rates their resolved case, once: 1 to 5 and a comment (CSAT).
+    pub async fn customer_rate(&self, secret: &str, score: u8, comment: Option<String>) -> Result<(), AppError> {
+        let case = self.status_case(secret).await?.case;
+        if !matches!(case.status, Status::Resolved | Status::Closed) {
+            return Err(AppError::Conflict {
+                detail: "a case is rated once it is resolved".into(),
+                allowed: Vec::new(),
+            });
+        }
+        if !(1..=5).contains(&score) {
+            return Err(AppError::Invalid("score: 1 to 5".into()));
+        }
+        let comment = crate::input::optional_text("comment", comment)?;
+        let stamp = Stamp { at: self.clock.now(), actor: "customer".into() };
+        self.store.rate_case(case.id, score, comment.as_deref(), stamp).await.map_err(|error| match error {
+            StoreError::Conflict(_) => {
+                AppError::Conflict { detail: "the case is rated already".into(), allowed: Vec::new() }
+            }
+            other => other.into(),
+        })
+    }
+
+    /// An agent revokes a case's status link: it then shows nothing, like a wrong one.
+    pub async fn revoke_status_link(&self, actor: &Actor, raw: &str) -> Result<bool, AppError> {
+        actor.require(Right::WorkCases)?;
+        let case = self.case_state(raw).await?.case;
+        Ok(self.store.revoke_status_link(case.id, actor.stamp(&*self.clock)).await?)
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Config {
     pub max_client_connections: usize,
     /// Requests without a token one address may make per minute (health probes aside).
     pub anonymous_rate_limit: u32,
+    /// Days a customer's status link keeps working after their case was resolved.
+    pub status_link_days: u32,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             max_client_connections: 512,
             anonymous_rate_limit: 300,
+            status_link_days: 90,
         }
     }
 }
@@ -113,7 +116,8 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
-        let at_least_one: [(&'static str, u64); 4] = [
+        let at_least_one: [(&'static str, u64); 5] = [
+            ("status_link_days", u64::from(self.status_link_days)),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("request_timeout_secs", self.request_timeout_secs),
             ("max_client_connections", self.max_client_connections as u64),

@@ -86,7 +86,7 @@ impl Application {
         let address = listener.local_addr()?;
         let triage = Arc::new(TriageModel::open(config.model_file()));
         triage.watch();
-        let app = App::new(
+        let mut app = App::new(
             store,
             clock,
             triage,
@@ -94,6 +94,7 @@ impl Application {
             Arc::new(config.house_rules()?),
             &config.public_url_for(address),
         );
+        app.status_link_days = config.status_link_days;
         let state = AppState {
             app,
             metrics: Arc::new(Metrics::default()),
@@ -144,14 +145,16 @@ impl Application {
 /// The application layer alone, for a command that acts outside a running server (`otklik user
 /// create --link`): the same operations, rights and rules as the server's.
 pub fn app_for(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
-    Ok(App::new(
+    let mut app = App::new(
         store,
         Arc::new(SystemClock),
         Arc::new(TriageModel::open(config.model_file())),
         Arc::new(config.workflow()?),
         Arc::new(config.house_rules()?),
         &config.public_url_for(config.listen),
-    ))
+    );
+    app.status_link_days = config.status_link_days;
+    Ok(app)
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -16,6 +16,7 @@ on_both_backends!(
     locations_are_managed_through_the_api,
     a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_language,
     every_refused_entry_says_why_and_stores_nothing,
+    the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_nothing,
 );
 
 /// A refused entry: its fields, the answer's status, and words the answer must say.
@@ -193,5 +194,87 @@ async fn every_refused_entry_says_why_and_stores_nothing(db: Db) {
     assert_eq!(many.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(many.text().await.unwrap().contains("слишком много"));
     assert_eq!(app.case_count().await, 10);
+    app.finish().await;
+}
+
+async fn the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_nothing(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| config.status_link_days = 1).await else { return };
+    let (status, case) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({"text": "Пицца холодная", "kind": "complaint", "customer": {"email": "a@example.com"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let link = case["status_url"].as_str().unwrap().to_owned();
+    let path = link.trim_start_matches(&app.base).to_owned();
+    let id = case["id"].as_i64().unwrap();
+    let origin = |request: reqwest::RequestBuilder| request.header("Origin", app.base.as_str());
+    // The customer writes back: an inbound message on the case, which ends a wait on them.
+    app.sql(&format!("INSERT INTO case_pauses (case_id, from_at) VALUES ({id}, 1)")).await;
+    let written = origin(no_redirects().post(app.url(&format!("{path}/reply"))))
+        .form(&[("text", "Адрес: Тверская, 12, кв. 5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), StatusCode::SEE_OTHER);
+    let detail = app.store.case(id).await.unwrap();
+    let last = detail.messages.last().unwrap();
+    assert_eq!((last.direction, last.body.as_str()), (otklik_core::Direction::Inbound, "Адрес: Тверская, 12, кв. 5"));
+    let work = app.store.case_work(id).await.unwrap();
+    assert!(work.pauses.iter().all(|pause| pause.to.is_some()), "the wait on the customer ended: {:?}", work.pauses);
+    let page = app.page(None, &format!("{path}?done=written")).await.text().await.unwrap();
+    assert!(page.contains("Тверская, 12, кв. 5") && page.contains("Сообщение добавлено"), "{page}");
+    let forged = no_redirects()
+        .post(app.url(&format!("{path}/reply")))
+        .header("Origin", "https://evil.example")
+        .form(&[("text", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a post from another site");
+    // Rated only once resolved, and only once.
+    let rate = |score: &'static str| {
+        origin(no_redirects().post(app.url(&format!("{path}/rate"))))
+            .form(&[("score", score), ("comment", "Быстро")])
+            .send()
+    };
+    let early = rate("5").await.unwrap();
+    assert_eq!(early.headers()[LOCATION], format!("{path}?problem=unresolved#rate"));
+    assert!(app.store.rating(id).await.unwrap().is_none(), "not before it is resolved");
+    let patch = otklik_core::CasePatch { status: Some(otklik_core::Status::Resolved), ..Default::default() };
+    app.store
+        .update_case(id, &patch, otklik_store::Stamp { at: time::OffsetDateTime::now_utc(), actor: "anna".into() })
+        .await
+        .unwrap();
+    let page = app.page(None, &path).await.text().await.unwrap();
+    assert!(page.contains("name=\"score\""), "the rating form once resolved");
+    assert_eq!(rate("9").await.unwrap().headers()[LOCATION], format!("{path}?problem=rating#rate"));
+    let rated = rate("4").await.unwrap();
+    assert_eq!(rated.headers()[LOCATION], format!("{path}?done=rated#rate"));
+    assert_eq!(app.store.rating(id).await.unwrap(), Some((4, Some("Быстро".into()))));
+    assert_eq!(rate("1").await.unwrap().headers()[LOCATION], format!("{path}?problem=rated#rate"), "once");
+    assert_eq!(app.store.rating(id).await.unwrap().unwrap().0, 4);
+    // Expired a day after it was resolved; revoked by an agent; wrong: the same page.
+    let wrong = app.page(None, "/s/AAAAAAAAAAAAAAAAAAAAAA").await;
+    assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
+    let wrong_page = wrong.text().await.unwrap();
+    app.sql(&format!("UPDATE cases SET resolved_at = resolved_at - 172800000 WHERE id = {id}")).await;
+    let expired = app.page(None, &path).await;
+    assert_eq!(expired.status(), StatusCode::NOT_FOUND);
+    assert_eq!(expired.text().await.unwrap(), wrong_page, "expired looks like wrong");
+    app.sql(&format!("UPDATE cases SET resolved_at = NULL, status = 'open' WHERE id = {id}")).await;
+    assert_eq!(app.page(None, &path).await.status(), StatusCode::OK);
+    let agent = app.person("anna-agent", Role::Agent).await;
+    let revoked =
+        app.form(Some(&agent), &format!("/cases/{}/revoke-link", case["reference"].as_str().unwrap()), &[], None).await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    let gone = app.page(None, &path).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(gone.text().await.unwrap(), wrong_page, "revoked looks like wrong");
+    let written =
+        origin(no_redirects().post(app.url(&format!("{path}/reply")))).form(&[("text", "Ещё")]).send().await.unwrap();
+    assert_eq!(written.status(), StatusCode::NOT_FOUND, "a revoked link takes nothing");
     app.finish().await;
 }

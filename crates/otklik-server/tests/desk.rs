@@ -95,6 +95,7 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         (format!("/cases/{reference}/tasks"), vec![("title", "Ещё задача"), ("due_on", "2030-01-02")], WORKERS),
         (format!("/cases/{reference}/correct"), vec![("kind", "complaint"), ("priority", "high")], WORKERS),
         (format!("/cases/{reference}/assign"), vec![], WORKERS),
+        (format!("/cases/{reference}/revoke-link"), vec![], WORKERS),
         ("/inbox/assign".into(), vec![("case", id_text.as_str()), ("assignee", "p-agent")], WORKERS),
         (
             format!("/cases/{reference}/actions/acknowledge"),

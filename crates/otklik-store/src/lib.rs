@@ -438,6 +438,16 @@ pub trait Store: Send + Sync + 'static {
     /// for (when two nodes ask at once, both get the one stored first).
     async fn setting(&self, key: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String, StoreError>;
 
+    /// Revokes a case's status link (the page then answers like a wrong link); false when it
+    /// was revoked already.
+    async fn revoke_status_link(&self, case_id: i64, stamp: Stamp) -> Result<bool, StoreError>;
+
+    /// The customer's rating of a case (1 to 5, a comment), once; `Conflict` the second time.
+    async fn rate_case(&self, case_id: i64, score: u8, comment: Option<&str>, stamp: Stamp) -> Result<(), StoreError>;
+
+    /// A case's rating, if the customer gave one.
+    async fn rating(&self, case_id: i64) -> Result<Option<(u8, Option<String>)>, StoreError>;
+
     /// The beginning of each case's first message (up to `chars` characters), for listings.
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError>;
 

@@ -690,3 +690,19 @@ pub(super) async fn assign(
         Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
     }
 }
+
+#[derive(Deserialize)]
+pub(super) struct NoFields {}
+
+/// `POST /cases/{reference}/revoke-link`: the customer's status link stops working.
+pub(super) async fn revoke_link(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<NoFields>,
+) -> Response {
+    match state.app.revoke_status_link(&posted.actor(), &reference).await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}

@@ -36,6 +36,8 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/s/{secret}", get(status::page))
+        .route("/s/{secret}/reply", post(status::write))
+        .route("/s/{secret}/rate", post(status::rate))
         .route("/f", get(book::general).post(book::post_general))
         .route("/f/{slug}", get(book::book).post(book::post_book))
         .route("/assets/otklik.css", get(stylesheet))
@@ -54,6 +56,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{reference}/tasks", post(case_page::add_task))
         .route("/cases/{reference}/correct", post(case_page::correct))
         .route("/cases/{reference}/assign", post(case_page::assign))
+        .route("/cases/{reference}/revoke-link", post(case_page::revoke_link))
         .route("/tasks", get(work::tasks))
         .route("/tasks/{id}", post(work::update_task))
         .route("/approvals", get(work::approvals))

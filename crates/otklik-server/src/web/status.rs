@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::Words;
+use super::i18n::Tr;
 use crate::problem::ApiError;
 use crate::startup::AppState;
 
@@ -25,7 +26,15 @@ struct StatusPage<'a> {
     next: &'a str,
     received_at: String,
     updated_at: String,
-    replies: Vec<(String, String)>,
+    /// The conversation: when, whether the customer wrote it, the words.
+    conversation: Vec<(String, bool, String)>,
+    tr: Tr,
+    secret: String,
+    may_rate: bool,
+    rating: Option<u8>,
+    /// A note on what the customer just did (`written`, `rated`) or why it was refused.
+    notice: Option<String>,
+    problem: Option<String>,
     /// Right after a form was sent: the acknowledgement (received, who handles it, what next,
     /// by when), rendered from the `<kind>.received` message in the customer's language.
     received: Option<String>,
@@ -47,6 +56,75 @@ fn when(calendar: &BusinessCalendar, at: OffsetDateTime) -> String {
 #[derive(serde::Deserialize, Default)]
 pub(super) struct StatusQuery {
     received: Option<String>,
+    done: Option<String>,
+    problem: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct WriteForm {
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct RateForm {
+    score: Option<String>,
+    comment: Option<String>,
+}
+
+/// After a customer's post: back to the page, saying what happened.
+fn back_to(secret: &str, outcome: &str) -> Response {
+    axum::response::Redirect::to(&format!("/s/{secret}?{outcome}")).into_response()
+}
+
+/// `POST /s/{secret}/reply`: the customer writes on their case.
+pub(super) async fn write(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<WriteForm>,
+) -> Response {
+    if !super::workspace::same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "This form must be sent from its own page.").into_response();
+    }
+    match state.app.customer_write(&secret, &form.text).await {
+        Ok(()) => back_to(&secret, "done=written#conversation"),
+        Err(AppError::Invalid(_)) => back_to(&secret, "problem=empty#write"),
+        Err(AppError::NotFound(_)) => not_found(),
+        Err(other) => ApiError::from(other).into_response(),
+    }
+}
+
+/// `POST /s/{secret}/rate`: the customer rates their resolved case, once.
+pub(super) async fn rate(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Form(form): axum::extract::Form<RateForm>,
+) -> Response {
+    if !super::workspace::same_origin(&headers) {
+        return (StatusCode::FORBIDDEN, "This form must be sent from its own page.").into_response();
+    }
+    let score = form.score.as_deref().and_then(|s| s.parse::<u8>().ok()).unwrap_or(0);
+    let comment = form.comment.filter(|c| !c.trim().is_empty());
+    match state.app.customer_rate(&secret, score, comment).await {
+        Ok(()) => back_to(&secret, "done=rated#rate"),
+        Err(AppError::Invalid(_)) => back_to(&secret, "problem=rating#rate"),
+        Err(AppError::Conflict { detail, .. }) if detail.contains("once it is resolved") => {
+            back_to(&secret, "problem=unresolved#rate")
+        }
+        Err(AppError::Conflict { .. }) => back_to(&secret, "problem=rated#rate"),
+        Err(AppError::NotFound(_)) => not_found(),
+        Err(other) => ApiError::from(other).into_response(),
+    }
+}
+
+/// The same page for a wrong, revoked or expired link.
+fn not_found() -> Response {
+    match (NotFoundPage { language: Language::Ru, words: Words::of(Language::Ru) }).render() {
+        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Err(error) => ApiError::Internal(format!("cannot render the status page: {error}")).into_response(),
+    }
 }
 
 fn messages() -> &'static otklik_channels::Messages {
@@ -69,7 +147,7 @@ pub(super) async fn page(
                 shown.unwrap_or_else(|| calendar.local(at)).format(&format).unwrap_or_default()
             };
             let received = query.received.is_some().then(|| {
-                let status_url = format!("{}/s/{secret}", state.app.public_url());
+                let status_url = format!("{}/s/{}", state.app.public_url(), secret);
                 let due = found.due_at.map(local);
                 let values = otklik_channels::Values {
                     reference: &found.reference,
@@ -88,7 +166,25 @@ pub(super) async fn page(
                 next: words.next(found.status),
                 received_at: when(calendar, found.received_at),
                 updated_at: when(calendar, found.updated_at),
-                replies: found.replies.into_iter().map(|(at, text)| (when(calendar, at), text)).collect(),
+                conversation: found
+                    .conversation
+                    .into_iter()
+                    .map(|(at, theirs, text)| (when(calendar, at), theirs, text))
+                    .collect(),
+                tr: Tr(found.language),
+                secret: secret.clone(),
+                may_rate: found.may_rate,
+                rating: found.rating,
+                notice: query.done.as_deref().and_then(|done| match done {
+                    "written" | "rated" => Some(Tr(found.language).t(&format!("status-page-{done}"))),
+                    _ => None,
+                }),
+                problem: query.problem.as_deref().and_then(|problem| match problem {
+                    "empty" | "rating" | "rated" | "unresolved" => {
+                        Some(Tr(found.language).t(&format!("status-page-problem-{problem}")))
+                    }
+                    _ => None,
+                }),
                 received,
             }
             .render()

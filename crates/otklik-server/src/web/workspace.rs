@@ -163,7 +163,7 @@ pub(super) async fn login(
 
 /// True unless the request says it comes from another site (`Origin` or, failing it,
 /// `Referer` naming another host than the one asked).
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let from = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     // An opaque origin (`null`) has no host, so it never matches.

@@ -270,7 +270,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError> {
-        let id: Option<i64> = query("SELECT id FROM cases WHERE status_token = $1")
+        let id: Option<i64> = query("SELECT id FROM cases WHERE status_token = $1 AND status_link_revoked_at IS NULL")
             .bind(status_token)
             .scalar_optional(&mut self.backend.read().await?)
             .await?;
@@ -322,6 +322,15 @@ impl<B: Backend> Store for SqlStore<B> {
             .bind(message.overridden.join(","))
             .execute(&mut tx)
             .await?;
+        }
+        // The customer's word ends a wait on them: the deadline clocks run again.
+        if message.direction == Direction::Inbound {
+            query("UPDATE case_pauses SET to_at = $1 WHERE case_id = $2 AND to_at IS NULL")
+                .bind(at)
+                .bind(case_id)
+                .execute(&mut tx)
+                .await?;
+            query("UPDATE cases SET watch_at = NULL WHERE id = $1").bind(case_id).execute(&mut tx).await?;
         }
         query(crate::records::TOUCH_CASE_FOR_MESSAGE)
             .bind(case_id)
@@ -676,6 +685,59 @@ impl<B: Backend> Store for SqlStore<B> {
         let value: String = query("SELECT value FROM settings WHERE key = $1").bind(key).scalar(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
+    }
+
+    async fn revoke_status_link(&self, case_id: i64, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let revoked =
+            query("UPDATE cases SET status_link_revoked_at = $2 WHERE id = $1 AND status_link_revoked_at IS NULL")
+                .bind(case_id)
+                .bind(millis(stamp.at))
+                .execute(&mut tx)
+                .await?;
+        if revoked > 0 {
+            query("INSERT INTO events (case_id, at, actor, action) VALUES ($1, $2, $3, 'status_link_revoked')")
+                .bind(case_id)
+                .bind(millis(stamp.at))
+                .bind(&stamp.actor)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(revoked > 0)
+    }
+
+    async fn rate_case(&self, case_id: i64, score: u8, comment: Option<&str>, stamp: Stamp) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let inserted = query(
+            "INSERT INTO ratings (case_id, score, comment, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (case_id) DO NOTHING",
+        )
+        .bind(case_id)
+        .bind(i64::from(score))
+        .bind(comment)
+        .bind(millis(stamp.at))
+        .execute(&mut tx)
+        .await?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict("the case is rated already".into()));
+        }
+        query("INSERT INTO events (case_id, at, actor, action, field, new_value) VALUES ($1, $2, $3, 'rated', 'score', $4)")
+            .bind(case_id)
+            .bind(millis(stamp.at))
+            .bind(&stamp.actor)
+            .bind(score.to_string())
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await
+    }
+
+    async fn rating(&self, case_id: i64) -> Result<Option<(u8, Option<String>)>, StoreError> {
+        let row: Option<(i64, Option<String>)> = query("SELECT score, comment FROM ratings WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(&mut self.backend.read().await?)
+            .await?;
+        Ok(row.map(|(score, comment)| (u8::try_from(score).unwrap_or(0), comment)))
     }
 
     async fn previews(&self, case_ids: &[i64], chars: u32) -> Result<Vec<(i64, String)>, StoreError> {
