@@ -17,6 +17,7 @@ on_both_backends!(
     a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_language,
     every_refused_entry_says_why_and_stores_nothing,
     the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_nothing,
+    staff_log_a_call_that_follows_its_kinds_playbook,
 );
 
 /// A refused entry: its fields, the answer's status, and words the answer must say.
@@ -276,5 +277,44 @@ async fn the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_
     let written =
         origin(no_redirects().post(app.url(&format!("{path}/reply")))).form(&[("text", "Ещё")]).send().await.unwrap();
     assert_eq!(written.status(), StatusCode::NOT_FOUND, "a revoked link takes nothing");
+    app.finish().await;
+}
+
+async fn staff_log_a_call_that_follows_its_kinds_playbook(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    app.store.create_location("center", "Центр", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    let agent = app.person("anna", Role::Agent).await;
+    let form = app.page(Some(&agent), "/cases/new").await.text().await.unwrap();
+    assert!(form.contains("value=\"center\""), "the locations to choose from");
+    let fields = [
+        ("channel", "phone"),
+        ("text", "Позвонила клиентка: курьер опоздал на час, еда остыла"),
+        ("kind", "complaint"),
+        ("location", "center"),
+        ("name", "Мария"),
+        ("phone", "+7 916 123 45 67"),
+    ];
+    let logged = app.form(Some(&agent), "/cases/new", &fields, None).await;
+    assert_eq!(logged.status(), StatusCode::SEE_OTHER);
+    let to = logged.headers()[LOCATION].to_str().unwrap().to_owned();
+    let case =
+        &app.store.list_cases(&otklik_core::CaseFilter { limit: 1, ..Default::default() }).await.unwrap().items[0];
+    assert_eq!(to, format!("/cases/{}", case.reference()));
+    assert_eq!(
+        (case.channel, case.kind, case.location.as_deref()),
+        (otklik_core::Channel::Phone, otklik_core::Kind::Complaint, Some("center"))
+    );
+    let detail = app.store.case(case.id).await.unwrap();
+    assert_eq!(detail.customer.name.as_deref(), Some("Мария"));
+    assert_eq!(detail.customer.identities.len(), 1, "the phone is the customer's");
+    let (status, actions) = app.get(&app.agent, &format!("/api/v1/feedback/{}/actions", case.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(actions.to_string().contains("acknowledge"), "the complaint playbook's first step: {actions}");
+    let survey = app
+        .form(Some(&agent), "/cases/new", &[("channel", "survey"), ("text", "Всё понравилось, спасибо!")], None)
+        .await;
+    assert_eq!(survey.status(), StatusCode::SEE_OTHER);
+    let bad = app.form(Some(&agent), "/cases/new", &[("channel", "pigeon"), ("text", "x")], None).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
 }

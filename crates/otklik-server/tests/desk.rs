@@ -73,6 +73,8 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         ("/notifications".into(), EVERYONE),
         ("/settings".into(), EVERYONE),
         ("/playbooks".into(), &[Role::Admin, Role::Manager]),
+        ("/locations".into(), EVERYONE),
+        ("/cases/new".into(), EVERYONE),
         ("/people".into(), &[Role::Admin]),
         ("/tokens".into(), &[Role::Admin]),
     ];
@@ -96,6 +98,11 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         (format!("/cases/{reference}/correct"), vec![("kind", "complaint"), ("priority", "high")], WORKERS),
         (format!("/cases/{reference}/assign"), vec![], WORKERS),
         (format!("/cases/{reference}/revoke-link"), vec![], WORKERS),
+        (
+            "/cases/new".into(),
+            vec![("channel", "phone"), ("text", "Звонила клиентка: курьер опоздал"), ("phone", "+7 916 000 00 00")],
+            &[Role::Admin, Role::Manager, Role::Agent, Role::Sales],
+        ),
         ("/inbox/assign".into(), vec![("case", id_text.as_str()), ("assignee", "p-agent")], WORKERS),
         (
             format!("/cases/{reference}/actions/acknowledge"),
@@ -108,6 +115,8 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
             &[Role::Admin, Role::Manager, Role::Agent, Role::Executor],
         ),
         ("/playbooks/check".into(), vec![("source", "[deadlines]\n")], &[Role::Admin, Role::Manager]),
+        ("/locations".into(), vec![("slug", "center"), ("name", "Центр")], &[Role::Admin, Role::Manager]),
+        ("/locations/center".into(), vec![("what", "close")], &[Role::Admin, Role::Manager]),
         ("/people".into(), vec![("username", "new-person"), ("role", "agent")], &[Role::Admin]),
         ("/people/olga".into(), vec![("what", "save"), ("role", "agent"), ("display_name", "Ольга")], &[Role::Admin]),
         ("/tokens".into(), vec![("name", "site"), ("role", "intake")], &[Role::Admin]),

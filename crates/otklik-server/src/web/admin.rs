@@ -381,3 +381,101 @@ pub(super) async fn check(State(state): State<AppState>, headers: HeaderMap, pos
     };
     playbooks_page(&state, chrome, &actor, source, Some(verdict)).await
 }
+
+#[derive(Template)]
+#[template(path = "locations.html")]
+struct LocationsPage {
+    language: Language,
+    chrome: Chrome,
+    locations: Vec<LocationRow>,
+    may_manage: bool,
+}
+
+struct LocationRow {
+    slug: String,
+    name: String,
+    address: String,
+    time_zone: String,
+    active: bool,
+    form_url: String,
+}
+
+/// `GET /locations`: the business's locations and their complaint books.
+pub(super) async fn locations(State(state): State<AppState>, person: SignedIn, headers: HeaderMap) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "locations");
+    let actor = session_actor(&person.session);
+    let found = match state.app.locations(&actor).await {
+        Ok(found) => found,
+        Err(error) => return refused(&chrome, error, None),
+    };
+    let locations = found
+        .into_iter()
+        .map(|l| LocationRow {
+            form_url: format!("{}/f/{}", state.app.public_url(), l.slug),
+            slug: l.slug,
+            name: l.name,
+            address: l.address.unwrap_or_default(),
+            time_zone: l.time_zone.unwrap_or_default(),
+            active: l.active,
+        })
+        .collect();
+    let may_manage = chrome.can("manage_locations");
+    page(StatusCode::OK, &LocationsPage { language: chrome.language, chrome, locations, may_manage })
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewLocationForm {
+    slug: String,
+    name: String,
+    address: Option<String>,
+    time_zone: Option<String>,
+}
+
+/// `POST /locations`: a new location.
+pub(super) async fn create_location(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    posted: Posted<NewLocationForm>,
+) -> Response {
+    let chrome = Chrome::new(&posted.person, &headers, &state, "locations");
+    let form = &posted.form;
+    let new = otklik_app::locations::NewLocation {
+        slug: form.slug.clone(),
+        name: form.name.clone(),
+        address: given(form.address.clone()),
+        time_zone: given(form.time_zone.clone()),
+    };
+    match state.app.create_location(&posted.actor(), new).await {
+        Ok(_) => done("/locations"),
+        Err(error) => refused(&chrome, error, Some("/locations".into())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LocationForm {
+    /// `open` or `close` its book.
+    what: String,
+}
+
+/// `POST /locations/{slug}`: opens or closes a location's book.
+pub(super) async fn change_location(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<LocationForm>,
+) -> Response {
+    let chrome = Chrome::new(&posted.person, &headers, &state, "locations");
+    let active = match posted.form.what.as_str() {
+        "open" => true,
+        "close" => false,
+        other => {
+            let error = AppError::Invalid(format!("what: `{other}` is not open or close"));
+            return refused(&chrome, error, Some("/locations".into()));
+        }
+    };
+    let patch = otklik_store::LocationPatch { active: Some(active), ..Default::default() };
+    match state.app.update_location(&posted.actor(), &slug, patch).await {
+        Ok(_) => done("/locations"),
+        Err(error) => refused(&chrome, error, Some("/locations".into())),
+    }
+}

@@ -706,3 +706,83 @@ pub(super) async fn revoke_link(
         Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
     }
 }
+
+#[derive(Template)]
+#[template(path = "log.html")]
+struct LogPage {
+    language: Language,
+    chrome: Chrome,
+    kinds: Vec<(String, String)>,
+    locations: Vec<(String, String)>,
+}
+
+/// `GET /cases/new`: log a call or a verbal survey answer as a case.
+pub(super) async fn log_form(State(state): State<AppState>, person: SignedIn, headers: HeaderMap) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "inbox");
+    let actor = session_actor(&person.session);
+    let locations = match state.app.locations(&actor).await {
+        Ok(found) => found.into_iter().filter(|l| l.active).map(|l| (l.slug, l.name)).collect(),
+        Err(error) => return refused(&chrome, error, None),
+    };
+    let kinds = words_of(&chrome, "kind", Kind::ALL);
+    page(StatusCode::OK, &LogPage { language: chrome.language, chrome, kinds, locations })
+}
+
+#[derive(Deserialize)]
+pub(super) struct LogForm {
+    /// `phone` or `survey`.
+    channel: String,
+    text: String,
+    kind: Option<String>,
+    location: Option<String>,
+    name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    telegram: Option<String>,
+}
+
+/// `POST /cases/new`: the logged call becomes a case that follows its kind's playbook.
+pub(super) async fn log(State(state): State<AppState>, headers: HeaderMap, posted: Posted<LogForm>) -> Response {
+    let chrome = Chrome::new(&posted.person, &headers, &state, "inbox");
+    let form = &posted.form;
+    let submission = (|| -> Result<otklik_app::Submission, AppError> {
+        let channel = match form.channel.as_str() {
+            "phone" => otklik_core::Channel::Phone,
+            "survey" => otklik_core::Channel::Survey,
+            other => return Err(AppError::Invalid(format!("channel: `{other}` is not phone or survey"))),
+        };
+        let mut identities = Vec::new();
+        let contacts: [(&Option<String>, ParseIdentity); 3] = [
+            (&form.phone, otklik_core::Identity::phone),
+            (&form.email, otklik_core::Identity::email),
+            (&form.telegram, otklik_core::Identity::telegram),
+        ];
+        for (value, parse) in contacts {
+            if let Some(value) = given(value.clone()) {
+                identities.push(parse(&value).map_err(|e| AppError::Invalid(e.to_string()))?);
+            }
+        }
+        Ok(otklik_app::Submission {
+            text: form.text.clone(),
+            channel,
+            subject: None,
+            customer: otklik_core::NewCustomer { name: given(form.name.clone()), identities, ..Default::default() },
+            location: given(form.location.clone()),
+            product: None,
+            public: false,
+            kind: word("kind", form.kind.clone())?,
+            external_id: None,
+        })
+    })();
+    let receipt = match submission {
+        Ok(submission) => state.app.submit(&posted.actor(), submission, None).await,
+        Err(error) => Err(error),
+    };
+    match receipt {
+        Ok(receipt) => done(&format!("/cases/{}", receipt.case.reference())),
+        Err(error) => refused(&chrome, error, Some("/cases/new".into())),
+    }
+}
+
+/// How a contact typed by staff becomes an identity.
+type ParseIdentity = fn(&str) -> Result<otklik_core::Identity, otklik_core::customer::InvalidIdentity>;
