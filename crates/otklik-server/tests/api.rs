@@ -537,7 +537,7 @@ async fn the_status_link_opens_the_customers_page_in_their_language_with_the_rep
     let headers = response.headers().clone();
     assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
     assert_eq!(headers["cache-control"], "no-store");
-    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["referrer-policy"], "same-origin");
     assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
     let page = response.text().await.unwrap();
     assert!(page.contains(created["reference"].as_str().unwrap()), "{page}");

@@ -429,3 +429,80 @@ async fn a_working_day_in_the_browser() {
         browser.client.close().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_writes_in_the_complaint_book_on_a_phone() {
+    let Some((_driver, driver)) = chromedriver() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, base, _) = serve(dir.path());
+    let added = Command::new(BINARY)
+        .args(["location", "add", "--name", "Тверская, 12", "--slug", "tverskaya", "--time-zone", "Europe/Moscow"])
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let customer = Browser::open(&driver, &base, "ru").await;
+    customer.client.set_window_size(390, 844).await.unwrap();
+    for (language, words) in [("ru", "Книга жалоб"), ("uk", "Книга скарг"), ("en", "Complaints and suggestions")]
+    {
+        customer.go(&format!("/f/tverskaya?lang={language}")).await;
+        customer.wait_for_text(words).await;
+        customer.shoot(&format!("book-{language}")).await;
+    }
+    customer.go("/f/tverskaya").await;
+    customer.fill("#text", "Заказ привезли на час позже, суп остыл.").await;
+    customer.choose("#kind", "complaint").await;
+    customer.fill("#name", "Ольга").await;
+    customer.fill("#phone", "+7 916 123 45 67").await;
+    // A person takes more than the form's minimum fill time.
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    customer.follow("form.book button[type=submit]").await;
+    let received = customer.find(".received").await.text().await.unwrap();
+    assert!(received.contains("Ольга") && received.contains("OT-"), "the acknowledgement: {received}");
+    assert!(customer.url().await.contains("/s/"), "the status page");
+    customer.shoot("status-received").await;
+    customer.fill("#text", "Дверь в подъезде с кодом 12.").await;
+    customer.follow("#write button[type=submit]").await;
+    customer.wait_for_text("Дверь в подъезде с кодом 12.").await;
+    customer.wait_for_text("Сообщение добавлено").await;
+    customer.shoot("status-written").await;
+
+    // The widget on a business's own site opens the form in a dialog.
+    customer.client.set_window_size(1280, 900).await.unwrap();
+    let site = shop_site(&format!(
+        "<!doctype html><html lang=\"en\"><title>Shop</title><h1>Shop</h1>\
+         <script src=\"{base}/f/widget.js\" data-location=\"tverskaya\" data-label=\"Feedback\"></script>"
+    ))
+    .await;
+    customer.client.goto(&site).await.unwrap();
+    customer.click("body > button").await;
+    customer.find("dialog iframe").await;
+    customer.client.clone().enter_frame(0).await.unwrap();
+    customer.find("#text").await;
+    customer.wait_for_text("Complaints and suggestions").await;
+    customer.client.clone().enter_parent_frame().await.unwrap();
+    let png = customer.client.screenshot().await.unwrap();
+    std::fs::write(screenshots().join("widget.png"), png).unwrap();
+    customer.client.close().await.unwrap();
+}
+
+/// A business's own site on another origin (another port): every request gets `page`.
+async fn shop_site(page: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let page = page.to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+        }
+    });
+    format!("http://{address}/")
+}

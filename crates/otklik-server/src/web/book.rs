@@ -100,7 +100,11 @@ async fn render(
     };
     match page.render() {
         Ok(html) => {
-            (status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], Html(html)).into_response()
+            let headers = [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::FRAMEABLE_POLICY)),
+            ];
+            (status, headers, Html(html)).into_response()
         }
         Err(error) => super::desk::internal(otklik_app::AppError::Internal(error.to_string())),
     }

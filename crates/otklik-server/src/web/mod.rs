@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/s/{secret}", get(status::page))
         .route("/s/{secret}/reply", post(status::write))
         .route("/s/{secret}/rate", post(status::rate))
+        .route("/f/widget.js", get(widget))
         .route("/f", get(book::general).post(book::post_general))
         .route("/f/{slug}", get(book::book).post(book::post_book))
         .route("/assets/otklik.css", get(stylesheet))
@@ -90,6 +91,18 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
 async fn stylesheet() -> Response {
     asset("text/css; charset=utf-8", include_str!("../../assets/otklik.css"))
 }
+
+/// The widget a business puts on its own site (`<script src=…/f/widget.js>`): any site may load it.
+async fn widget() -> Response {
+    let mut response = asset("text/javascript; charset=utf-8", include_str!("../../assets/widget.js"));
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
+}
+
+/// The Content-Security-Policy of the customer's form and status pages: as strict as the rest,
+/// except that any site may show them in a frame (the widget does).
+pub(crate) const FRAMEABLE_POLICY: &str = "default-src 'none'; style-src 'self'; script-src 'self'; \
+     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors *";
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", include_str!("../../assets/otklik.js"))

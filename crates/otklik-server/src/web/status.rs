@@ -200,7 +200,9 @@ pub(super) async fn page(
             let mut response = (status, Html(html)).into_response();
             let headers = response.headers_mut();
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            // Not `no-referrer`: the page's own forms would post `Origin: null`, refused.
+            headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(super::FRAMEABLE_POLICY));
             response
         }
         Err(error) => ApiError::Internal(format!("cannot render the status page: {error}")).into_response(),
