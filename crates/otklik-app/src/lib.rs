@@ -78,6 +78,8 @@ pub struct App {
     sign_in_limits: Arc<people::SignInLimits>,
     /// A resolved case's status link works this many days after the case was resolved.
     pub status_link_days: u32,
+    /// The business's name, as customers know it (on posters).
+    pub business_name: Option<String>,
 }
 
 impl App {
@@ -98,6 +100,7 @@ impl App {
             public_url: public_url.trim_end_matches('/').into(),
             sign_in_limits: Arc::default(),
             status_link_days: 90,
+            business_name: None,
         }
     }
 

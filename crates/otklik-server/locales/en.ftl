@@ -369,3 +369,5 @@ log-how = How the customer spoke to us
 log-text = What the customer said
 log-kind-triage = let triage decide
 log-save = Create the case
+poster-invitation = Tell us what went wrong, or what you liked
+poster-hint = Point your phone's camera at the code: we answer everyone

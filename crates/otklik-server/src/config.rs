@@ -51,6 +51,8 @@ pub struct Config {
     pub anonymous_rate_limit: u32,
     /// Days a customer's status link keeps working after their case was resolved.
     pub status_link_days: u32,
+    /// The business's name as customers know it (on the locations' posters).
+    pub business_name: Option<String>,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             max_client_connections: 512,
             anonymous_rate_limit: 300,
             status_link_days: 90,
+            business_name: None,
         }
     }
 }

@@ -95,6 +95,7 @@ impl Application {
             &config.public_url_for(address),
         );
         app.status_link_days = config.status_link_days;
+        app.business_name = config.business_name.clone();
         let state = AppState {
             app,
             metrics: Arc::new(Metrics::default()),
@@ -154,6 +155,7 @@ pub fn app_for(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
         &config.public_url_for(config.listen),
     );
     app.status_link_days = config.status_link_days;
+    app.business_name = config.business_name.clone();
     Ok(app)
 }
 

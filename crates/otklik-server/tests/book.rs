@@ -318,3 +318,65 @@ async fn staff_log_a_call_that_follows_its_kinds_playbook(db: Db) {
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     app.finish().await;
 }
+
+/// The text of the QR code in a grey image.
+fn decode_qr(width: usize, height: usize, grey: &[u8]) -> String {
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code on the poster");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+fn grey_of(pixmap: &resvg::tiny_skia::Pixmap) -> Vec<u8> {
+    pixmap.pixels().iter().map(|p| p.demultiply().green()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_posters_qr_code_opens_the_locations_form_at_the_public_url() {
+    let app = TestApp::start_with(|config| {
+        config.public_url = Some("https://feedback.example.com".into());
+        config.business_name = Some("Пицца «Уголок»".into());
+    })
+    .await;
+    app.store.create_location("tverskaya", "Тверская, 12", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    let expected = "https://feedback.example.com/f/tverskaya";
+    let fetch = |file: &'static str| {
+        let url = app.url(&format!("/f/tverskaya/{file}?lang=uk"));
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{file}");
+            let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+            (content_type, response.bytes().await.unwrap().to_vec())
+        }
+    };
+    // SVG: the words in the customer's language, and the code, rendered here.
+    let (content_type, svg) = fetch("poster.svg").await;
+    assert!(content_type.starts_with("image/svg+xml"));
+    let svg = String::from_utf8(svg).unwrap();
+    assert!(svg.contains("Пицца «Уголок»") && svg.contains("Тверская, 12") && svg.contains("Розкажіть"), "{svg}");
+    let tree = resvg::usvg::Tree::from_str(&svg, &resvg::usvg::Options::default()).unwrap();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(1240, 1754).unwrap();
+    let scale = 1240.0 / tree.size().width();
+    resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    assert_eq!(decode_qr(1240, 1754, &grey_of(&pixmap)), expected, "the SVG's code");
+    // PNG: A4 at 300 dpi.
+    let (content_type, png) = fetch("poster.png").await;
+    assert_eq!(content_type, "image/png");
+    let pixmap = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+    assert_eq!((pixmap.width(), pixmap.height()), (2480, 3508), "A4 at 300 dpi");
+    assert_eq!(decode_qr(2480, 3508, &grey_of(&pixmap)), expected, "the PNG's code");
+    // PDF: one A4 page with that image.
+    let (content_type, pdf) = fetch("poster.pdf").await;
+    assert_eq!(content_type, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF-1.4") && pdf.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("/MediaBox [0 0 595.28 841.89]"), "an A4 page");
+    let start = text.find("/Subtype /Image").unwrap();
+    let stream = pdf[start..].windows(7).position(|w| w == b"stream\n").unwrap() + start + 7;
+    let end = pdf[stream..].windows(10).position(|w| w == b"\nendstream").unwrap() + stream;
+    let grey = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[stream..end]).unwrap();
+    assert_eq!(grey.len(), 2480 * 3508);
+    assert_eq!(decode_qr(2480, 3508, &grey), expected, "the PDF's code");
+    assert_eq!(reqwest::get(app.url("/f/nowhere/poster.png")).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(reqwest::get(app.url("/f/tverskaya/poster.gif")).await.unwrap().status(), StatusCode::NOT_FOUND);
+}

@@ -468,6 +468,13 @@ async fn a_customer_writes_in_the_complaint_book_on_a_phone() {
     customer.wait_for_text("Сообщение добавлено").await;
     customer.shoot("status-written").await;
 
+    // The location's poster, as printed.
+    customer.client.set_window_size(794, 1123).await.unwrap();
+    customer.go("/f/tverskaya/poster.svg?lang=ru").await;
+    customer.find("svg").await;
+    let png = customer.client.screenshot().await.unwrap();
+    std::fs::write(screenshots().join("poster.png"), png).unwrap();
+
     // The widget on a business's own site opens the form in a dialog.
     customer.client.set_window_size(1280, 900).await.unwrap();
     let site = shop_site(&format!(

@@ -8,6 +8,7 @@ mod case_page;
 mod desk;
 mod i18n;
 mod inbox;
+pub(crate) mod poster;
 mod settings;
 mod status;
 mod work;
@@ -41,6 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/f/widget.js", get(widget))
         .route("/f", get(book::general).post(book::post_general))
         .route("/f/{slug}", get(book::book).post(book::post_book))
+        .route("/f/{slug}/{file}", get(poster::poster))
         .route("/assets/otklik.css", get(stylesheet))
         .route("/assets/otklik.js", get(script))
         .route("/", get(workspace::home))
