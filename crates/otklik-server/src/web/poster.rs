@@ -137,7 +137,7 @@ pub(crate) fn pdf(pixmap: &Pixmap) -> Vec<u8> {
     let mut offsets = Vec::new();
     let mut object = |out: &mut Vec<u8>, body: &[u8]| {
         offsets.push(out.len());
-        let _ = write!(out, "{} 0 obj\n", offsets.len());
+        let _ = writeln!(out, "{} 0 obj", offsets.len());
         out.extend_from_slice(body);
         out.extend_from_slice(b"\nendobj\n");
     };
@@ -164,7 +164,7 @@ pub(crate) fn pdf(pixmap: &Pixmap) -> Vec<u8> {
     let xref = out.len();
     let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", offsets.len() + 1);
     for offset in &offsets {
-        let _ = write!(out, "{offset:010} 00000 n \n");
+        let _ = writeln!(out, "{offset:010} 00000 n ");
     }
     let _ = write!(out, "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", offsets.len() + 1);
     out
