@@ -24,6 +24,9 @@ pub struct CustomerStatus {
     pub may_rate: bool,
     /// The customer's rating, once given.
     pub rating: Option<u8>,
+    /// The first name of the person handling the case, when they gave a display name (never
+    /// a username or a contact); the team otherwise.
+    pub handler: Option<String>,
     /// The customer's language, for the page.
     pub language: Language,
     pub customer_name: Option<String>,
@@ -44,10 +47,9 @@ impl App {
         let well_formed =
             secret.len() == SECRET_CHARS && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let not_found = || AppError::NotFound("no case has this status link".into());
-        if !well_formed {
-            return Err(not_found());
-        }
-        let detail = self.store.case_by_status_token(secret).await?.ok_or_else(not_found)?;
+        // A malformed link is looked up too, so that it takes as long as an unknown one.
+        let detail = self.store.case_by_status_token(if well_formed { secret } else { "-" }).await?;
+        let detail = detail.filter(|_| well_formed).ok_or_else(not_found)?;
         if matches!(detail.case.status, Status::Resolved | Status::Closed) {
             let resolved_at = self.store.case_work(detail.case.id).await?.resolved_at;
             let lifetime = time::Duration::days(i64::from(self.status_link_days));
@@ -66,6 +68,15 @@ impl App {
             None => None,
         };
         let rating = self.store.rating(detail.case.id).await?;
+        let handler = match &detail.case.assignee {
+            Some(username) => self
+                .store
+                .user_by_name(username)
+                .await?
+                .and_then(|user| user.display_name)
+                .and_then(|name| name.split_whitespace().next().map(str::to_owned)),
+            None => None,
+        };
         let finished = matches!(detail.case.status, Status::Resolved | Status::Closed);
         Ok(CustomerStatus {
             customer_name: detail.customer.name.clone(),
@@ -73,6 +84,7 @@ impl App {
             time_zone,
             may_rate: finished && rating.is_none(),
             rating: rating.map(|(score, _)| score),
+            handler,
             reference: detail.case.reference().to_string(),
             kind: detail.case.kind,
             status: detail.case.status,

@@ -121,6 +121,17 @@ async fn a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_lan
         (case.channel, case.location.as_deref(), case.kind),
         (otklik_core::Channel::ComplaintBook, Some("kyiv"), otklik_core::Kind::Complaint)
     );
+    let status_page = app.page(None, to.trim_end_matches("?received=1")).await.text().await.unwrap();
+    assert!(status_page.contains("Хто займається") && status_page.contains("Відповімо до"), "{status_page}");
+    // Who handles it: a first name once a person with one has it, never more.
+    let now = time::OffsetDateTime::now_utc();
+    app.store.create_user("koval", Some("Олена Коваль"), Role::Agent, "x", now).await.unwrap();
+    let patch = otklik_core::CasePatch { assignee: Some(Some("koval".into())), ..Default::default() };
+    app.store.update_case(case.id, &patch, otklik_store::Stamp { at: now, actor: "koval".into() }).await.unwrap();
+    let status_page = app.page(None, to.trim_end_matches("?received=1")).await.text().await.unwrap();
+    assert!(
+        status_page.contains("<dd>Олена</dd>") && !status_page.contains("Коваль") && !status_page.contains("koval")
+    );
     let detail = app.store.case(case.id).await.unwrap();
     assert_eq!(detail.customer.locale.as_deref(), Some("uk"));
     assert_eq!(detail.customer.name.as_deref(), Some("Олена"));

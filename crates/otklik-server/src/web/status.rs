@@ -35,6 +35,10 @@ struct StatusPage<'a> {
     /// A note on what the customer just did (`written`, `rated`) or why it was refused.
     notice: Option<String>,
     problem: Option<String>,
+    /// Who handles the case: a first name, or the team for its kind.
+    handler: String,
+    /// When the customer hears from us next, while the case is open.
+    due: Option<String>,
     /// Right after a form was sent: the acknowledgement (received, who handles it, what next,
     /// by when), rendered from the `<kind>.received` message in the customer's language.
     received: Option<String>,
@@ -171,6 +175,14 @@ pub(super) async fn page(
                     .into_iter()
                     .map(|(at, theirs, text)| (when(calendar, at), theirs, text))
                     .collect(),
+                handler: found
+                    .handler
+                    .clone()
+                    .unwrap_or_else(|| Tr(found.language).t(&format!("status-page-team-{}", found.kind))),
+                due: found
+                    .due_at
+                    .filter(|_| !matches!(found.status, otklik_core::Status::Resolved | otklik_core::Status::Closed))
+                    .map(local),
                 tr: Tr(found.language),
                 secret: secret.clone(),
                 may_rate: found.may_rate,
