@@ -121,6 +121,10 @@ impl App {
             vouched,
             watch_at: None,
             due_at: None,
+            // Where a channel can carry it, the customer is told at once that the message
+            // arrived, who handles it and by when.
+            acknowledge: matches!(submission.channel, Channel::Email | Channel::Telegram | Channel::Sms)
+                .then(|| format!("{kind}.received")),
             returning: Some(returning),
             customer: submission.customer,
             text: submission.text,

@@ -85,6 +85,10 @@ pub struct NewFeedback {
     /// When its earliest clock falls due, worked out at intake like `watch_at`; the deadline
     /// watch keeps it current afterwards.
     pub due_at: Option<OffsetDateTime>,
+    /// The message key of the acknowledgement owed to the customer through the case's channel
+    /// (`complaint.received`), queued in the outbox with the case; none where the customer is
+    /// answered otherwise (a form's page, a call).
+    pub acknowledge: Option<String>,
     /// The priority instead of `priority` when the store finds the customer is a VIP or
     /// complained before (it knows while it finds the customer); `None`: `priority` either way.
     pub returning: Option<ReturningPriority>,

@@ -161,12 +161,24 @@ impl Runner {
         let language = otklik_app::customer_language(&detail.customer, &detail.case);
         let reference = detail.case.reference().to_string();
         let status_url = self.state.app.status_url(&detail.case);
+        // When the customer hears from us next, as the location's (else the business's) clocks
+        // show it: an acknowledgement says so.
+        let zone = match &detail.case.location {
+            Some(slug) => self.state.app.store.location(slug).await?.and_then(|location| location.time_zone),
+            None => None,
+        };
+        let due = detail.case.due_at.map(|at| {
+            let local = zone.as_deref().and_then(|zone| otklik_core::in_time_zone(zone, at));
+            let local = local.unwrap_or_else(|| self.state.app.workflow.deadlines.calendar.local(at));
+            let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
+            local.format(&format).unwrap_or_default()
+        });
         let values = Values {
             reference: &reference,
             status_url: &status_url,
             customer_name: detail.customer.name.as_deref(),
             words: message.body.as_deref(),
-            due: None,
+            due: due.as_deref(),
         };
         Ok(Rendered {
             outbox_id: message.id,

@@ -18,6 +18,7 @@ on_both_backends!(
     every_refused_entry_says_why_and_stores_nothing,
     the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_nothing,
     staff_log_a_call_that_follows_its_kinds_playbook,
+    a_message_from_a_channel_that_can_answer_is_acknowledged_through_it,
 );
 
 /// A refused entry: its fields, the answer's status, and words the answer must say.
@@ -390,4 +391,25 @@ async fn every_posters_qr_code_opens_the_locations_form_at_the_public_url() {
     assert_eq!(decode_qr(2480, 3508, &grey), expected, "the PDF's code");
     assert_eq!(reqwest::get(app.url("/f/nowhere/poster.png")).await.unwrap().status(), StatusCode::NOT_FOUND);
     assert_eq!(reqwest::get(app.url("/f/tverskaya/poster.gif")).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
+
+async fn a_message_from_a_channel_that_can_answer_is_acknowledged_through_it(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let mut ids = Vec::new();
+    for channel in ["email", "telegram", "web"] {
+        let body = json!({"text": "Заказ не пришёл", "kind": "complaint", "channel": channel, "customer": {"email": format!("{channel}@example.com")}});
+        let (status, case) = app.post(&app.intake, "/api/v1/feedback", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        ids.push(case["id"].as_i64().unwrap());
+    }
+    for (id, acknowledged) in ids.into_iter().zip([true, true, false]) {
+        let outbox = app.store.case_work(id).await.unwrap().outbox;
+        let templates: Vec<&str> = outbox.iter().map(|m| m.template.as_str()).collect();
+        if acknowledged {
+            assert_eq!(templates, ["complaint.received"], "queued with the case");
+        } else {
+            assert!(templates.is_empty(), "a web form's customer reads it on the page");
+        }
+    }
+    app.finish().await;
 }

@@ -142,6 +142,7 @@ fn feedback(text: &str) -> NewFeedback {
         vouched: false,
         watch_at: None,
         due_at: None,
+        acknowledge: None,
         returning: None,
     }
 }

@@ -141,6 +141,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         watch_at: None,
         // Due from two hours ago to three days ahead, as a desk's open cases are.
         due_at: Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(rng.random_range(-120..4_320))),
+        acknowledge: None,
         returning: None,
     }
 }

@@ -448,6 +448,12 @@ async fn insert_cases(
             events.value.push(value);
         }
     }
+    let acknowledged: Vec<(String, String)> = cases
+        .iter()
+        .filter_map(|case| {
+            case.item.feedback.acknowledge.clone().map(|template| (case.item.status_token.clone(), template))
+        })
+        .collect();
     let keyed: Vec<(&str, &crate::IdempotencyKey, i64)> = cases
         .iter()
         .filter_map(|case| {
@@ -495,7 +501,10 @@ async fn insert_cases(
          k AS (INSERT INTO idempotency_keys (scope, key, body_digest, case_id, created_at) \
          SELECT u.scope, u.key, u.digest, c.id, u.at \
          FROM unnest($27::text[], $28::text[], $29::text[], $30::text[], $31::int8[]) \
-         AS u(status_token, scope, key, digest, at) JOIN c ON c.status_token = u.status_token) \
+         AS u(status_token, scope, key, digest, at) JOIN c ON c.status_token = u.status_token), \
+         ack AS (INSERT INTO outbox (case_id, template, channel, status, next_attempt_at, created_at) \
+         SELECT c.id, u.template, c.channel, 'pending', c.created_at, c.created_at \
+         FROM unnest($46::text[], $47::text[]) AS u(status_token, template) JOIN c ON c.status_token = u.status_token) \
          SELECT status_token, id FROM c",
     )
     .bind(texts(&|item| Some(item.feedback.channel.as_str().to_owned())))
@@ -543,6 +552,8 @@ async fn insert_cases(
     .bind(links.iter().map(|link| link.2).collect::<Vec<_>>())
     .bind(texts(&|item| item.feedback.thread_key.clone()))
     .bind(cases.iter().map(|case| case.item.feedback.due_at.map_or(crate::records::NO_CLOCK, millis)).collect::<Vec<_>>())
+    .bind(acknowledged.iter().map(|(token, _)| token.clone()).collect::<Vec<_>>())
+    .bind(acknowledged.iter().map(|(_, template)| template.clone()).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
     Ok((rows.into_iter().collect(), !links.is_empty()))

@@ -350,6 +350,14 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
             "INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, 'created', ?4)",
         )?
         .execute(params![case_id, at, stamp.actor, feedback.kind.as_str()])?;
+    if let Some(template) = &feedback.acknowledge {
+        connection
+            .prepare_cached(
+                "INSERT INTO outbox (case_id, template, channel, status, next_attempt_at, created_at) \
+                 VALUES (?1, ?2, ?3, 'pending', ?4, ?4)",
+            )?
+            .execute(params![case_id, template, feedback.channel.as_str(), at])?;
+    }
     for (action, value) in new_identities.events(returning) {
         connection
             .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, ?4, ?5)")?
