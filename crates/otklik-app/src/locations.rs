@@ -88,7 +88,8 @@ impl App {
         Ok(self.store.location(slug).await?.filter(|location| location.active))
     }
 
-    fn time_zone(&self, zone: Option<String>) -> Result<Option<String>, AppError> {
+    /// A time zone given in a form: blank is none, anything else must be an IANA name.
+    pub(crate) fn time_zone(&self, zone: Option<String>) -> Result<Option<String>, AppError> {
         let zone = input::line("time_zone", zone)?;
         if let Some(zone) = &zone
             && otklik_core::in_time_zone(zone, self.clock.now()).is_none()

@@ -279,12 +279,7 @@ impl App {
         if language == Some(Language::Other) {
             return Err(AppError::Invalid("language: ru, uk or en".into()));
         }
-        let time_zone = input::line("time_zone", time_zone)?;
-        if let Some(zone) = &time_zone
-            && otklik_core::in_time_zone(zone, self.clock.now()).is_none()
-        {
-            return Err(AppError::Invalid(format!("time_zone: `{zone}` is not a time zone (Europe/Kyiv, UTC…)")));
-        }
+        let time_zone = self.time_zone(time_zone)?;
         let patch = UserPatch { language: Some(language), time_zone: Some(time_zone), ..UserPatch::default() };
         Ok(self.store.update_user(username, &patch).await?)
     }

@@ -40,6 +40,14 @@ struct LocationRow {
     created_at: i64,
 }
 
+async fn location_by_slug<C: Conn + ?Sized>(conn: &mut C, slug: &str) -> Result<Option<crate::Location>, StoreError> {
+    let row: Option<LocationRow> = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
+        .bind(slug)
+        .fetch_optional(conn)
+        .await?;
+    row.map(LocationRow::into_location).transpose()
+}
+
 impl LocationRow {
     fn into_location(self) -> Result<crate::Location, StoreError> {
         Ok(crate::Location {
@@ -617,12 +625,9 @@ impl<B: Backend> Store for SqlStore<B> {
             }
             other => other?,
         };
-        let row: LocationRow = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
-            .bind(slug)
-            .fetch_one(&mut tx)
-            .await?;
+        let location = location_by_slug(&mut tx, slug).await?.ok_or(StoreError::NotFound("location"))?;
         tx.commit().await?;
-        row.into_location()
+        Ok(location)
     }
 
     async fn locations(&self) -> Result<Vec<crate::Location>, StoreError> {
@@ -633,11 +638,7 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn location(&self, slug: &str) -> Result<Option<crate::Location>, StoreError> {
-        let row: Option<LocationRow> = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
-            .bind(slug)
-            .fetch_optional(&mut self.backend.read().await?)
-            .await?;
-        row.map(LocationRow::into_location).transpose()
+        location_by_slug(&mut self.backend.read().await?, slug).await
     }
 
     async fn update_location(&self, slug: &str, patch: &crate::LocationPatch) -> Result<crate::Location, StoreError> {
@@ -660,12 +661,9 @@ impl<B: Backend> Store for SqlStore<B> {
         if changed == 0 {
             return Err(StoreError::NotFound("location"));
         }
-        let row: LocationRow = query(format!("SELECT {LOCATION_COLUMNS} FROM locations WHERE slug = $1"))
-            .bind(slug)
-            .fetch_one(&mut tx)
-            .await?;
+        let location = location_by_slug(&mut tx, slug).await?.ok_or(StoreError::NotFound("location"))?;
         tx.commit().await?;
-        row.into_location()
+        Ok(location)
     }
 
     async fn setting(&self, key: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String, StoreError> {
