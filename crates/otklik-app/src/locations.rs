@@ -54,7 +54,8 @@ impl App {
         let name = name(&new.name)?;
         let address = input::line("address", new.address)?;
         let time_zone = self.time_zone(new.time_zone)?;
-        self.store
+        let location = self
+            .store
             .create_location(&slug, &name, address.as_deref(), time_zone.as_deref(), self.clock.now())
             .await
             .map_err(|error| match error {
@@ -62,7 +63,9 @@ impl App {
                     AppError::Conflict { detail: format!("slug: `{slug}` is taken"), allowed: Vec::new() }
                 }
                 other => other.into(),
-            })
+            })?;
+        self.refresh_locations().await?;
+        Ok(location)
     }
 
     /// Changes a location: its name, address, time zone, or whether its book takes feedback.
@@ -77,10 +80,26 @@ impl App {
             time_zone: patch.time_zone.map(|zone| self.time_zone(zone)).transpose()?,
             active: patch.active,
         };
-        self.store.update_location(slug, &patch).await.map_err(|error| match error {
+        let location = self.store.update_location(slug, &patch).await.map_err(|error| match error {
             StoreError::NotFound(_) => AppError::NotFound(format!("no location `{slug}`")),
             other => other.into(),
-        })
+        })?;
+        self.refresh_locations().await?;
+        Ok(location)
+    }
+
+    /// Reads the locations' time zones into the deadline policy, so that a location far from
+    /// the head office counts business hours on its own clocks. Every node does it at start-up,
+    /// after each change it makes, and on every pass of its worker (another node's change).
+    pub async fn refresh_locations(&self) -> Result<(), AppError> {
+        let zones = self
+            .store
+            .locations()
+            .await?
+            .into_iter()
+            .filter_map(|location| location.time_zone.map(|zone| (location.slug, zone)));
+        self.workflow.deadlines.set_location_zones(zones);
+        Ok(())
     }
 
     /// The active location a public link names (no actor: its book is public).

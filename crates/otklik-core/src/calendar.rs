@@ -83,6 +83,12 @@ impl BusinessCalendar {
         })
     }
 
+    /// The same hours and holidays in another IANA time zone (a location far from the head
+    /// office keeps the business's hours on its own clocks).
+    pub fn in_zone(&self, time_zone: &str) -> Result<BusinessCalendar, CalendarError> {
+        BusinessCalendar::new(time_zone, self.week.clone(), self.holidays.iter().copied())
+    }
+
     /// Round the clock in UTC with no holidays: for targets counted in calendar hours.
     pub fn always() -> BusinessCalendar {
         let whole_day = vec![WorkingHours { start_minute: 0, end_minute: DAY_MINUTES }];

@@ -117,6 +117,29 @@ pub struct DeadlineStatus {
     pub paused: bool,
 }
 
+/// The calendars of locations kept in the database (made from their time zones), beside the
+/// playbook file's: they change while the server runs, so they sit behind a lock.
+#[derive(Debug, Default)]
+pub struct LocationZones(std::sync::RwLock<std::collections::BTreeMap<String, BusinessCalendar>>);
+
+impl LocationZones {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, std::collections::BTreeMap<String, BusinessCalendar>> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Clone for LocationZones {
+    fn clone(&self) -> LocationZones {
+        LocationZones(std::sync::RwLock::new(self.read().clone()))
+    }
+}
+
+impl PartialEq for LocationZones {
+    fn eq(&self, other: &LocationZones) -> bool {
+        *self.read() == *other.read()
+    }
+}
+
 /// The business calendar, the targets and when to warn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadlinePolicy {
@@ -129,6 +152,9 @@ pub struct DeadlinePolicy {
     pub warn_at: f64,
     /// How long before a promised date (the end of that day) its warning comes, in calendar time.
     pub due_date_warning: Duration,
+    /// Locations kept in the database whose time zone differs from the business's and which
+    /// the file gives no calendar: the business's hours on their clocks.
+    pub zones: LocationZones,
 }
 
 /// The share of a target after which a deadline is in warning, unless configured.
@@ -226,12 +252,26 @@ impl DeadlinePolicy {
     /// The calendar a target counts in at a location: the location's own when it has one, the
     /// business's otherwise.
     pub fn calendar_at(&self, location: Option<&str>, hours: Hours) -> Cow<'_, BusinessCalendar> {
-        match hours {
-            Hours::Business => {
-                Cow::Borrowed(location.and_then(|name| self.locations.get(name)).unwrap_or(&self.calendar))
-            }
-            Hours::Calendar => Cow::Owned(BusinessCalendar::always()),
+        match (hours, location) {
+            (Hours::Calendar, _) => Cow::Owned(BusinessCalendar::always()),
+            (Hours::Business, None) => Cow::Borrowed(&self.calendar),
+            (Hours::Business, Some(name)) => match self.locations.get(name) {
+                Some(calendar) => Cow::Borrowed(calendar),
+                None => self.zones.read().get(name).cloned().map_or(Cow::Borrowed(&self.calendar), Cow::Owned),
+            },
         }
+    }
+
+    /// Takes the locations kept in the database, `(slug, time zone)`: each whose zone is not
+    /// the business's and which the file gives no calendar counts the business's hours on its
+    /// own clocks from now on.
+    pub fn set_location_zones(&self, zones: impl IntoIterator<Item = (String, String)>) {
+        let calendars = zones
+            .into_iter()
+            .filter(|(slug, zone)| !self.locations.contains_key(slug) && zone != self.calendar.time_zone())
+            .filter_map(|(slug, zone)| self.calendar.in_zone(&zone).ok().map(|calendar| (slug, calendar)))
+            .collect();
+        *self.zones.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = calendars;
     }
 
     /// When a deadline reaches its warning share (`warn_at` of the target), counting business

@@ -320,3 +320,25 @@ fn an_instant_is_shown_on_the_business_clock() {
     assert_eq!((local.hour(), local.minute(), local.offset().whole_hours()), (11, 8, 3));
     assert_eq!(local, time::macros::datetime!(2026-11-30 08:08 UTC), "the same instant");
 }
+
+#[test]
+fn a_location_kept_in_the_database_counts_the_business_hours_on_its_own_clocks() {
+    let policy = policy();
+    assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Europe/Moscow");
+    policy.set_location_zones([
+        ("vladivostok".to_owned(), "Asia/Vladivostok".to_owned()),
+        ("moscow".to_owned(), "Europe/Moscow".to_owned()),
+    ]);
+    assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Asia/Vladivostok");
+    assert_eq!(policy.calendar_at(Some("moscow"), Hours::Business).time_zone(), "Europe/Moscow");
+    assert_eq!(policy.calendar_at(None, Hours::Business).time_zone(), "Europe/Moscow");
+    // A Monday 05:00 UTC: 08:00 in Moscow (before opening), 15:00 in Vladivostok (open).
+    let monday = datetime!(2026-12-07 05:00 UTC);
+    let vladivostok = policy.calendar_at(Some("vladivostok"), Hours::Business);
+    let moscow = policy.calendar_at(None, Hours::Business);
+    let hour = time::Duration::hours(1);
+    assert_eq!(vladivostok.due(monday, hour, &[], monday), Some(datetime!(2026-12-07 06:00 UTC)));
+    assert_eq!(moscow.due(monday, hour, &[], monday), Some(datetime!(2026-12-07 07:00 UTC)));
+    policy.set_location_zones([]);
+    assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Europe/Moscow", "forgotten");
+}

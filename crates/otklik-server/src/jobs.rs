@@ -81,6 +81,10 @@ impl Runner {
     pub async fn pass(&self) -> Result<Pass, StoreError> {
         let now = self.state.app.clock.now();
         let mut pass = Pass::default();
+        // Another node may have changed a location's time zone.
+        if let Err(error) = self.state.app.refresh_locations().await {
+            tracing::warn!(%error, "cannot read the locations");
+        }
         // Each looked-at case gets its next look set, so this loop ends; a case whose next
         // look would be now again waits a minute (its clock cannot move faster than that).
         loop {

@@ -96,6 +96,7 @@ impl Application {
         );
         app.status_link_days = config.status_link_days;
         app.business_name = config.business_name.clone();
+        app.refresh_locations().await.map_err(|error| anyhow::anyhow!("cannot read the locations: {error}"))?;
         let state = AppState {
             app,
             metrics: Arc::new(Metrics::default()),

@@ -19,6 +19,7 @@ on_both_backends!(
     the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_nothing,
     staff_log_a_call_that_follows_its_kinds_playbook,
     a_message_from_a_channel_that_can_answer_is_acknowledged_through_it,
+    a_far_locations_deadlines_count_business_hours_on_its_own_clocks,
 );
 
 /// A refused entry: its fields, the answer's status, and words the answer must say.
@@ -411,5 +412,39 @@ async fn a_message_from_a_channel_that_can_answer_is_acknowledged_through_it(db:
             assert!(templates.is_empty(), "a web form's customer reads it on the page");
         }
     }
+    app.finish().await;
+}
+
+async fn a_far_locations_deadlines_count_business_hours_on_its_own_clocks(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let admin = admin_token(&app).await;
+    let (status, _) = app
+        .post(
+            &admin,
+            "/api/v1/locations",
+            json!({"slug": "vladivostok", "name": "Владивосток", "time_zone": "Asia/Vladivostok"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut due = Vec::new();
+    for location in [Some("vladivostok"), None] {
+        let mut body = json!({"text": "Курьер опоздал", "kind": "complaint", "customer": {"email": "v@example.com"}});
+        if let Some(location) = location {
+            body["location"] = json!(location);
+        }
+        let (status, case) = app.post(&app.intake, "/api/v1/feedback", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        let id = case["id"].as_i64().unwrap();
+        due.push(app.store.case(id).await.unwrap().case.due_at.expect("a first-response deadline"));
+    }
+    // A business-hours deadline falls within working hours (09:00-18:00, Monday to Friday) on
+    // the clocks it counts on: Vladivostok's for the far location, Moscow's for the rest.
+    for (at, zone) in [(due[0], "Asia/Vladivostok"), (due[1], "Europe/Moscow")] {
+        let local = otklik_core::in_time_zone(zone, at).unwrap();
+        let minutes = u16::from(local.hour()) * 60 + u16::from(local.minute());
+        assert!((9 * 60..=18 * 60).contains(&minutes), "{at} is {local} in {zone}");
+        assert!(local.weekday().number_from_monday() <= 5, "{local} is a working day in {zone}");
+    }
+    assert_ne!(due[0], due[1], "seven hours apart, the two clocks never agree");
     app.finish().await;
 }

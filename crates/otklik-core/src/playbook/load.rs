@@ -104,7 +104,14 @@ impl Workflow {
         );
         Ok(Workflow {
             playbooks: Playbooks { playbooks, approval_limits },
-            deadlines: DeadlinePolicy { calendar, locations, rules, warn_at, due_date_warning },
+            deadlines: DeadlinePolicy {
+                calendar,
+                locations,
+                rules,
+                warn_at,
+                due_date_warning,
+                zones: Default::default(),
+            },
         })
     }
 }
