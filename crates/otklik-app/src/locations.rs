@@ -13,6 +13,8 @@ pub struct NewLocation {
     pub name: String,
     pub address: Option<String>,
     pub time_zone: Option<String>,
+    /// Working hours in one line (`mon-fri 09:00-18:00; sat 10:00-16:00`); the business's when none.
+    pub hours: Option<String>,
 }
 
 /// A slug: 2 to 64 lowercase Latin letters, digits and inner hyphens (it sits in printed links).
@@ -29,6 +31,15 @@ fn slug(raw: &str) -> Result<String, AppError> {
             "slug: `{slug}` must be 2 to 64 lowercase Latin letters, digits and inner hyphens (tverskaya-12)"
         )))
     }
+}
+
+/// Working hours in one line, checked: blank is none (the business's hours).
+fn hours(raw: Option<String>) -> Result<Option<String>, AppError> {
+    let hours = input::line("hours", raw)?;
+    if let Some(hours) = &hours {
+        otklik_core::parse_week(hours).map_err(|error| AppError::Invalid(format!("hours: {error}")))?;
+    }
+    Ok(hours)
 }
 
 fn name(raw: &str) -> Result<String, AppError> {
@@ -54,16 +65,14 @@ impl App {
         let name = name(&new.name)?;
         let address = input::line("address", new.address)?;
         let time_zone = self.time_zone(new.time_zone)?;
-        let location = self
-            .store
-            .create_location(&slug, &name, address.as_deref(), time_zone.as_deref(), self.clock.now())
-            .await
-            .map_err(|error| match error {
-                StoreError::Conflict(_) => {
-                    AppError::Conflict { detail: format!("slug: `{slug}` is taken"), allowed: Vec::new() }
-                }
-                other => other.into(),
-            })?;
+        let hours = hours(new.hours)?;
+        let record = otklik_store::NewLocationRecord { slug: slug.clone(), name, address, time_zone, hours };
+        let location = self.store.create_location(&record, self.clock.now()).await.map_err(|error| match error {
+            StoreError::Conflict(_) => {
+                AppError::Conflict { detail: format!("slug: `{slug}` is taken"), allowed: Vec::new() }
+            }
+            other => other.into(),
+        })?;
         self.refresh_locations().await?;
         Ok(location)
     }
@@ -72,12 +81,15 @@ impl App {
     pub async fn update_location(&self, actor: &Actor, slug: &str, patch: LocationPatch) -> Result<Location, AppError> {
         actor.require(Right::ManageLocations)?;
         if patch == LocationPatch::default() {
-            return Err(AppError::Invalid("the patch changes nothing: give name, address, time_zone or active".into()));
+            return Err(AppError::Invalid(
+                "the patch changes nothing: give name, address, time_zone, hours or active".into(),
+            ));
         }
         let patch = LocationPatch {
             name: patch.name.as_deref().map(name).transpose()?,
             address: patch.address.map(|address| input::line("address", address)).transpose()?,
             time_zone: patch.time_zone.map(|zone| self.time_zone(zone)).transpose()?,
+            hours: patch.hours.map(hours).transpose()?,
             active: patch.active,
         };
         let location = self.store.update_location(slug, &patch).await.map_err(|error| match error {
@@ -92,13 +104,11 @@ impl App {
     /// the head office counts business hours on its own clocks. Every node does it at start-up,
     /// after each change it makes, and on every pass of its worker (another node's change).
     pub async fn refresh_locations(&self) -> Result<(), AppError> {
-        let zones = self
-            .store
-            .locations()
-            .await?
-            .into_iter()
-            .filter_map(|location| location.time_zone.map(|zone| (location.slug, zone)));
-        self.workflow.deadlines.set_location_zones(zones);
+        let zones = self.store.locations().await?.into_iter().map(|location| {
+            let week = location.hours.as_deref().and_then(|hours| otklik_core::parse_week(hours).ok());
+            (location.slug, location.time_zone, week)
+        });
+        self.workflow.deadlines.set_location_calendars(zones);
         Ok(())
     }
 

@@ -86,7 +86,20 @@ impl BusinessCalendar {
     /// The same hours and holidays in another IANA time zone (a location far from the head
     /// office keeps the business's hours on its own clocks).
     pub fn in_zone(&self, time_zone: &str) -> Result<BusinessCalendar, CalendarError> {
-        BusinessCalendar::new(time_zone, self.week.clone(), self.holidays.iter().copied())
+        self.adapted(Some(time_zone), None)
+    }
+
+    /// This calendar with another time zone, other weekly hours, or both (the holidays stay).
+    pub fn adapted(
+        &self,
+        time_zone: Option<&str>,
+        week: Option<[Vec<WorkingHours>; 7]>,
+    ) -> Result<BusinessCalendar, CalendarError> {
+        BusinessCalendar::new(
+            time_zone.unwrap_or(&self.time_zone_name),
+            week.unwrap_or_else(|| self.week.clone()),
+            self.holidays.iter().copied(),
+        )
     }
 
     /// Round the clock in UTC with no holidays: for targets counted in calendar hours.
@@ -290,4 +303,55 @@ pub fn in_time_zone(name: &str, at: OffsetDateTime) -> Option<OffsetDateTime> {
     let zone = TimeZone::get(name).ok()?;
     let offset = zone.to_offset(timestamp(at.unix_timestamp_nanos())).seconds();
     time::UtcOffset::from_whole_seconds(offset).ok().map(|offset| at.to_offset(offset))
+}
+
+/// A week's working hours written in one line, as a location's are kept: days or day ranges
+/// with their hours, `;` between them — `mon-fri 09:00-13:00, 14:00-18:00; sat 10:00-16:00`.
+/// Days not named are days off. Days are `mon tue wed thu fri sat sun`.
+pub fn parse_week(text: &str) -> Result<[Vec<WorkingHours>; 7], String> {
+    const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let day = |name: &str| {
+        DAYS.iter()
+            .position(|known| *known == name.trim().to_ascii_lowercase())
+            .ok_or_else(|| format!("`{name}` is not a day: mon, tue, wed, thu, fri, sat or sun"))
+    };
+    let mut week: [Vec<WorkingHours>; 7] = Default::default();
+    for part in text.split(';').map(str::trim).filter(|part| !part.is_empty()) {
+        let (days, hours) = part
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| format!("`{part}` should look like `mon-fri 09:00-18:00`"))?;
+        let (first, last) = match days.split_once('-') {
+            Some((first, last)) => (day(first)?, day(last)?),
+            None => (day(days)?, day(days)?),
+        };
+        if first > last {
+            return Err(format!("`{days}`: the first day comes after the last"));
+        }
+        for interval in hours.split(',').map(str::trim) {
+            let interval = working_hours(interval)?;
+            for hours in &mut week[first..=last] {
+                hours.push(interval);
+            }
+        }
+    }
+    if week.iter().all(Vec::is_empty) {
+        return Err("no working hours: write them like `mon-fri 09:00-18:00`".into());
+    }
+    Ok(week)
+}
+
+/// `09:00-18:00`; the end may be `24:00`.
+pub(crate) fn working_hours(text: &str) -> Result<WorkingHours, String> {
+    let wrong = || format!("working hours `{text}` should look like `09:00-18:00`");
+    let (start, end) = text.split_once('-').ok_or_else(wrong)?;
+    let minute = |clock: &str| -> Option<u16> {
+        let (hours, minutes) = clock.trim().split_once(':')?;
+        let (hours, minutes): (u16, u16) = (hours.parse().ok()?, minutes.parse().ok()?);
+        (minutes < 60 && hours * 60 + minutes <= 24 * 60).then_some(hours * 60 + minutes)
+    };
+    let (start_minute, end_minute) = (minute(start).ok_or_else(wrong)?, minute(end).ok_or_else(wrong)?);
+    if start_minute >= end_minute {
+        return Err(format!("working hours `{text}` end before they start"));
+    }
+    Ok(WorkingHours { start_minute, end_minute })
 }

@@ -262,14 +262,23 @@ impl DeadlinePolicy {
         }
     }
 
-    /// Takes the locations kept in the database, `(slug, time zone)`: each whose zone is not
-    /// the business's and which the file gives no calendar counts the business's hours on its
-    /// own clocks from now on.
-    pub fn set_location_zones(&self, zones: impl IntoIterator<Item = (String, String)>) {
-        let calendars = zones
+    /// Takes the locations kept in the database: `(slug, time zone, weekly hours)`. Each that
+    /// the file gives no calendar and that has a zone or hours of its own counts its deadlines
+    /// in them from now on (what it does not give is the business's; holidays are the
+    /// business's).
+    pub fn set_location_calendars(
+        &self,
+        locations: impl IntoIterator<Item = (String, Option<String>, Option<[Vec<crate::WorkingHours>; 7]>)>,
+    ) {
+        let calendars = locations
             .into_iter()
-            .filter(|(slug, zone)| !self.locations.contains_key(slug) && zone != self.calendar.time_zone())
-            .filter_map(|(slug, zone)| self.calendar.in_zone(&zone).ok().map(|calendar| (slug, calendar)))
+            .filter(|(slug, zone, week)| {
+                let own_zone = zone.as_deref().is_some_and(|zone| zone != self.calendar.time_zone());
+                !self.locations.contains_key(slug) && (own_zone || week.is_some())
+            })
+            .filter_map(|(slug, zone, week)| {
+                self.calendar.adapted(zone.as_deref(), week).ok().map(|calendar| (slug, calendar))
+            })
             .collect();
         *self.zones.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = calendars;
     }

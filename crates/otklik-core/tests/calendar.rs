@@ -325,9 +325,10 @@ fn an_instant_is_shown_on_the_business_clock() {
 fn a_location_kept_in_the_database_counts_the_business_hours_on_its_own_clocks() {
     let policy = policy();
     assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Europe/Moscow");
-    policy.set_location_zones([
-        ("vladivostok".to_owned(), "Asia/Vladivostok".to_owned()),
-        ("moscow".to_owned(), "Europe/Moscow".to_owned()),
+    policy.set_location_calendars([
+        ("vladivostok".to_owned(), Some("Asia/Vladivostok".to_owned()), None),
+        ("moscow".to_owned(), Some("Europe/Moscow".to_owned()), None),
+        ("weekend".to_owned(), None, Some(otklik_core::parse_week("sat-sun 10:00-16:00").unwrap())),
     ]);
     assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Asia/Vladivostok");
     assert_eq!(policy.calendar_at(Some("moscow"), Hours::Business).time_zone(), "Europe/Moscow");
@@ -339,6 +340,22 @@ fn a_location_kept_in_the_database_counts_the_business_hours_on_its_own_clocks()
     let hour = time::Duration::hours(1);
     assert_eq!(vladivostok.due(monday, hour, &[], monday), Some(datetime!(2026-12-07 06:00 UTC)));
     assert_eq!(moscow.due(monday, hour, &[], monday), Some(datetime!(2026-12-07 07:00 UTC)));
-    policy.set_location_zones([]);
+    // A Saturday 08:00 UTC (11:00 in Moscow): the weekend shop is open, the office is not.
+    let saturday = datetime!(2026-12-05 08:00 UTC);
+    let weekend = policy.calendar_at(Some("weekend"), Hours::Business);
+    assert_eq!(weekend.due(saturday, hour, &[], saturday), Some(datetime!(2026-12-05 09:00 UTC)));
+    policy.set_location_calendars([]);
     assert_eq!(policy.calendar_at(Some("vladivostok"), Hours::Business).time_zone(), "Europe/Moscow", "forgotten");
+}
+
+#[test]
+fn a_week_is_written_in_one_line() {
+    let week = otklik_core::parse_week("mon-fri 09:00-13:00, 14:00-18:00; sat 10:00-16:00").unwrap();
+    assert_eq!(week[0], vec![hours("09:00", "13:00"), hours("14:00", "18:00")]);
+    assert_eq!(week[4], week[0]);
+    assert_eq!(week[5], vec![hours("10:00", "16:00")]);
+    assert!(week[6].is_empty(), "a day not named is a day off");
+    for wrong in ["", "mon", "funday 09:00-18:00", "fri-mon 09:00-18:00", "mon 18:00-09:00", "mon 9-18"] {
+        assert!(otklik_core::parse_week(wrong).is_err(), "{wrong:?}");
+    }
 }

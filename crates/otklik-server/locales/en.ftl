@@ -379,3 +379,5 @@ status-page-team-question = our customer care team
 status-page-team-praise = our customer care team
 status-page-team-referral = our sales team
 status-page-team-unclassified = our customer care team
+locations-hours = Working hours
+locations-hours-hint = For example: mon-fri 09:00-18:00; sat 10:00-16:00. Blank: the business's hours. Its cases' deadlines count in them.

@@ -379,3 +379,5 @@ status-page-team-question = служба заботы о клиентах
 status-page-team-praise = служба заботы о клиентах
 status-page-team-referral = отдел продаж
 status-page-team-unclassified = служба заботы о клиентах
+locations-hours = Часы работы
+locations-hours-hint = Например: mon-fri 09:00-18:00; sat 10:00-16:00. Пусто — часы компании. По ним считаются сроки обращений этой точки.

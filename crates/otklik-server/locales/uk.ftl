@@ -379,3 +379,5 @@ status-page-team-question = служба турботи про клієнтів
 status-page-team-praise = служба турботи про клієнтів
 status-page-team-referral = відділ продажів
 status-page-team-unclassified = служба турботи про клієнтів
+locations-hours = Години роботи
+locations-hours-hint = Наприклад: mon-fri 09:00-18:00; sat 10:00-16:00. Порожньо — години компанії. За ними рахуються терміни звернень цієї точки.

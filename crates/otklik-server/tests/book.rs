@@ -74,7 +74,16 @@ async fn post(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Re
 async fn a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_language(db: Db) {
     let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
     app.store
-        .create_location("kyiv", "Київ, Хрещатик 1", None, Some("Europe/Kyiv"), time::OffsetDateTime::now_utc())
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "kyiv".into(),
+                name: "Київ, Хрещатик 1".into(),
+                address: None,
+                time_zone: Some("Europe/Kyiv".into()),
+                hours: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
         .await
         .unwrap();
     let form = no_redirects().get(app.url("/f/kyiv")).header("Accept-Language", "uk").send().await.unwrap();
@@ -150,7 +159,19 @@ async fn a_complaint_book_entry_becomes_a_case_acknowledged_in_the_customers_lan
 
 async fn every_refused_entry_says_why_and_stores_nothing(db: Db) {
     let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
-    app.store.create_location("kyiv", "Київ", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    app.store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "kyiv".into(),
+                name: "Київ".into(),
+                address: None,
+                time_zone: None,
+                hours: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
     let fresh = started(&app, "/f/kyiv").await;
     let fast = post(&app, "/f/kyiv", &[("text", "Холодный кофе"), ("lang", "ru"), ("started", &fresh)]).await;
     assert_eq!(fast.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -295,7 +316,19 @@ async fn the_customer_writes_back_and_rates_and_a_revoked_or_expired_link_shows_
 
 async fn staff_log_a_call_that_follows_its_kinds_playbook(db: Db) {
     let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
-    app.store.create_location("center", "Центр", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    app.store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "center".into(),
+                name: "Центр".into(),
+                address: None,
+                time_zone: None,
+                hours: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
     let agent = app.person("anna", Role::Agent).await;
     let form = app.page(Some(&agent), "/cases/new").await.text().await.unwrap();
     assert!(form.contains("value=\"center\""), "the locations to choose from");
@@ -351,7 +384,19 @@ async fn every_posters_qr_code_opens_the_locations_form_at_the_public_url() {
         config.business_name = Some("Пицца «Уголок»".into());
     })
     .await;
-    app.store.create_location("tverskaya", "Тверская, 12", None, None, time::OffsetDateTime::now_utc()).await.unwrap();
+    app.store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "tverskaya".into(),
+                name: "Тверская, 12".into(),
+                address: None,
+                time_zone: None,
+                hours: None,
+            },
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+        .unwrap();
     let expected = "https://feedback.example.com/f/tverskaya";
     let fetch = |file: &'static str| {
         let url = app.url(&format!("/f/tverskaya/{file}?lang=uk"));
@@ -446,5 +491,17 @@ async fn a_far_locations_deadlines_count_business_hours_on_its_own_clocks(db: Db
         assert!(local.weekday().number_from_monday() <= 5, "{local} is a working day in {zone}");
     }
     assert_ne!(due[0], due[1], "seven hours apart, the two clocks never agree");
+    // A location open only at weekends counts its cases' deadlines in its own hours.
+    let bad = json!({"slug": "bad-hours", "name": "X", "hours": "weekdays 9-18"});
+    assert_eq!(app.post(&admin, "/api/v1/locations", bad).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let weekend = json!({"slug": "weekend", "name": "Ярмарка", "hours": "sat-sun 10:00-16:00"});
+    let (status, created) = app.post(&admin, "/api/v1/locations", weekend).await;
+    assert_eq!((status, created["hours"].as_str()), (StatusCode::CREATED, Some("sat-sun 10:00-16:00")));
+    let body = json!({"text": "Курьер опоздал", "kind": "complaint", "location": "weekend", "customer": {"email": "w@example.com"}});
+    let (_, case) = app.post(&app.intake, "/api/v1/feedback", body).await;
+    let at = app.store.case(case["id"].as_i64().unwrap()).await.unwrap().case.due_at.unwrap();
+    let local = otklik_core::in_time_zone("Europe/Moscow", at).unwrap();
+    let minutes = u16::from(local.hour()) * 60 + u16::from(local.minute());
+    assert!(local.weekday().number_from_monday() >= 6 && (10 * 60..=16 * 60).contains(&minutes), "{local}");
     app.finish().await;
 }

@@ -284,9 +284,22 @@ pub struct Location {
     pub address: Option<String>,
     /// IANA time zone; the business's when none.
     pub time_zone: Option<String>,
+    /// Its working hours in one line (`mon-fri 09:00-18:00; sat 10:00-16:00`); the business's
+    /// when none.
+    pub hours: Option<String>,
     /// An inactive location's book takes no feedback.
     pub active: bool,
     pub created_at: OffsetDateTime,
+}
+
+/// A location to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewLocationRecord {
+    pub slug: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub time_zone: Option<String>,
+    pub hours: Option<String>,
 }
 
 /// A change to a location: each field given is set (`Some(None)` clears it).
@@ -295,6 +308,7 @@ pub struct LocationPatch {
     pub name: Option<String>,
     pub address: Option<Option<String>>,
     pub time_zone: Option<Option<String>>,
+    pub hours: Option<Option<String>>,
     pub active: Option<bool>,
 }
 
@@ -416,14 +430,7 @@ pub trait Store: Send + Sync + 'static {
     async fn open_opportunities(&self, limit: u32) -> Result<Vec<(Opportunity, Option<OffsetDateTime>)>, StoreError>;
 
     /// Adds a location; `Conflict` when its slug is taken.
-    async fn create_location(
-        &self,
-        slug: &str,
-        name: &str,
-        address: Option<&str>,
-        time_zone: Option<&str>,
-        at: OffsetDateTime,
-    ) -> Result<Location, StoreError>;
+    async fn create_location(&self, new: &NewLocationRecord, at: OffsetDateTime) -> Result<Location, StoreError>;
 
     /// Every location, by slug.
     async fn locations(&self) -> Result<Vec<Location>, StoreError>;

@@ -1110,11 +1110,45 @@ async fn the_inbox_queues_by_deadline_risk_stage_and_priority(store: Arc<dyn Sto
 }
 
 async fn locations_are_made_listed_changed_and_their_slugs_unique(store: Arc<dyn Store>) {
-    let made =
-        store.create_location("tverskaya", "Тверская, 12", Some("Москва, Тверская ул., 12"), None, T0).await.unwrap();
+    let made = store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "tverskaya".into(),
+                name: "Тверская, 12".into(),
+                address: Some("Москва, Тверская ул., 12".into()),
+                time_zone: None,
+                hours: None,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
     assert_eq!((made.slug.as_str(), made.active, made.time_zone.as_deref()), ("tverskaya", true, None));
-    store.create_location("kyiv-center", "Київ, центр", None, Some("Europe/Kyiv"), T0).await.unwrap();
-    let taken = store.create_location("tverskaya", "Другая", None, None, T0).await;
+    store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "kyiv-center".into(),
+                name: "Київ, центр".into(),
+                address: None,
+                time_zone: Some("Europe/Kyiv".into()),
+                hours: None,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+    let taken = store
+        .create_location(
+            &otklik_store::NewLocationRecord {
+                slug: "tverskaya".into(),
+                name: "Другая".into(),
+                address: None,
+                time_zone: None,
+                hours: None,
+            },
+            T0,
+        )
+        .await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     let slugs: Vec<String> = store.locations().await.unwrap().into_iter().map(|l| l.slug).collect();
     assert_eq!(slugs, ["kyiv-center", "tverskaya"]);

@@ -135,6 +135,10 @@ enum LocationCommand {
         /// Its IANA time zone [default: the business's].
         #[arg(long)]
         time_zone: Option<String>,
+        /// Its working hours, e.g. "mon-fri 09:00-18:00; sat 10:00-16:00" [default: the
+        /// business's]; its cases' deadlines count in them.
+        #[arg(long)]
+        hours: Option<String>,
     },
     /// List every location: slug, name, time zone, active, and its complaint book's address.
     List,
@@ -304,8 +308,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 person: None,
             };
             match command {
-                LocationCommand::Add { name, slug, address, time_zone } => {
-                    let new = otklik_app::locations::NewLocation { slug, name, address, time_zone };
+                LocationCommand::Add { name, slug, address, time_zone, hours } => {
+                    let new = otklik_app::locations::NewLocation { slug, name, address, time_zone, hours };
                     let location = app.create_location(&admin, new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                     eprintln!("location `{}` added; its complaint book:", location.slug);
                     println!("{}/f/{}", app.public_url(), location.slug);

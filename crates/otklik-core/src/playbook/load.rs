@@ -11,7 +11,7 @@ use time::Duration;
 use toml::Spanned;
 
 use super::{Action, Effect, Playbook, Playbooks, Requirement, Stage, StageSet};
-use crate::calendar::{BusinessCalendar, Holiday, WorkingHours};
+use crate::calendar::{BusinessCalendar, Holiday, WorkingHours, working_hours};
 use crate::compensation::ApprovalLimits;
 use crate::deadline::{DEFAULT_DUE_DATE_WARNING, DEFAULT_WARN_AT, DeadlinePolicy, DeadlineRule, Hours, Target};
 use crate::vocab::{Kind, Priority, Role, StageName, Status};
@@ -500,22 +500,6 @@ fn calendar(errors: &mut Errors, raw: Spanned<CalendarToml>) -> Option<BusinessC
             errors.at(at, format!("[calendar]: {error}"));
         })
         .ok()
-}
-
-/// `09:00-18:00`; the end may be `24:00`.
-fn working_hours(text: &str) -> Result<WorkingHours, String> {
-    let wrong = || format!("working hours `{text}` should look like `09:00-18:00`");
-    let (start, end) = text.split_once('-').ok_or_else(wrong)?;
-    let minute = |clock: &str| -> Option<u16> {
-        let (hours, minutes) = clock.trim().split_once(':')?;
-        let (hours, minutes): (u16, u16) = (hours.parse().ok()?, minutes.parse().ok()?);
-        (minutes < 60 && hours * 60 + minutes <= 24 * 60).then_some(hours * 60 + minutes)
-    };
-    let (start_minute, end_minute) = (minute(start).ok_or_else(wrong)?, minute(end).ok_or_else(wrong)?);
-    if start_minute >= end_minute {
-        return Err(format!("working hours `{text}` end before they start"));
-    }
-    Ok(WorkingHours { start_minute, end_minute })
 }
 
 /// `2026-01-09` (that day) or `01-01` (every year).

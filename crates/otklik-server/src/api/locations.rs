@@ -25,6 +25,8 @@ pub struct LocationView {
     pub address: Option<String>,
     /// IANA time zone; the business's when null.
     pub time_zone: Option<String>,
+    /// Working hours in one line; the business's when null.
+    pub hours: Option<String>,
     /// An inactive location's complaint book takes no feedback.
     pub active: bool,
     /// The location's public complaint book.
@@ -41,6 +43,7 @@ impl LocationView {
             name: location.name,
             address: location.address,
             time_zone: location.time_zone,
+            hours: location.hours,
             active: location.active,
             created_at: location.created_at,
         }
@@ -63,6 +66,10 @@ pub struct NewLocationRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub time_zone: Option<String>,
+    /// Working hours in one line, `mon-fri 09:00-18:00; sat 10:00-16:00`; the business's when absent.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    pub hours: Option<String>,
 }
 
 /// Changes to a location; absent fields stay as they are, `null` clears the address or time zone.
@@ -78,6 +85,10 @@ pub struct LocationPatchRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub time_zone: Option<Option<String>>,
+    /// Working hours in one line; `null` returns to the business's.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub hours: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub active: Option<bool>,
@@ -112,8 +123,13 @@ pub async fn create(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let request: NewLocationRequest = parse_json(&headers, &body)?;
-    let new =
-        NewLocation { slug: request.slug, name: request.name, address: request.address, time_zone: request.time_zone };
+    let new = NewLocation {
+        slug: request.slug,
+        name: request.name,
+        address: request.address,
+        time_zone: request.time_zone,
+        hours: request.hours,
+    };
     let location = state.app.create_location(&principal, new).await?;
     Ok((StatusCode::CREATED, Json(LocationView::of(location, state.app.public_url()))).into_response())
 }
@@ -142,6 +158,7 @@ pub async fn update(
         name: request.name,
         address: request.address,
         time_zone: request.time_zone,
+        hours: request.hours,
         active: request.active,
     };
     let location = state.app.update_location(&principal, &slug, patch).await?;

@@ -396,6 +396,7 @@ struct LocationRow {
     name: String,
     address: String,
     time_zone: String,
+    hours: String,
     active: bool,
     form_url: String,
 }
@@ -416,6 +417,7 @@ pub(super) async fn locations(State(state): State<AppState>, person: SignedIn, h
             name: l.name,
             address: l.address.unwrap_or_default(),
             time_zone: l.time_zone.unwrap_or_default(),
+            hours: l.hours.unwrap_or_default(),
             active: l.active,
         })
         .collect();
@@ -429,6 +431,7 @@ pub(super) struct NewLocationForm {
     name: String,
     address: Option<String>,
     time_zone: Option<String>,
+    hours: Option<String>,
 }
 
 /// `POST /locations`: a new location.
@@ -444,6 +447,7 @@ pub(super) async fn create_location(
         name: form.name.clone(),
         address: given(form.address.clone()),
         time_zone: given(form.time_zone.clone()),
+        hours: given(form.hours.clone()),
     };
     match state.app.create_location(&posted.actor(), new).await {
         Ok(_) => done("/locations"),

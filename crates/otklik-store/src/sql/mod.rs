@@ -27,7 +27,7 @@ use crate::{
 };
 use exec::{Commit, Conn, query};
 
-const LOCATION_COLUMNS: &str = "id, slug, name, address, time_zone, active, created_at";
+const LOCATION_COLUMNS: &str = "id, slug, name, address, time_zone, hours, active, created_at";
 
 #[derive(sqlx::FromRow)]
 struct LocationRow {
@@ -36,6 +36,7 @@ struct LocationRow {
     name: String,
     address: Option<String>,
     time_zone: Option<String>,
+    hours: Option<String>,
     active: bool,
     created_at: i64,
 }
@@ -56,6 +57,7 @@ impl LocationRow {
             name: self.name,
             address: self.address,
             time_zone: self.time_zone,
+            hours: self.hours,
             active: self.active,
             created_at: from_millis(self.created_at)?,
         })
@@ -602,20 +604,20 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn create_location(
         &self,
-        slug: &str,
-        name: &str,
-        address: Option<&str>,
-        time_zone: Option<&str>,
+        new: &crate::NewLocationRecord,
         at: OffsetDateTime,
     ) -> Result<crate::Location, StoreError> {
+        let slug = new.slug.as_str();
         let mut tx = self.backend.write().await?;
         let inserted = query(
-            "INSERT INTO locations (slug, name, address, time_zone, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO locations (slug, name, address, time_zone, hours, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(slug)
-        .bind(name)
-        .bind(address)
-        .bind(time_zone)
+        .bind(new.name.as_str())
+        .bind(new.address.as_deref())
+        .bind(new.time_zone.as_deref())
+        .bind(new.hours.as_deref())
         .bind(millis(at))
         .scalar::<i64, _>(&mut tx)
         .await;
@@ -647,7 +649,8 @@ impl<B: Backend> Store for SqlStore<B> {
             "UPDATE locations SET name = coalesce($2, name), \
              address = CASE WHEN $3 THEN $4 ELSE address END, \
              time_zone = CASE WHEN $5 THEN $6 ELSE time_zone END, \
-             active = coalesce($7, active) WHERE slug = $1",
+             active = coalesce($7, active), \
+             hours = CASE WHEN $8 THEN $9 ELSE hours END WHERE slug = $1",
         )
         .bind(slug)
         .bind(patch.name.clone())
@@ -656,6 +659,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .bind(patch.time_zone.is_some())
         .bind(patch.time_zone.clone().flatten())
         .bind(patch.active)
+        .bind(patch.hours.is_some())
+        .bind(patch.hours.clone().flatten())
         .execute(&mut tx)
         .await?;
         if changed == 0 {
