@@ -463,8 +463,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn case(&self, id: i64) -> Result<CaseDetail, StoreError>;
 
-    /// The case a customer's status link names, if any.
-    async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError>;
+    /// The case a status link names, unless the link was revoked or the case was resolved
+    /// before `resolved_since` (the link expired): one lookup for all three.
+    async fn case_by_status_token(
+        &self,
+        status_token: &str,
+        resolved_since: OffsetDateTime,
+    ) -> Result<Option<CaseDetail>, StoreError>;
 
     async fn list_cases(&self, filter: &CaseFilter) -> Result<Page<Case>, StoreError>;
 

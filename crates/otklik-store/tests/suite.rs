@@ -830,9 +830,9 @@ async fn a_notification_for_a_role_never_reaches_a_person_named_like_it(store: A
 
 async fn a_case_is_found_by_its_status_link_secret_only(store: Arc<dyn Store>) {
     let case = submit(&store, feedback("Где мой заказ?")).await;
-    let found = store.case_by_status_token(&case.status_token).await.unwrap().expect("found");
+    let found = store.case_by_status_token(&case.status_token, T0).await.unwrap().expect("found");
     assert_eq!(found.case.id, case.id);
-    assert_eq!(store.case_by_status_token("AAAAAAAAAAAAAAAAAAAAAA").await.unwrap(), None);
+    assert_eq!(store.case_by_status_token("AAAAAAAAAAAAAAAAAAAAAA", T0).await.unwrap(), None);
 }
 
 async fn identities_from_an_unvouched_source_never_join_or_overwrite_a_known_customer(store: Arc<dyn Store>) {

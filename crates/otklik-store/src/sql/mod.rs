@@ -279,11 +279,19 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
-    async fn case_by_status_token(&self, status_token: &str) -> Result<Option<CaseDetail>, StoreError> {
-        let id: Option<i64> = query("SELECT id FROM cases WHERE status_token = $1 AND status_link_revoked_at IS NULL")
-            .bind(status_token)
-            .scalar_optional(&mut self.backend.read().await?)
-            .await?;
+    async fn case_by_status_token(
+        &self,
+        status_token: &str,
+        resolved_since: OffsetDateTime,
+    ) -> Result<Option<CaseDetail>, StoreError> {
+        let id: Option<i64> = query(
+            "SELECT id FROM cases WHERE status_token = $1 AND status_link_revoked_at IS NULL \
+             AND (resolved_at IS NULL OR resolved_at >= $2)",
+        )
+        .bind(status_token)
+        .bind(millis(resolved_since))
+        .scalar_optional(&mut self.backend.read().await?)
+        .await?;
         match id {
             Some(id) => self.case(id).await.map(Some),
             None => Ok(None),
