@@ -112,6 +112,21 @@ impl App {
         Ok(())
     }
 
+    /// Locations written on cases that name no location, with how many cases each.
+    pub async fn unmatched_locations(&self, actor: &Actor) -> Result<Vec<(String, i64)>, AppError> {
+        actor.require(Right::ManageLocations)?;
+        Ok(self.store.unmatched_locations(100).await?)
+    }
+
+    /// Gives every case that has `text` as its location the location `slug`.
+    pub async fn match_location(&self, actor: &Actor, text: &str, slug: &str) -> Result<u64, AppError> {
+        actor.require(Right::ManageLocations)?;
+        self.store.match_location(text, slug, actor.stamp(&*self.clock)).await.map_err(|error| match error {
+            StoreError::NotFound(_) => AppError::NotFound(format!("no location `{slug}`")),
+            other => other.into(),
+        })
+    }
+
     /// The active location a public link names (no actor: its book is public).
     pub async fn open_location(&self, slug: &str) -> Result<Option<Location>, AppError> {
         Ok(self.store.location(slug).await?.filter(|location| location.active))

@@ -381,3 +381,7 @@ status-page-team-referral = our sales team
 status-page-team-unclassified = our customer care team
 locations-hours = Working hours
 locations-hours-hint = For example: mon-fri 09:00-18:00; sat 10:00-16:00. Blank: the business's hours. Its cases' deadlines count in them.
+locations-unmatched = Locations written as text
+locations-unmatched-hint = How older cases or an integration wrote a location. Match it to a location and its cases move there.
+locations-match-to = Location
+locations-match = Match

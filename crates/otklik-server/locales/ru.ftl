@@ -381,3 +381,7 @@ status-page-team-referral = отдел продаж
 status-page-team-unclassified = служба заботы о клиентах
 locations-hours = Часы работы
 locations-hours-hint = Например: mon-fri 09:00-18:00; sat 10:00-16:00. Пусто — часы компании. По ним считаются сроки обращений этой точки.
+locations-unmatched = Точки, записанные текстом
+locations-unmatched-hint = Так точка записана в старых обращениях или пришла из интеграции. Сопоставьте её с точкой — обращения перейдут к ней.
+locations-match-to = Точка
+locations-match = Сопоставить

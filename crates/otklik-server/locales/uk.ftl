@@ -381,3 +381,7 @@ status-page-team-referral = відділ продажів
 status-page-team-unclassified = служба турботи про клієнтів
 locations-hours = Години роботи
 locations-hours-hint = Наприклад: mon-fri 09:00-18:00; sat 10:00-16:00. Порожньо — години компанії. За ними рахуються терміни звернень цієї точки.
+locations-unmatched = Точки, записані текстом
+locations-unmatched-hint = Так точку записано в старих зверненнях або вона прийшла з інтеграції. Зіставте її з точкою — звернення перейдуть до неї.
+locations-match-to = Точка
+locations-match = Зіставити

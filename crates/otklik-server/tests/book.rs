@@ -20,6 +20,7 @@ on_both_backends!(
     staff_log_a_call_that_follows_its_kinds_playbook,
     a_message_from_a_channel_that_can_answer_is_acknowledged_through_it,
     a_far_locations_deadlines_count_business_hours_on_its_own_clocks,
+    a_location_written_as_text_is_matched_to_a_location_later,
 );
 
 /// A refused entry: its fields, the answer's status, and words the answer must say.
@@ -503,5 +504,42 @@ async fn a_far_locations_deadlines_count_business_hours_on_its_own_clocks(db: Db
     let local = otklik_core::in_time_zone("Europe/Moscow", at).unwrap();
     let minutes = u16::from(local.hour()) * 60 + u16::from(local.minute());
     assert!(local.weekday().number_from_monday() >= 6 && (10 * 60..=16 * 60).contains(&minutes), "{local}");
+    app.finish().await;
+}
+
+async fn a_location_written_as_text_is_matched_to_a_location_later(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    for text in ["Тверская 12", "Тверская 12", "склад"] {
+        let body = json!({"text": "Курьер опоздал", "location": text, "customer": {"email": "m@example.com"}});
+        assert_eq!(app.post(&app.intake, "/api/v1/feedback", body).await.0, StatusCode::CREATED);
+    }
+    let record =
+        otklik_store::NewLocationRecord {
+            slug: "tverskaya".into(), name: "Тверская, 12".into(), ..Default::default()
+        };
+    app.store.create_location(&record, time::OffsetDateTime::now_utc()).await.unwrap();
+    let manager = app.person("boss", Role::Manager).await;
+    let page = app.page(Some(&manager), "/locations").await.text().await.unwrap();
+    assert!(page.contains("«Тверская 12» (2)") && page.contains("«склад» (1)"), "{page}");
+    let matched =
+        app.form(Some(&manager), "/locations/match", &[("text", "Тверская 12"), ("slug", "tverskaya")], None).await;
+    assert_eq!(matched.status(), StatusCode::SEE_OTHER);
+    let cases = app
+        .store
+        .list_cases(&otklik_core::CaseFilter { location: Some("tverskaya".into()), limit: 10, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(cases.items.len(), 2);
+    let events = app.store.case(cases.items[0].id).await.unwrap().events;
+    assert!(
+        events.iter().any(|e| e.field.as_deref() == Some("location") && e.new_value.as_deref() == Some("tverskaya"))
+    );
+    let page = app.page(Some(&manager), "/locations").await.text().await.unwrap();
+    assert!(!page.contains("«Тверская 12»") && page.contains("«склад» (1)"));
+    let nowhere = app.form(Some(&manager), "/locations/match", &[("text", "склад"), ("slug", "nowhere")], None).await;
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    let agent = app.person("anna", Role::Agent).await;
+    let forbidden = app.form(Some(&agent), "/locations/match", &[("text", "склад"), ("slug", "tverskaya")], None).await;
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
     app.finish().await;
 }

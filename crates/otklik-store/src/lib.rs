@@ -438,6 +438,14 @@ pub trait Store: Send + Sync + 'static {
     /// A location by slug, active or not.
     async fn location(&self, slug: &str) -> Result<Option<Location>, StoreError>;
 
+    /// Locations written on cases that name no location (older cases, integrations), with how
+    /// many cases each, the most first.
+    async fn unmatched_locations(&self, limit: u32) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// Matches a location written on cases to a location: every case with exactly `text`
+    /// gets the slug, each with an event; answers how many.
+    async fn match_location(&self, text: &str, slug: &str, stamp: Stamp) -> Result<u64, StoreError>;
+
     /// Changes a location; `NotFound` when there is no such slug.
     async fn update_location(&self, slug: &str, patch: &LocationPatch) -> Result<Location, StoreError>;
 

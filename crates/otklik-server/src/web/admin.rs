@@ -389,6 +389,8 @@ struct LocationsPage {
     chrome: Chrome,
     locations: Vec<LocationRow>,
     may_manage: bool,
+    /// Locations written on cases that name none: the text and how many cases.
+    unmatched: Vec<(String, i64)>,
 }
 
 struct LocationRow {
@@ -422,7 +424,15 @@ pub(super) async fn locations(State(state): State<AppState>, person: SignedIn, h
         })
         .collect();
     let may_manage = chrome.can("manage_locations");
-    page(StatusCode::OK, &LocationsPage { language: chrome.language, chrome, locations, may_manage })
+    let unmatched = if may_manage {
+        match state.app.unmatched_locations(&actor).await {
+            Ok(found) => found,
+            Err(error) => return refused(&chrome, error, None),
+        }
+    } else {
+        Vec::new()
+    };
+    page(StatusCode::OK, &LocationsPage { language: chrome.language, chrome, locations, may_manage, unmatched })
 }
 
 #[derive(Deserialize)]
@@ -479,6 +489,25 @@ pub(super) async fn change_location(
     };
     let patch = otklik_store::LocationPatch { active: Some(active), ..Default::default() };
     match state.app.update_location(&posted.actor(), &slug, patch).await {
+        Ok(_) => done("/locations"),
+        Err(error) => refused(&chrome, error, Some("/locations".into())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct MatchForm {
+    text: String,
+    slug: String,
+}
+
+/// `POST /locations/match`: gives the cases with a location written as `text` the location `slug`.
+pub(super) async fn match_location(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    posted: Posted<MatchForm>,
+) -> Response {
+    let chrome = Chrome::new(&posted.person, &headers, &state, "locations");
+    match state.app.match_location(&posted.actor(), &posted.form.text, &posted.form.slug).await {
         Ok(_) => done("/locations"),
         Err(error) => refused(&chrome, error, Some("/locations".into())),
     }

@@ -72,6 +72,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/playbooks", get(admin::playbooks))
         .route("/locations", get(admin::locations).post(admin::create_location))
+        .route("/locations/match", post(admin::match_location))
         .route("/locations/{slug}", post(admin::change_location))
         .route("/playbooks/check", post(admin::check))
         .route("/settings", get(settings::show).post(settings::save))

@@ -679,6 +679,40 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(location)
     }
 
+    async fn unmatched_locations(&self, limit: u32) -> Result<Vec<(String, i64)>, StoreError> {
+        query(
+            "SELECT c.location, count(*) FROM cases c WHERE c.location IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM locations l WHERE l.slug = c.location) \
+             GROUP BY c.location ORDER BY count(*) DESC, c.location LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut self.backend.read().await?)
+        .await
+    }
+
+    async fn match_location(&self, text: &str, slug: &str, stamp: Stamp) -> Result<u64, StoreError> {
+        let mut tx = self.backend.write().await?;
+        location_by_slug(&mut tx, slug).await?.ok_or(StoreError::NotFound("location"))?;
+        query(
+            "INSERT INTO events (case_id, at, actor, action, field, old_value, new_value) \
+             SELECT id, $3, $4, 'changed', 'location', location, $2 FROM cases WHERE location = $1",
+        )
+        .bind(text)
+        .bind(slug)
+        .bind(millis(stamp.at))
+        .bind(&stamp.actor)
+        .execute(&mut tx)
+        .await?;
+        // The case's clocks may count in the location's hours now: the watch looks again.
+        let matched = query("UPDATE cases SET location = $2, watch_at = NULL WHERE location = $1")
+            .bind(text)
+            .bind(slug)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(matched)
+    }
+
     async fn setting(&self, key: &str, make: &(dyn Fn() -> String + Send + Sync)) -> Result<String, StoreError> {
         let found: Option<String> = query("SELECT value FROM settings WHERE key = $1")
             .bind(key)
