@@ -106,7 +106,11 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({
                 "binary": "/usr/bin/chromium",
+                // No background networking: on a machine without the internet Chromium's own
+                // connections would be refused, many at a time.
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-quic", "--no-first-run", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync",
                          "--window-size=1280,1000", format!("--lang={language}")],
                 "prefs": {"intl.accept_languages": language}
             }),
