@@ -10,7 +10,8 @@ use std::sync::OnceLock;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hmac::{Hmac, Mac};
-use otklik_core::{Channel, Identity, Kind, Language, NewCustomer, Role};
+use otklik_core::customer::contact_identities;
+use otklik_core::{Channel, Kind, Language, NewCustomer, Role};
 use sha2::Sha256;
 use time::Duration;
 
@@ -27,9 +28,6 @@ pub const MAX_TEXT_CHARS: usize = 5_000;
 pub const MAX_FIELD_CHARS: usize = 200;
 /// Entries one address may post: a burst of this many, then one every `60 / this` minutes…
 pub const ENTRIES_PER_ADDRESS_PER_HOUR: u32 = 10;
-
-/// How a contact the customer typed becomes an identity.
-type ParseIdentity = fn(&str) -> Result<Identity, otklik_core::customer::InvalidIdentity>;
 
 /// What a customer filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,14 +166,14 @@ impl App {
             return refuse(FormRefusal::Empty);
         }
         let name = field(entry.name, MAX_FIELD_CHARS).map_err(FormError::Refused)?;
-        let mut identities = Vec::new();
-        let contacts: [(Option<String>, ParseIdentity); 3] =
-            [(entry.phone, Identity::phone), (entry.email, Identity::email), (entry.telegram, Identity::telegram)];
-        for (value, parse) in contacts {
-            if let Some(value) = field(value, MAX_FIELD_CHARS).map_err(FormError::Refused)? {
-                identities.push(parse(&value).map_err(|e| FormError::Refused(FormRefusal::Contact(e.to_string())))?);
-            }
-        }
+        let [phone, email, telegram] = [entry.phone, entry.email, entry.telegram].map(|v| field(v, MAX_FIELD_CHARS));
+        let (phone, email, telegram) = (
+            phone.map_err(FormError::Refused)?,
+            email.map_err(FormError::Refused)?,
+            telegram.map_err(FormError::Refused)?,
+        );
+        let identities = contact_identities(phone.as_deref(), email.as_deref(), telegram.as_deref())
+            .map_err(|e| FormError::Refused(FormRefusal::Contact(e.to_string())))?;
         let location = match &slug {
             Some(slug) => Some(self.open_location(slug).await?.ok_or(FormError::Refused(FormRefusal::NoLocation))?),
             None => None,

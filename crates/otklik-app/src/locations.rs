@@ -127,6 +127,16 @@ impl App {
         })
     }
 
+    /// The time zone a case's times are read in, by its customer and in its messages: its
+    /// location's, else the business's.
+    pub async fn zone_of_location(&self, location: Option<&str>) -> Result<String, AppError> {
+        let own = match location {
+            Some(slug) => self.store.location(slug).await?.and_then(|location| location.time_zone),
+            None => None,
+        };
+        Ok(own.unwrap_or_else(|| self.workflow.deadlines.calendar.time_zone().to_owned()))
+    }
+
     /// The active location a public link names (no actor: its book is public).
     pub async fn open_location(&self, slug: &str) -> Result<Option<Location>, AppError> {
         Ok(self.store.location(slug).await?.filter(|location| location.active))

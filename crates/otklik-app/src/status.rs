@@ -1,7 +1,7 @@
 //! What a customer sees behind their status link. The customer never signs in: the link's
-//! 128-bit secret is the right to see the case, so a malformed or unknown secret is simply "no
-//! such case", and only what was said to the customer (never notes, never who did what inside)
-//! is shown.
+//! 128-bit secret is the right to see the case, so a malformed, unknown, revoked or expired
+//! secret is simply "no such case"; only the conversation with the customer (never notes, never
+//! who did what inside) is shown. The customer writes back and rates a resolved case from it.
 
 use otklik_core::{Case, Customer, Direction, Kind, Language, NewMessage, Right, Status};
 use otklik_store::{CaseDetail, Stamp, StoreError};
@@ -32,8 +32,8 @@ pub struct CustomerStatus {
     pub customer_name: Option<String>,
     /// When the earliest running clock falls due (the first answer, then the resolution).
     pub due_at: Option<OffsetDateTime>,
-    /// The time zone of the case's location, when it has one of its own.
-    pub time_zone: Option<String>,
+    /// The time zone its times are shown in: the case's location's, else the business's.
+    pub time_zone: String,
 }
 
 /// The length of a status-link secret (128 bits in base64url).
@@ -57,10 +57,7 @@ impl App {
     /// The case a status link names. No actor: the secret is the right.
     pub async fn customer_status(&self, secret: &str) -> Result<CustomerStatus, AppError> {
         let detail = self.status_case(secret).await?;
-        let time_zone = match &detail.case.location {
-            Some(slug) => self.store.location(slug).await?.and_then(|location| location.time_zone),
-            None => None,
-        };
+        let time_zone = self.zone_of_location(detail.case.location.as_deref()).await?;
         let rating = self.store.rating(detail.case.id).await?;
         let handler = match &detail.case.assignee {
             Some(username) => self

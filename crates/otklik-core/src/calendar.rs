@@ -298,6 +298,13 @@ fn duration(nanos: i128) -> Duration {
     Duration::nanoseconds_i128(nanos)
 }
 
+/// A moment in words as the clocks of the IANA time zone `zone` show it: `30.11.2026 14:05`
+/// (in UTC for a zone we do not know).
+pub fn clock_words(at: OffsetDateTime, zone: &str) -> String {
+    let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
+    in_time_zone(zone, at).unwrap_or(at).format(&format).unwrap_or_default()
+}
+
 /// `at` as the clocks of the IANA time zone `name` show it; `None` for a zone we do not know.
 pub fn in_time_zone(name: &str, at: OffsetDateTime) -> Option<OffsetDateTime> {
     let zone = TimeZone::get(name).ok()?;

@@ -153,6 +153,17 @@ impl CustomerPatch {
     }
 }
 
+/// The identities of the contacts typed into a form (a phone, an e-mail, a Telegram name), each
+/// optional; a blank one is absent, a malformed one is refused.
+pub fn contact_identities(
+    phone: Option<&str>,
+    email: Option<&str>,
+    telegram: Option<&str>,
+) -> Result<Vec<Identity>, InvalidIdentity> {
+    let typed = [(phone, Identity::phone as fn(&str) -> _), (email, Identity::email), (telegram, Identity::telegram)];
+    typed.into_iter().filter_map(|(value, parse)| value.map(str::trim).filter(|v| !v.is_empty()).map(parse)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,9 @@ pub mod standard;
 pub mod text;
 pub mod vocab;
 
-pub use calendar::{BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours, in_time_zone, parse_week};
+pub use calendar::{
+    BusinessCalendar, CalendarError, Holiday, Pause, WorkingHours, clock_words, in_time_zone, parse_week,
+};
 pub use case::{
     Case, CaseFilter, CasePatch, CaseRef, Cursor, Event, FieldChange, Message, NewFeedback, NewMessage, Page,
     ReturningPriority, Sort,

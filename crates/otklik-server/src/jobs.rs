@@ -167,16 +167,13 @@ impl Runner {
         let status_url = self.state.app.status_url(&detail.case);
         // When the customer hears from us next, as the location's (else the business's) clocks
         // show it: an acknowledgement says so.
-        let zone = match &detail.case.location {
-            Some(slug) => self.state.app.store.location(slug).await?.and_then(|location| location.time_zone),
-            None => None,
-        };
-        let due = detail.case.due_at.map(|at| {
-            let local = zone.as_deref().and_then(|zone| otklik_core::in_time_zone(zone, at));
-            let local = local.unwrap_or_else(|| self.state.app.workflow.deadlines.calendar.local(at));
-            let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
-            local.format(&format).unwrap_or_default()
-        });
+        let zone = self
+            .state
+            .app
+            .zone_of_location(detail.case.location.as_deref())
+            .await
+            .map_err(|error| StoreError::Internal(error.to_string()))?;
+        let due = detail.case.due_at.map(|at| otklik_core::clock_words(at, &zone));
         let values = Values {
             reference: &reference,
             status_url: &status_url,

@@ -751,17 +751,12 @@ pub(super) async fn log(State(state): State<AppState>, headers: HeaderMap, poste
             "survey" => otklik_core::Channel::Survey,
             other => return Err(AppError::Invalid(format!("channel: `{other}` is not phone or survey"))),
         };
-        let mut identities = Vec::new();
-        let contacts: [(&Option<String>, ParseIdentity); 3] = [
-            (&form.phone, otklik_core::Identity::phone),
-            (&form.email, otklik_core::Identity::email),
-            (&form.telegram, otklik_core::Identity::telegram),
-        ];
-        for (value, parse) in contacts {
-            if let Some(value) = given(value.clone()) {
-                identities.push(parse(&value).map_err(|e| AppError::Invalid(e.to_string()))?);
-            }
-        }
+        let identities = otklik_core::customer::contact_identities(
+            form.phone.as_deref(),
+            form.email.as_deref(),
+            form.telegram.as_deref(),
+        )
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
         Ok(otklik_app::Submission {
             text: form.text.clone(),
             channel,
@@ -783,6 +778,3 @@ pub(super) async fn log(State(state): State<AppState>, headers: HeaderMap, poste
         Err(error) => refused(&chrome, error, Some("/cases/new".into())),
     }
 }
-
-/// How a contact typed by staff becomes an identity.
-type ParseIdentity = fn(&str) -> Result<otklik_core::Identity, otklik_core::customer::InvalidIdentity>;

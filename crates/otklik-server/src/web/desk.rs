@@ -56,9 +56,7 @@ impl Chrome {
 
     /// A moment as the person's clocks show it: `30.11.2026 14:05`.
     pub(crate) fn when(&self, at: OffsetDateTime) -> String {
-        let local = otklik_core::in_time_zone(&self.zone, at).unwrap_or(at);
-        let format = time::macros::format_description!("[day].[month].[year] [hour]:[minute]");
-        local.format(&format).unwrap_or_default()
+        otklik_core::clock_words(at, &self.zone)
     }
 
     /// The same moment for a `datetime` attribute.

@@ -162,7 +162,7 @@ pub(super) async fn inbox(
 ) -> Response {
     let chrome = Chrome::new(&person, &headers, &state, "inbox");
     let actor = session_actor(&person.session);
-    let here = format!("/inbox?{}", serde_urlencoded::to_string(query_pairs(&query)).unwrap_or_default());
+    let cursor = given(query.cursor.clone());
     let (filter, asked) = match filter_of(&state, &chrome, query) {
         Ok(found) => found,
         Err(error) => return refused(&chrome, error, Some("/inbox".into())),
@@ -192,11 +192,8 @@ pub(super) async fn inbox(
         .collect();
     stages.sort();
     stages.dedup();
-    let next = found.next_cursor.map(|cursor| {
-        let mut pairs = query_pairs_of(&asked);
-        pairs.push(("cursor", cursor.to_string()));
-        format!("/inbox?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
-    });
+    let next = found.next_cursor.map(|next| address(&asked, Some(next.to_string())));
+    let here = address(&asked, cursor);
     let page_data = InboxPage {
         language: chrome.language,
         kinds: Kind::ALL.iter().map(|k| (k.to_string(), chrome.t(&format!("kind-{k}")))).collect(),
@@ -216,23 +213,11 @@ pub(super) async fn inbox(
     page(StatusCode::OK, &page_data)
 }
 
-fn query_pairs(query: &InboxQuery) -> Vec<(&'static str, String)> {
-    [
-        ("q", &query.q),
-        ("kind", &query.kind),
-        ("stage", &query.stage),
-        ("risk", &query.risk),
-        ("channel", &query.channel),
-        ("location", &query.location),
-        ("assignee", &query.assignee),
-        ("mine", &query.mine),
-        ("sort", &query.sort),
-        ("all", &query.all),
-        ("cursor", &query.cursor),
-    ]
-    .into_iter()
-    .filter_map(|(name, value)| value.as_ref().filter(|v| !v.is_empty()).map(|v| (name, v.clone())))
-    .collect()
+/// The inbox's address with the filters asked, at a page (`cursor`).
+fn address(asked: &Asked, cursor: Option<String>) -> String {
+    let mut pairs = query_pairs_of(asked);
+    pairs.extend(cursor.map(|cursor| ("cursor", cursor)));
+    format!("/inbox?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
 }
 
 fn query_pairs_of(asked: &Asked) -> Vec<(&'static str, String)> {

@@ -1,6 +1,9 @@
-//! The HTML pages. Each page module parses the request, calls the same `otklik-app` operation a
-//! JSON handler would, and renders an askama template (escaped by default) with its words from
-//! `templates/strings.toml`. Pages use no scripts; their stylesheet is served from `/assets`.
+//! The HTML pages: the agents' workspace and the customer's forms, posters and status page. Each
+//! page module parses the request, calls the same `otklik-app` operation a JSON handler would,
+//! and renders an askama template (escaped by default) with its words from the Fluent files in
+//! `locales/` (the status page's first words from `templates/strings.toml`). Every page works
+//! without scripts; `/assets/otklik.js` adds the live inbox, the as-you-type check and the keys,
+//! and `/f/widget.js` is the widget businesses put on their sites.
 
 mod admin;
 mod book;

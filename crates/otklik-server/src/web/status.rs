@@ -1,15 +1,15 @@
-//! `GET /s/{secret}`: the customer's status page — which case, where it stands, what happens
-//! next, and the replies they were sent — in the customer's language. The link must not leak:
-//! the page is never cached by others and sends no referrer.
+//! `GET /s/{secret}`: the customer's status page — which case, where it stands, who handles it,
+//! what happens next and by when, the conversation, and right after a form the acknowledgement —
+//! in the customer's language, with forms to write back and to rate a resolved case. The link
+//! must not leak: the page is never cached and sends no referrer to other sites.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use otklik_app::AppError;
-use otklik_core::{BusinessCalendar, Language};
+use otklik_core::Language;
 use time::OffsetDateTime;
-use time::macros::format_description;
 
 use super::Words;
 use super::i18n::Tr;
@@ -49,12 +49,6 @@ struct StatusPage<'a> {
 struct NotFoundPage<'a> {
     language: Language,
     words: &'a Words,
-}
-
-/// A time as the business's clocks show it.
-fn when(calendar: &BusinessCalendar, at: OffsetDateTime) -> String {
-    let format = format_description!("[day].[month].[year] [hour]:[minute]");
-    calendar.local(at).format(&format).unwrap_or_default()
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -144,12 +138,8 @@ pub(super) async fn page(
     let rendered = match state.app.customer_status(&secret).await {
         Ok(found) => {
             let words = Words::of(found.language);
-            let calendar = &state.app.workflow.deadlines.calendar;
-            let local = |at: OffsetDateTime| {
-                let format = format_description!("[day].[month].[year] [hour]:[minute]");
-                let shown = found.time_zone.as_deref().and_then(|zone| otklik_core::in_time_zone(zone, at));
-                shown.unwrap_or_else(|| calendar.local(at)).format(&format).unwrap_or_default()
-            };
+            // Every time on the page as the clocks of the case's location show it.
+            let local = |at: OffsetDateTime| otklik_core::clock_words(at, &found.time_zone);
             let received = query.received.is_some().then(|| {
                 let status_url = format!("{}/s/{}", state.app.public_url(), secret);
                 let due = found.due_at.map(local);
@@ -168,12 +158,12 @@ pub(super) async fn page(
                 reference: found.reference,
                 status: words.status(found.status),
                 next: words.next(found.status),
-                received_at: when(calendar, found.received_at),
-                updated_at: when(calendar, found.updated_at),
+                received_at: local(found.received_at),
+                updated_at: local(found.updated_at),
                 conversation: found
                     .conversation
                     .into_iter()
-                    .map(|(at, theirs, text)| (when(calendar, at), theirs, text))
+                    .map(|(at, theirs, text)| (local(at), theirs, text))
                     .collect(),
                 handler: found
                     .handler

@@ -1,4 +1,5 @@
-//! The agents' workspace, first pages: signing in and out, and the inbox. A session is a cookie
+//! Signing in and out of the workspace, and setting a password with a one-time link; the
+//! `SignedIn` extractor every workspace page starts from. A session is a cookie
 //! holding a secret whose digest the database keeps (`App::sign_in`), so any node serves any
 //! request; every form that changes something carries the session's CSRF token. Nothing about a
 //! case is decided here: pages call `otklik-app` and render.
