@@ -247,7 +247,11 @@ impl App {
             overridden.dedup();
         }
         let message = NewMessage { direction, public, channel: case.channel, body, external_id: None, overridden };
-        Ok(self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?)
+        let message = self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?;
+        if direction == Direction::Outbound && public {
+            self.wake_outbox();
+        }
+        Ok(message)
     }
 
     /// Checks a draft against the house standard, explaining in `explain_in`.

@@ -2,8 +2,8 @@
 //! conversation, or is recognised as one seen already. Every inbound channel driver calls
 //! `App::receive`; nothing about a case is decided in a driver.
 
-use otklik_core::{Attachment, Case, Direction, Incoming, Message, NewMessage, Right, Status};
-use otklik_store::NewAttachment;
+use otklik_core::{Attachment, Case, CaseRef, Direction, Incoming, Message, NewMessage, Right, Status};
+use otklik_store::{NewAttachment, Stamp};
 use sha2::{Digest, Sha256};
 
 use crate::intake::mint_link_secret;
@@ -47,11 +47,12 @@ impl App {
         let external_id = input::line("external_id", incoming.external_id)?;
         let thread = input::line("thread", incoming.thread)?;
         let attachments = attachments(incoming.attachments)?;
+        let related = incoming.related.into_iter().filter_map(|key| input::line("related", Some(key)).ok().flatten());
         let stamp = actor.stamp(&*self.clock);
-        if let Some(thread) = &thread
-            && let Some((case_id, status)) = self.store.case_by_thread(&actor.scope, incoming.channel, thread).await?
-            && status != Status::Closed
-        {
+        let keys: Vec<String> = thread.iter().cloned().chain(related).collect();
+        let conversation =
+            self.conversation(actor, incoming.channel, &keys, &incoming.claims, &incoming.customer).await?;
+        if let Some(case_id) = conversation {
             if let Some(external_id) = &external_id
                 && self.store.message_by_external_id(case_id, external_id).await?.is_some()
             {
@@ -61,7 +62,7 @@ impl App {
                 direction: Direction::Inbound,
                 public: incoming.public,
                 channel: incoming.channel,
-                body: text,
+                body: text.clone(),
                 external_id,
                 overridden: Vec::new(),
             };
@@ -72,9 +73,26 @@ impl App {
                 }
                 other => other?,
             };
-            self.store.add_attachments(case_id, &attachments, stamp).await?;
+            self.store.add_attachments(case_id, &attachments, stamp.clone()).await?;
             let case = self.store.case(case_id).await?.case;
+            // "Reply 1 to 5": a lone digit answering a resolved case is its rating.
+            if !incoming.automatic
+                && let Some(score) = lone_score(&text)
+                && matches!(case.status, Status::Resolved | Status::Closed)
+                && self.store.rating(case_id).await?.is_none()
+            {
+                let stamp = Stamp { at: stamp.at, actor: "customer".into() };
+                if let Err(error) = self.rate(&case, score, None, stamp).await {
+                    tracing::info!(case = %case.reference(), %error, "a rating by reply was not recorded");
+                }
+            }
             return Ok(Received::Continued { case, message });
+        }
+        if incoming.automatic {
+            return Err(AppError::Invalid(
+                "an automatic message (an auto-reply or a bounce) that answers no open case: recorded, not opened"
+                    .into(),
+            ));
         }
         let submission = Submission {
             text,
@@ -96,7 +114,64 @@ impl App {
             return Ok(Received::Redelivered { case: submitted.case });
         }
         let status_url = self.status_url(&submitted.case);
+        self.wake_outbox();
         Ok(Received::Opened(Receipt { case: submitted.case, created: true, status_url }))
+    }
+}
+
+impl App {
+    /// A channel driver's position at its source (Telegram's update offset).
+    pub async fn channel_position(&self, actor: &Actor, key: &str) -> Result<Option<String>, AppError> {
+        actor.require(Right::SubmitFeedback)?;
+        let value = self.store.setting(&format!("{}.{key}", actor.scope), &String::new).await?;
+        Ok((!value.is_empty()).then_some(value))
+    }
+
+    pub async fn set_channel_position(&self, actor: &Actor, key: &str, value: &str) -> Result<(), AppError> {
+        actor.require(Right::SubmitFeedback)?;
+        Ok(self.store.put_setting(&format!("{}.{key}", actor.scope), value).await?)
+    }
+
+    /// The open case a message continues: one whose conversation at the source is one of
+    /// `keys` (any author: the keys are the source's own), else one whose reference the message
+    /// names, when its author is that case's customer.
+    async fn conversation(
+        &self,
+        actor: &Actor,
+        channel: otklik_core::Channel,
+        keys: &[String],
+        claims: &[String],
+        author: &otklik_core::NewCustomer,
+    ) -> Result<Option<i64>, AppError> {
+        for key in keys {
+            if let Some((case_id, status)) = self.store.case_by_thread(&actor.scope, channel, key).await?
+                && status != Status::Closed
+            {
+                return Ok(Some(case_id));
+            }
+        }
+        for claim in claims {
+            let Ok(reference) = claim.parse::<CaseRef>() else { continue };
+            let detail = match self.store.case(reference.number).await {
+                Ok(detail) => detail,
+                Err(otklik_store::StoreError::NotFound(_)) => continue,
+                Err(other) => return Err(other.into()),
+            };
+            let theirs = author.identities.iter().any(|identity| detail.customer.identities.contains(identity));
+            if detail.case.reference() == reference && detail.case.status != Status::Closed && theirs {
+                return Ok(Some(detail.case.id));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A message that is only a score from 1 to 5 ("4", " 5 ", "5!").
+fn lone_score(text: &str) -> Option<u8> {
+    let trimmed = text.trim().trim_end_matches(['!', '.', ')']);
+    match trimmed {
+        "1" | "2" | "3" | "4" | "5" => trimmed.parse().ok(),
+        _ => None,
     }
 }
 

@@ -67,6 +67,9 @@ impl App {
         let status_token = mint_link_secret();
         let submitted = self.store.submit_feedback(feedback, status_token, key, actor.stamp(&*self.clock)).await?;
         let status_url = self.status_url(&submitted.case);
+        if submitted.created {
+            self.wake_outbox();
+        }
         Ok(Receipt { case: submitted.case, created: submitted.created, status_url })
     }
 

@@ -80,6 +80,9 @@ pub struct App {
     pub status_link_days: u32,
     /// The business's name, as customers know it (on posters).
     pub business_name: Option<String>,
+    /// Woken when something is owed to a customer (an acknowledgement, a reply), so this node's
+    /// outbox worker sends it within moments instead of at its next round.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl App {
@@ -101,7 +104,13 @@ impl App {
             sign_in_limits: Arc::default(),
             status_link_days: 90,
             business_name: None,
+            outbox_wake: Arc::default(),
         }
+    }
+
+    /// Tells this node's outbox worker that a message is owed.
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
     }
 
     /// The customer's status link for a case.

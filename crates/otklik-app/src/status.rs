@@ -115,6 +115,36 @@ impl App {
     /// The customer rates their resolved case, once: 1 to 5 and a comment (CSAT).
     pub async fn customer_rate(&self, secret: &str, score: u8, comment: Option<String>) -> Result<(), AppError> {
         let case = self.status_case(secret).await?.case;
+        self.rate(&case, score, comment, Stamp { at: self.clock.now(), actor: "customer".into() }).await
+    }
+
+    /// A customer rates a case on a channel (a Telegram button): `identity` must be one of the
+    /// case's customer's, so nobody rates a stranger's case.
+    pub async fn channel_rate(
+        &self,
+        actor: &Actor,
+        case_id: i64,
+        identity: &otklik_core::Identity,
+        score: u8,
+    ) -> Result<(), AppError> {
+        actor.require(Right::SubmitFeedback)?;
+        let detail = self.store.case(case_id).await.map_err(|error| match error {
+            StoreError::NotFound(_) => AppError::NotFound("case".into()),
+            other => other.into(),
+        })?;
+        if !detail.customer.identities.contains(identity) {
+            return Err(AppError::NotFound("case".into()));
+        }
+        self.rate(&detail.case, score, None, Stamp { at: self.clock.now(), actor: "customer".into() }).await
+    }
+
+    pub(crate) async fn rate(
+        &self,
+        case: &otklik_core::Case,
+        score: u8,
+        comment: Option<String>,
+        stamp: Stamp,
+    ) -> Result<(), AppError> {
         if !matches!(case.status, Status::Resolved | Status::Closed) {
             return Err(AppError::Conflict {
                 detail: "a case is rated once it is resolved".into(),
@@ -125,7 +155,6 @@ impl App {
             return Err(AppError::Invalid("score: 1 to 5".into()));
         }
         let comment = crate::input::optional_text("comment", comment)?;
-        let stamp = Stamp { at: self.clock.now(), actor: "customer".into() };
         self.store.rate_case(case.id, score, comment.as_deref(), stamp).await.map_err(|error| match error {
             StoreError::Conflict(_) => {
                 AppError::Conflict { detail: "the case is rated already".into(), allowed: Vec::new() }

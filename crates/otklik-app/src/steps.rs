@@ -134,7 +134,11 @@ impl App {
             channel: case.channel,
             follow_up_at,
         };
+        let emits = step.transition.emits.is_some();
         self.store.take_step(case.id, facts.stage, &step, stamp).await?;
+        if emits {
+            self.wake_outbox();
+        }
         Ok(self.store.case(case.id).await?)
     }
 

@@ -8,15 +8,21 @@
 //! to the [`log::LogDriver`], which records what it would have sent, so the case shows the message
 //! as `logged` instead of waiting forever.
 
+pub mod email;
 pub mod log;
 mod messages;
+pub mod signature;
+pub mod sms;
+pub mod social;
+pub mod telegram;
+mod tls;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use otklik_core::{Attachment, Incoming};
-use otklik_core::{Channel, Language};
+use otklik_core::{Channel, Identity, Language};
 
 pub use messages::{Messages, MessagesError, Values};
 
@@ -33,6 +39,26 @@ pub struct Rendered {
     pub template: String,
     pub language: Language,
     pub text: String,
+    /// The customer's address on the channel (an e-mail address, a phone, a Telegram chat id);
+    /// none when they left none there, and the driver says so.
+    pub to: Option<String>,
+    /// The case's subject, for an e-mail's subject line.
+    pub subject: Option<String>,
+    /// The conversation at the source: the first `Message-ID` of an e-mail thread, a post's
+    /// address for a public item.
+    pub thread: Option<String>,
+    /// The customer's newest message on the channel (its id at the source), answered by this one.
+    pub in_reply_to: Option<String>,
+    /// The message asks the customer to rate how the case went (1 to 5): Telegram adds buttons,
+    /// SMS and e-mail say "reply with a number".
+    pub asks_rating: bool,
+}
+
+impl Rendered {
+    /// The template keys that ask for a rating: the follow-up after a case is resolved.
+    pub fn template_asks_rating(template: &str) -> bool {
+        template.ends_with(".follow_up")
+    }
 }
 
 /// How handing a message to a channel went.
@@ -42,6 +68,11 @@ pub enum Sent {
     Delivered,
     /// No channel is configured: it was recorded, not sent.
     Logged,
+    /// The channel took it and named it (a provider's message id, an e-mail's `Message-ID`).
+    Named(String),
+    /// A public post that the brand answers on the site itself, at this address (no API to
+    /// answer through is configured).
+    OnSite(String),
 }
 
 /// A channel's way out. Each driver delivers one rendered message or says why not (it is tried
@@ -92,6 +123,16 @@ pub enum Refused {
 #[async_trait]
 pub trait Sink: Send + Sync + 'static {
     async fn take(&self, incoming: Incoming) -> Result<Taken, Refused>;
+
+    /// A customer's rating (1 to 5) of a case, given on the channel (a Telegram button); the
+    /// `identity` must be the case's customer's.
+    async fn rate(&self, case_id: i64, identity: &Identity, score: u8) -> Result<(), Refused>;
+
+    /// The driver's position at its source (Telegram's update offset), kept in the database so
+    /// a restart neither loses nor repeats a message.
+    async fn position(&self, key: &str) -> Result<Option<String>, Refused>;
+
+    async fn set_position(&self, key: &str, value: &str) -> Result<(), Refused>;
 }
 
 /// A channel's way in: receives from its source (IMAP IDLE, long polling, …) until `stop`

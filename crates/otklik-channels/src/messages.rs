@@ -66,6 +66,16 @@ impl Messages {
         self.message.contains_key(key)
     }
 
+    /// A message with the request to rate the case added: "reply with a number" on e-mail and
+    /// SMS, "tap a button" on Telegram (whose driver adds the buttons).
+    pub fn with_rating_request(&self, text: String, channel: otklik_core::Channel, language: Language) -> String {
+        let key = if channel == otklik_core::Channel::Telegram { "rating.buttons" } else { "rating.reply" };
+        match self.message.get(key) {
+            Some(ask) => format!("{text}\n\n{}", ask.get(language)),
+            None => text,
+        }
+    }
+
     /// The message for `key` in `language`. A key without a text of its own (a playbook file's
     /// new action) sends the step's words, or only the footer when there are none.
     pub fn render(&self, key: &str, language: Language, values: &Values<'_>) -> String {

@@ -16,6 +16,15 @@ pub struct Incoming {
     /// chat, the comments under a review): a message in the thread of an open case continues
     /// that case instead of opening another.
     pub thread: Option<String>,
+    /// Other keys of the same conversation to look the case up by (an e-mail's `References`
+    /// and `In-Reply-To`), newest last.
+    pub related: Vec<String>,
+    /// Case references the message names (in its subject, or in one of our own `Message-ID`s it
+    /// answers): it continues that case only when its author is that case's customer.
+    pub claims: Vec<String>,
+    /// Sent by a robot (an auto-reply, a bounce): it may be added to the case it answers, but
+    /// never opens one and is never answered.
+    pub automatic: bool,
     /// Who wrote, as the channel knows them: identities (e-mail address, phone, Telegram
     /// handle), name, followers, language.
     pub customer: NewCustomer,

@@ -205,6 +205,11 @@ vocabulary! {
         Pending = "pending", Sent = "sent", Failed = "failed",
         /// No channel was configured: recorded by the log driver, not sent.
         Logged = "logged",
+        /// Being handed to its channel by a node now.
+        Sending = "sending",
+        /// A public post the brand answers on the site itself: the message's `note` is its
+        /// address, for the agent.
+        OnSite = "on_site",
     }
 }
 

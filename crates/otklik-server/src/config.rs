@@ -11,7 +11,25 @@ use otklik_core::standard::Rules;
 use otklik_store::{OpenOptions, SqliteSync};
 use serde::Deserialize;
 
+use std::sync::Arc;
+
+use otklik_channels::Registry;
+use otklik_channels::email::Email;
+use otklik_channels::log::LogDriver;
+use otklik_channels::sms::Sms;
+use otklik_channels::social::Social;
+use otklik_channels::telegram::Telegram;
+
 use crate::limits::Limits;
+
+/// The secrets inbound webhooks are signed with; a hook whose secret is not set answers 404.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HookSecrets {
+    pub sms: Option<String>,
+    pub social: Option<String>,
+    pub meta: Option<String>,
+    pub meta_verify: Option<String>,
+}
 
 /// Everything `otklik serve` needs to know.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -53,6 +71,17 @@ pub struct Config {
     pub status_link_days: u32,
     /// The business's name as customers know it (on the locations' posters).
     pub business_name: Option<String>,
+    /// Seconds a node's claim on outbox messages lasts before another node may send them (a
+    /// node that stopped leaves its claimed messages this long).
+    pub outbox_lease_seconds: u64,
+    /// E-mail: collected over IMAP, answered over SMTP (docs/channels.md).
+    pub email: Option<otklik_channels::email::Settings>,
+    /// Telegram: a bot's long polling and answers.
+    pub telegram: Option<otklik_channels::telegram::Settings>,
+    /// SMS: inbound at `/hooks/sms`, outbound through the provider's HTTP API.
+    pub sms: Option<otklik_channels::sms::Settings>,
+    /// Social networks and review sites: `/hooks/social`, `/hooks/social/meta`.
+    pub social: Option<otklik_channels::social::Settings>,
 }
 
 impl Default for Config {
@@ -74,6 +103,11 @@ impl Default for Config {
             anonymous_rate_limit: 300,
             status_link_days: 90,
             business_name: None,
+            outbox_lease_seconds: 60,
+            email: None,
+            telegram: None,
+            sms: None,
+            social: None,
         }
     }
 }
@@ -119,7 +153,8 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
-        let at_least_one: [(&'static str, u64); 5] = [
+        let at_least_one: [(&'static str, u64); 6] = [
+            ("outbox_lease_seconds", self.outbox_lease_seconds),
             ("status_link_days", u64::from(self.status_link_days)),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("request_timeout_secs", self.request_timeout_secs),
@@ -133,6 +168,65 @@ impl Config {
             return Err(ConfigError::Invalid { setting: "max_connections", message: "must be at least 1".into() });
         }
         Ok(())
+    }
+
+    /// The channel drivers the configuration describes; every channel without one is logged.
+    pub fn channels(&self) -> Result<Registry, ConfigError> {
+        let mut registry = Registry::default();
+        if let Some(settings) = &self.email {
+            let email = Arc::new(
+                Email::new(settings)
+                    .map_err(|error| ConfigError::Invalid { setting: "email", message: error.to_string() })?,
+            );
+            if email.sends() {
+                registry = registry.with(email.clone());
+            }
+            if email.collects() {
+                registry = registry.with_inbound(email);
+            }
+        }
+        if let Some(settings) = &self.telegram {
+            let telegram = Arc::new(
+                Telegram::new(settings).map_err(|message| ConfigError::Invalid { setting: "telegram", message })?,
+            );
+            registry = registry.with(telegram.clone()).with_inbound(telegram);
+        }
+        if let Some(settings) = &self.sms {
+            if settings.webhook_secret.as_deref().is_some_and(|secret| secret.len() < 16) {
+                return Err(ConfigError::Invalid {
+                    setting: "sms.webhook_secret",
+                    message: "must have at least 16 characters".into(),
+                });
+            }
+            if settings.send_url.is_some() {
+                let sms = Sms::new(settings).map_err(|message| ConfigError::Invalid { setting: "sms", message })?;
+                registry = registry.with(Arc::new(sms));
+            }
+        }
+        if let Some(settings) = &self.social {
+            for (setting, secret) in [
+                ("social.webhook_secret", &settings.webhook_secret),
+                ("social.meta_app_secret", &settings.meta_app_secret),
+            ] {
+                if secret.as_deref().is_some_and(|secret| secret.len() < 16) {
+                    return Err(ConfigError::Invalid { setting, message: "must have at least 16 characters".into() });
+                }
+            }
+            let social =
+                Social::new(settings).map_err(|message| ConfigError::Invalid { setting: "social", message })?;
+            registry = registry.with(Arc::new(social));
+        }
+        Ok(registry.with_fallback(Arc::new(LogDriver)))
+    }
+
+    /// The secrets the inbound webhooks are checked with.
+    pub fn hook_secrets(&self) -> HookSecrets {
+        HookSecrets {
+            sms: self.sms.as_ref().and_then(|sms| sms.webhook_secret.clone()),
+            social: self.social.as_ref().and_then(|social| social.webhook_secret.clone()),
+            meta: self.social.as_ref().and_then(|social| social.meta_app_secret.clone()),
+            meta_verify: self.social.as_ref().and_then(|social| social.meta_verify_token.clone()),
+        }
     }
 
     /// The house-standard rules: the built-in ones plus the business's file, if any.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use otklik_app::{Actor, AppError, Received};
 use otklik_channels::{Inbound, Incoming, Refused, Registry, Sink, Taken, TakenAs};
-use otklik_core::{Channel, Role};
+use otklik_core::{Channel, Identity, Role};
 
 use crate::startup::AppState;
 
@@ -36,6 +36,7 @@ impl Sink for ChannelSink {
             }
             other => Refused::Invalid(other.to_string()),
         })?;
+        state_metrics_inbound(&self.state, &received);
         let case = received.case();
         let (case_id, reference) = (case.id, case.reference().to_string());
         let outcome = match received {
@@ -45,6 +46,34 @@ impl Sink for ChannelSink {
         };
         Ok(Taken { case_id, reference, outcome })
     }
+
+    async fn rate(&self, case_id: i64, identity: &Identity, score: u8) -> Result<(), Refused> {
+        self.state.app.channel_rate(&self.actor, case_id, identity, score).await.map_err(refused)
+    }
+
+    async fn position(&self, key: &str) -> Result<Option<String>, Refused> {
+        self.state.app.channel_position(&self.actor, key).await.map_err(refused)
+    }
+
+    async fn set_position(&self, key: &str, value: &str) -> Result<(), Refused> {
+        self.state.app.set_channel_position(&self.actor, key, value).await.map_err(refused)
+    }
+}
+
+fn refused(error: AppError) -> Refused {
+    match error {
+        AppError::Internal(detail) => Refused::Unavailable(detail),
+        other => Refused::Invalid(other.to_string()),
+    }
+}
+
+fn state_metrics_inbound(state: &AppState, received: &Received) {
+    let outcome = match received {
+        Received::Opened(_) => "opened",
+        Received::Continued { .. } => "continued",
+        Received::Redelivered { .. } => "redelivered",
+    };
+    state.metrics.inbound(received.case().channel, outcome);
 }
 
 /// Starts every inbound driver of the registry; they stop when `stop` turns true.

@@ -8,11 +8,12 @@
 //! (`otklik_core::DeadlinePolicy`). Nothing is lost while the server is down: the first pass
 //! after a start records whatever fell due meanwhile.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{ClockFacts, DeadlineState, JobKind, MarkState, Role};
+use otklik_core::{Channel, ClockFacts, DeadlineState, IdentityKind, JobKind, MarkState, Role};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError, Watched};
 use time::{Duration, OffsetDateTime};
 
@@ -25,6 +26,12 @@ const LEASE: Duration = Duration::minutes(5);
 /// A failing job is tried this many times, waiting twice as long each time, then given up.
 const MAX_ATTEMPTS: u32 = 8;
 const PAGE: u32 = 500;
+/// How long a claim on outbox messages lasts by default before another node may take them.
+pub const OUTBOX_LEASE: StdDuration = StdDuration::from_secs(60);
+/// The longest a channel may take with one message (the drivers' own timeouts are shorter).
+const SEND_TIME: Duration = Duration::minutes(2);
+/// Outbox messages handed to the channels at once (the SMTP pool's connections, say).
+const SENT_AT_ONCE: usize = 8;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +55,29 @@ pub struct Runner {
     worker: Arc<str>,
     channels: Registry,
     messages: Arc<Messages>,
+    /// When this node last told the agents that a channel is failing.
+    told: Arc<Mutex<HashMap<Channel, OffsetDateTime>>>,
+    /// How long this node's claim on outbox messages lasts.
+    lease: Duration,
 }
 
 impl Runner {
     /// A worker that delivers through `channels`.
     pub fn new(state: AppState, worker: impl Into<Arc<str>>, channels: Registry) -> Runner {
-        Runner { state, worker: worker.into(), channels, messages: Arc::new(Messages::builtin()) }
+        Runner {
+            state,
+            worker: worker.into(),
+            channels,
+            messages: Arc::new(Messages::builtin()),
+            told: Arc::default(),
+            lease: Duration::try_from(OUTBOX_LEASE).expect("a minute fits"),
+        }
+    }
+
+    /// Claims outbox messages for `lease` (`outbox_lease_seconds`) instead of the default.
+    pub fn with_outbox_lease(mut self, lease: StdDuration) -> Runner {
+        self.lease = Duration::try_from(lease).unwrap_or(Duration::minutes(1));
+        self
     }
 
     /// Delivers the outbox messages of the driver's channels through it.
@@ -66,8 +90,13 @@ impl Runner {
     pub fn spawn(self, every: StdDuration) {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
+            let wake = self.state.app.outbox_wake.clone();
             loop {
-                ticks.tick().await;
+                // The next round, or sooner when a message is owed to a customer.
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    () = wake.notified() => {}
+                }
                 match self.pass().await {
                     Ok(pass) if pass != Pass::default() => tracing::info!(?pass, "work done"),
                     Ok(_) => {}
@@ -124,42 +153,98 @@ impl Runner {
         Ok(pass)
     }
 
+    /// Sends whatever the outbox holds that is due now (a bench times this).
+    pub async fn send_outbox(&self) -> Result<Pass, StoreError> {
+        let mut pass = Pass::default();
+        self.deliver(self.state.app.clock.now(), &mut pass).await?;
+        Ok(pass)
+    }
+
     /// Delivers the due outbox messages of the registered channels, each rendered from its
-    /// template in the customer's language; a failure is tried again with doubling waits, up to
-    /// `MAX_ATTEMPTS`.
+    /// template in the customer's language, a few at a time in parallel; a failure is tried
+    /// again with doubling waits, up to `MAX_ATTEMPTS`. A message is marked `sending` just
+    /// before it is handed over, so one whose node stopped mid-way is never sent twice.
     async fn deliver(&self, now: OffsetDateTime, pass: &mut Pass) -> Result<(), StoreError> {
+        for message in self.state.app.store.settle_interrupted(now).await? {
+            tracing::warn!(
+                message = message.id,
+                case = message.case_id,
+                "a message whose node stopped while sending it is marked failed"
+            );
+            self.state.metrics.delivery(message.channel, "failed");
+        }
         let channels = self.channels.channels();
         loop {
-            let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + LEASE, 50).await?;
+            let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + self.lease, 64).await?;
             if claimed.is_empty() {
                 return Ok(());
             }
-            for message in &claimed {
-                let Some(driver) = self.channels.driver(message.channel) else { continue };
-                let rendered = self.render(message).await?;
-                let delivery = match driver.deliver(&rendered).await {
-                    Ok(sent) => {
-                        pass.sent += 1;
-                        match sent {
-                            Sent::Delivered => Delivery::Sent,
-                            Sent::Logged => Delivery::Logged,
+            for chunk in claimed.chunks(SENT_AT_ONCE) {
+                let mut ready = Vec::with_capacity(chunk.len());
+                for message in chunk {
+                    if let Some(driver) = self.channels.driver(message.channel) {
+                        ready.push((message, driver.clone(), self.render(message).await?));
+                    }
+                }
+                let ids: Vec<i64> = ready.iter().map(|(message, _, _)| message.id).collect();
+                // Only what is still this node's is sent (a slow round may have outlived its
+                // claim, and another node taken the rest); the lease covers the sending itself.
+                let started =
+                    self.state.app.store.start_sending(&self.worker, &ids, now + self.lease + SEND_TIME).await?;
+                ready.retain(|(message, _, _)| started.contains(&message.id));
+                let outcomes =
+                    futures_util::future::join_all(ready.iter().map(|(_, driver, rendered)| driver.deliver(rendered)))
+                        .await;
+                let mut deliveries = Vec::with_capacity(ready.len());
+                for ((message, _, _), outcome) in ready.iter().zip(outcomes) {
+                    let (delivery, word) = match outcome {
+                        Ok(Sent::Delivered) => (Delivery::Sent { note: None }, "sent"),
+                        Ok(Sent::Named(id)) => (Delivery::Sent { note: Some(id) }, "sent"),
+                        Ok(Sent::OnSite(link)) => (Delivery::OnSite { link }, "on_site"),
+                        Ok(Sent::Logged) => (Delivery::Logged, "logged"),
+                        Err(error) => {
+                            let retry_at = (message.attempts < MAX_ATTEMPTS)
+                                .then(|| now + Duration::minutes(1i64 << message.attempts.min(12)));
+                            tracing::warn!(message = message.id, channel = %message.channel, %error, ?retry_at, "not delivered");
+                            self.channel_down(message, &error, now).await;
+                            let word = if retry_at.is_some() { "retrying" } else { "failed" };
+                            (Delivery::Failed { error, retry_at }, word)
                         }
-                    }
-                    Err(error) => {
+                    };
+                    if word == "retrying" || word == "failed" {
                         pass.undelivered += 1;
-                        let retry_at = (message.attempts < MAX_ATTEMPTS)
-                            .then(|| now + Duration::minutes(1i64 << message.attempts.min(12)));
-                        tracing::warn!(message = message.id, channel = %message.channel, %error, ?retry_at, "not delivered");
-                        Delivery::Failed { error, retry_at }
+                    } else {
+                        pass.sent += 1;
                     }
-                };
-                self.state.app.store.record_delivery(message.id, &self.worker, &delivery, now).await?;
+                    self.state.metrics.delivery(message.channel, word);
+                    deliveries.push((message.id, delivery));
+                }
+                self.state.app.store.record_deliveries(&self.worker, &deliveries, now).await?;
             }
         }
     }
 
+    /// A channel that fails raises a notification to the agents, once an hour per channel and
+    /// node: its messages wait and are tried again; intake and the other channels go on.
+    async fn channel_down(&self, message: &OutboxMessage, error: &str, now: OffsetDateTime) {
+        {
+            let mut told = self.told.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if told.get(&message.channel).is_some_and(|at| now - *at < Duration::hours(1)) {
+                return;
+            }
+            told.insert(message.channel, now);
+        }
+        let body =
+            format!("the {} channel is failing ({error}); its messages wait and are tried again", message.channel);
+        let recipient = Recipient::Role(Role::Agent);
+        if let Err(error) = self.state.app.store.notify(&recipient, message.case_id, "channel_down", &body, now).await {
+            tracing::warn!(%error, "cannot leave a notification about a failing channel");
+        }
+    }
+
     /// An outbox row as its customer reads it: their language (their locale, else the language
-    /// of what they wrote), their name, the case reference and status link.
+    /// of what they wrote), their name, the case reference and status link, their address on the
+    /// channel and the conversation it continues.
     async fn render(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
         let detail = self.state.app.store.case(message.case_id).await?;
         let language = otklik_app::customer_language(&detail.customer, &detail.case);
@@ -181,14 +266,39 @@ impl Runner {
             words: message.body.as_deref(),
             due: due.as_deref(),
         };
+        let asks_rating = Rendered::template_asks_rating(&message.template)
+            && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram);
+        let mut text = self.messages.render(&message.template, language, &values);
+        if asks_rating {
+            text = self.messages.with_rating_request(text, message.channel, language);
+        }
+        let wanted = match message.channel {
+            Channel::Email => Some(IdentityKind::Email),
+            Channel::Sms => Some(IdentityKind::Phone),
+            Channel::Telegram => Some(IdentityKind::Telegram),
+            _ => None,
+        };
+        let to = wanted.and_then(|kind| {
+            // Telegram answers go to a chat: a numeric id, not a username.
+            let usable = |identity: &&otklik_core::Identity| {
+                identity.kind == kind && (kind != IdentityKind::Telegram || identity.value.parse::<i64>().is_ok())
+            };
+            detail.customer.identities.iter().find(usable).map(|identity| identity.value.clone())
+        });
+        let thread = self.state.app.store.reply_thread(message.case_id, message.channel).await?;
         Ok(Rendered {
             outbox_id: message.id,
             case_id: message.case_id,
-            text: self.messages.render(&message.template, language, &values),
+            text,
             reference,
             channel: message.channel,
             template: message.template.clone(),
             language,
+            to,
+            subject: detail.case.subject.clone(),
+            thread: thread.thread,
+            in_reply_to: thread.last_inbound,
+            asks_rating,
         })
     }
 

@@ -1,10 +1,11 @@
 //! Otklik's HTTP server: the JSON API under `/api/v1` with its OpenAPI document, bearer-token
-//! auth, health and metrics. `Application` is the one seam that builds and runs it — `main` and
+//! auth, health and metrics, and the channels' inbound webhooks (`/hooks/…`). `Application` is the one seam that builds and runs it — `main` and
 //! every integration test start the server the same way.
 
 mod api;
 pub mod auth;
 pub mod config;
+pub mod hooks;
 pub mod inbound;
 pub mod jobs;
 mod limits;

@@ -34,12 +34,21 @@ struct ChannelLabels {
 
 type LatencyFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    channel: String,
+    /// One of a fixed few words (`sent`, `failed`, …, `opened`, `continued`, `redelivered`).
+    outcome: String,
+}
+
 /// The server's metrics and the registry that prints them.
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
     cases_created: Family<ChannelLabels, Counter>,
+    deliveries: Family<OutcomeLabels, Counter>,
+    inbound: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -52,7 +61,15 @@ impl Default for Metrics {
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register("http_request_duration_seconds", "Time to answer HTTP requests", latency.clone());
         registry.register("cases_created", "Cases created from new feedback", cases_created.clone());
-        Metrics { registry, requests, latency, cases_created }
+        let deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "outbox_deliveries",
+            "Outbox messages handed to their channel by this node, by outcome",
+            deliveries.clone(),
+        );
+        let inbound = Family::<OutcomeLabels, Counter>::default();
+        registry.register("inbound_messages", "Messages the channels received, by outcome", inbound.clone());
+        Metrics { registry, requests, latency, cases_created, deliveries, inbound }
     }
 }
 
@@ -61,11 +78,33 @@ impl Metrics {
         self.cases_created.get_or_create(&ChannelLabels { channel: channel.as_str().to_owned() }).inc();
     }
 
-    /// The metrics in the Prometheus text format.
-    pub fn render(&self) -> String {
+    /// An outbox message handed to its channel: `sent`, `logged`, `on_site`, `retrying` or
+    /// `failed`.
+    pub fn delivery(&self, channel: otklik_core::Channel, outcome: &'static str) {
+        self.deliveries
+            .get_or_create(&OutcomeLabels { channel: channel.as_str().into(), outcome: outcome.into() })
+            .inc();
+    }
+
+    /// A message a channel received: `opened`, `continued` or `redelivered`.
+    pub fn inbound(&self, channel: otklik_core::Channel, outcome: &'static str) {
+        self.inbound.get_or_create(&OutcomeLabels { channel: channel.as_str().into(), outcome: outcome.into() }).inc();
+    }
+
+    /// The metrics in the Prometheus text format, with the outbox as the database holds it
+    /// (every node's messages, by channel and status).
+    pub fn render(&self, outbox: &[(otklik_core::Channel, otklik_core::OutboxStatus, i64)]) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        let body = text.strip_suffix("# EOF\n").unwrap_or(&text).to_owned();
+        let mut text = body;
+        text.push_str("# HELP otklik_outbox_messages Outbox messages by channel and status.\n");
+        text.push_str("# TYPE otklik_outbox_messages gauge\n");
+        for (channel, status, count) in outbox {
+            text.push_str(&format!("otklik_outbox_messages{{channel=\"{channel}\",status=\"{status}\"}} {count}\n"));
+        }
+        text.push_str("# EOF\n");
         text
     }
 }

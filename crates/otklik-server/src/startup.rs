@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tokio::net::TcpListener;
 
 use crate::auth::TokenCache;
-use crate::config::Config;
+use crate::config::{Config, HookSecrets};
 use crate::jobs::Runner;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
@@ -40,6 +40,8 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Connection and request limits.
     pub limits: Limits,
+    /// The secrets the channels' webhooks are signed with.
+    pub hooks: Arc<HookSecrets>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ pub struct Application {
     state: AppState,
     /// The channel drivers this node delivers the outbox through.
     channels: Registry,
+    outbox_lease: std::time::Duration,
 }
 
 impl Application {
@@ -103,11 +106,14 @@ impl Application {
             tokens: Arc::new(TokenCache::default()),
             max_body_bytes: config.max_body_bytes,
             limits: config.limits(),
+            hooks: Arc::new(config.hook_secrets()),
         };
         let router = crate::api::router(state.clone());
-        // No channel driver is configurable yet: every channel's messages are logged, so a case
-        // shows them as `logged` rather than pending forever.
-        Ok(Application { listener, router, state, channels: Registry::logging_only() })
+        // A channel with no driver configured is logged, so its case shows the message as
+        // `logged` rather than pending forever.
+        let channels = config.channels()?;
+        let outbox_lease = std::time::Duration::from_secs(config.outbox_lease_seconds);
+        Ok(Application { listener, router, state, channels, outbox_lease })
     }
 
     /// The address actually bound (the port is chosen by the OS when the config says 0).
@@ -129,7 +135,7 @@ impl Application {
     /// This node's deadline watch and job worker (tests run its passes by hand).
     pub fn runner(&self) -> Runner {
         let worker = format!("node-{}-{}", std::process::id(), &otklik_app::mint_link_secret()[..8]);
-        Runner::new(self.state.clone(), worker, self.channels.clone())
+        Runner::new(self.state.clone(), worker, self.channels.clone()).with_outbox_lease(self.outbox_lease)
     }
 
     /// Serves until `shutdown` completes, then lets requests in flight finish.

@@ -38,6 +38,9 @@ impl Inbound for Scripted {
 
 fn mail(id: &str, thread: &str, text: &str, attachments: Vec<Attachment>) -> Incoming {
     Incoming {
+        related: Vec::new(),
+        claims: Vec::new(),
+        automatic: false,
         channel: Channel::Email,
         external_id: Some(id.into()),
         thread: Some(thread.into()),

@@ -242,6 +242,18 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
     pub sent_at: Option<OffsetDateTime>,
+    /// What the channel said of it: the address of a post to answer on the site, or the
+    /// message's id at the provider.
+    pub note: Option<String>,
+}
+
+/// Where an answer on a case goes in the conversation it came from: the thread the case began
+/// in at its source (an e-mail's first `Message-ID`, a chat) and the newest message the customer
+/// sent on the channel, for `In-Reply-To`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyThread {
+    pub thread: Option<String>,
+    pub last_inbound: Option<String>,
 }
 
 /// A customer handed to sales.
@@ -387,14 +399,14 @@ pub struct Job {
 /// How delivering an outbox message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    Sent,
+    /// The channel took it; `note` is its id there, when it gave one.
+    Sent { note: Option<String> },
+    /// A public post to answer on the site itself, at `link`.
+    OnSite { link: String },
     /// No channel is configured for it: recorded, not sent.
     Logged,
     /// Not delivered: tried again at `retry_at`, or given up (`failed`) when it is none.
-    Failed {
-        error: String,
-        retry_at: Option<OffsetDateTime>,
-    },
+    Failed { error: String, retry_at: Option<OffsetDateTime> },
 }
 
 /// Everything Otklik keeps, in domain terms.
@@ -665,6 +677,49 @@ pub trait Store: Send + Sync + 'static {
         delivery: &Delivery,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    /// Marks claimed messages as being handed to their channel now, until `lease_until`: if
+    /// this node stops before their outcome is recorded, they are not sent again (see
+    /// `settle_interrupted`). Returns the ids still `worker`'s, the only ones it may send.
+    async fn start_sending(
+        &self,
+        worker: &str,
+        ids: &[i64],
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<i64>, StoreError>;
+
+    /// Records how delivering each of several claimed messages went, in one transaction; a
+    /// message no longer `worker`'s is left alone. Returns how many were recorded.
+    async fn record_deliveries(
+        &self,
+        worker: &str,
+        deliveries: &[(i64, Delivery)],
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+
+    /// Messages whose node stopped while handing them to their channel (their claim ran out
+    /// while `sending`): each is marked failed, since it may have left, with a notification to
+    /// the agents on its case. Returns them.
+    async fn settle_interrupted(&self, now: OffsetDateTime) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// The outbox by channel and status, for `/metrics`.
+    async fn outbox_counts(&self) -> Result<Vec<(Channel, OutboxStatus, i64)>, StoreError>;
+
+    /// Where an answer on the case goes in its conversation on `channel`.
+    async fn reply_thread(&self, case_id: i64, channel: Channel) -> Result<ReplyThread, StoreError>;
+
+    /// Leaves a notification about a case (a channel that is failing, say).
+    async fn notify(
+        &self,
+        recipient: &Recipient,
+        case_id: i64,
+        what: &str,
+        body: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// Sets a setting (a channel's position at its source, such as Telegram's update offset).
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError>;
 
     /// Records a failed run: the job is tried again at `retry_at`, or given up when `retry_at`
     /// is none.

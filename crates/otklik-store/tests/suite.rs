@@ -631,7 +631,9 @@ async fn an_outbox_message_is_claimed_once_retried_and_sent(store: Arc<dyn Store
     let again = store.claim_outbox("b", &[Channel::Web], later, later + time::Duration::minutes(5), 10).await.unwrap();
     assert_eq!(again[0].attempts, 2);
     assert_eq!(again[0].last_error.as_deref(), Some("gateway timeout"));
-    assert!(store.record_delivery(again[0].id, "b", &otklik_store::Delivery::Sent, later).await.unwrap());
+    assert!(
+        store.record_delivery(again[0].id, "b", &otklik_store::Delivery::Sent { note: None }, later).await.unwrap()
+    );
     let message = &store.case_work(case.id).await.unwrap().outbox[0];
     assert_eq!((message.status, message.sent_at), (otklik_core::OutboxStatus::Sent, Some(later)));
     assert!(

@@ -58,6 +58,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Fill a fresh mailbox on an IMAP server with `--messages` customers' mails, time how fast
+    /// the e-mail channel makes them cases (into the configured database), then time the outbox
+    /// sending their acknowledgements to an SMTP server over reused connections. The servers of
+    /// `scripts/mail-servers` take any user with the password `secret`.
+    Mail {
+        /// The IMAP server, `host:port` (plain IMAP).
+        #[arg(long, default_value = "127.0.0.1:1143")]
+        imap: String,
+        /// The SMTP server, `host:port`.
+        #[arg(long, default_value = "127.0.0.1:2525")]
+        smtp: String,
+        /// The mailbox user's password.
+        #[arg(long, default_value = "secret")]
+        password: String,
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// SMTP connections used at once.
+        #[arg(long, default_value_t = 8)]
+        connections: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
@@ -67,7 +89,110 @@ pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
         }
         BenchCommand::Search { cases, queries, seed } => search(config, cases, queries, seed).await,
         BenchCommand::Pages { cases, requests, seed } => pages(config, cases, requests, seed).await,
+        BenchCommand::Mail { imap, smtp, password, messages, connections, seed } => {
+            mail(config, &imap, &smtp, &password, messages, connections, seed).await
+        }
     }
+}
+
+async fn mail(
+    config: &Config,
+    imap: &str,
+    smtp: &str,
+    password: &str,
+    messages: usize,
+    connections: u32,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let run = format!("{:08x}", rand::random::<u32>());
+    let user = format!("bench-{run}@otklik.test");
+    // The mailbox, filled before the clock starts.
+    let started = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(imap).await.with_context(|| format!("cannot reach IMAP at {imap}"))?;
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await?.context("the IMAP server closed the connection")?;
+    let mut session = client.login(&user, password).await.map_err(|(error, _)| error)?;
+    for n in 0..messages {
+        let item = corpus::feedback(&mut rng);
+        let mail = format!(
+            "From: Customer {n} <customer-{n}-{run}@example.test>\r\nTo: {user}\r\nSubject: {n}\r\n\
+             Message-ID: <bench-{n}-{run}@example.test>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            item.text.replace('\n', "\r\n")
+        );
+        session.append("INBOX", None, None, mail.as_bytes()).await?;
+    }
+    let _ = session.logout().await;
+    println!("mailbox {user}: {messages} mails appended in {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut config = config.clone();
+    config.listen = "127.0.0.1:0".parse()?;
+    config.email = Some(otklik_channels::email::Settings {
+        imap_url: Some(format!("imap://{}:{password}@{imap}/INBOX", user.replace('@', "%40"))),
+        smtp_url: Some(format!("smtp://{smtp}")),
+        from: Some(format!("Otklik bench <{user}>")),
+        poll_seconds: Some(1),
+        smtp_connections: Some(connections),
+        ..Default::default()
+    });
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let application = otklik_server::Application::build(&config).await?;
+    let state = application.state().clone();
+    let before = state.store().case_count().await?;
+    let email = Arc::new(
+        otklik_channels::email::Email::new(config.email.as_ref().expect("set above"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sink: Arc<dyn otklik_channels::Sink> =
+        Arc::new(otklik_server::inbound::ChannelSink::new(state.clone(), Channel::Email));
+    let started = Instant::now();
+    let receiving = {
+        let email = email.clone();
+        tokio::spawn(async move { otklik_channels::Inbound::run(&*email, sink, stopped).await })
+    };
+    let target = before + messages as i64;
+    loop {
+        let count = state.store().case_count().await?;
+        if count >= target {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "only {} of {messages} mails became cases",
+            count - before
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed().as_secs_f64();
+    let _ = stop.send(true);
+    let _ = receiving.await;
+    println!(
+        "intake ({} database): {messages} mails became cases in {took:.2} s = {:.0} mails/s",
+        state.store().backend(),
+        messages as f64 / took
+    );
+
+    // Every new case owes its customer an acknowledgement: the outbox sends them.
+    let runner = application.runner();
+    let started = Instant::now();
+    let mut sent = 0;
+    loop {
+        let pass = runner.send_outbox().await?;
+        anyhow::ensure!(pass.undelivered == 0, "{} messages were not delivered", pass.undelivered);
+        if pass.sent == 0 {
+            break;
+        }
+        sent += pass.sent;
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "outbox: {sent} acknowledgements sent to {smtp} over {connections} connections in {took:.2} s = {:.0} messages/s",
+        sent as f64 / took
+    );
+    Ok(())
 }
 
 fn millis(micros: u64) -> f64 {

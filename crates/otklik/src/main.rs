@@ -63,6 +63,9 @@ enum Command {
     /// Manage the business's locations and their public complaint books (`/f/{slug}`).
     #[command(subcommand)]
     Location(LocationCommand),
+    /// Bring in feedback collected elsewhere.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Evaluate and train the triage models.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -117,6 +120,17 @@ enum TokenCommand {
     /// Revoke a token by its id (from `token list`); it stops working within 10 seconds on
     /// every node.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A review site's export: a JSON array of social items (docs/channels.md) or CSV with the
+    /// header `source,external_id,url,author,handle,followers,rating,text`. Each review opens a
+    /// public case on the `review` channel; reviews seen before are skipped.
+    Reviews {
+        /// The export file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,6 +310,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!("user `{username}` created with role `{role}`; password: {password}");
             }
+            Ok(())
+        }
+        Command::Import(ImportCommand::Reviews { file }) => {
+            let config = cli.global.config()?;
+            let content = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let items = otklik_channels::social::read_export(&file.to_string_lossy(), &content)
+                .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+            let app = otklik_server::app_for(&config, open_store(&config).await?)?;
+            let importer = otklik_app::Actor {
+                name: "otklik import reviews".into(),
+                role: Role::Intake,
+                scope: "channel:review".into(),
+                person: None,
+            };
+            let (mut opened, mut continued, mut seen, mut refused) = (0, 0, 0, 0);
+            for (index, item) in items.into_iter().enumerate() {
+                let taken = match item.into_incoming() {
+                    Ok(incoming) => app.receive(&importer, incoming).await.map_err(|error| error.to_string()),
+                    Err(reason) => Err(reason),
+                };
+                match taken {
+                    Ok(otklik_app::Received::Opened(_)) => opened += 1,
+                    Ok(otklik_app::Received::Continued { .. }) => continued += 1,
+                    Ok(otklik_app::Received::Redelivered { .. }) => seen += 1,
+                    Err(reason) => {
+                        refused += 1;
+                        eprintln!("review {}: {reason}", index + 1);
+                    }
+                }
+            }
+            println!("{opened} opened, {continued} added to open cases, {seen} seen before, {refused} refused");
+            anyhow::ensure!(refused == 0, "{refused} reviews were refused");
             Ok(())
         }
         Command::Location(command) => {

@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::web::routes())
+        .merge(crate::hooks::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, limits::deadline))
@@ -193,7 +194,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render();
+    let outbox = match state.store().outbox_counts().await {
+        Ok(counts) => counts,
+        Err(error) => {
+            tracing::warn!(%error, "cannot count the outbox for /metrics");
+            Vec::new()
+        }
+    };
+    let body = state.metrics.render(&outbox);
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
 }
 

@@ -268,6 +268,9 @@ pub struct OutboxView {
     pub status: OutboxStatus,
     pub attempts: u32,
     pub last_error: Option<String>,
+    /// What the channel said of it: for `on_site`, the address of the post to answer on the
+    /// site itself; for `sent`, the message's id at the channel.
+    pub note: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -371,6 +374,7 @@ pub async fn work(
                 status: m.status,
                 attempts: m.attempts,
                 last_error: m.last_error,
+                note: m.note,
                 created_at: m.created_at,
             })
             .collect(),

@@ -11,8 +11,8 @@ mod workflow;
 
 use async_trait::async_trait;
 use otklik_core::{
-    Case, CaseFilter, CasePatch, Channel, Customer, CustomerPatch, Direction, Message, NewFeedback, NewMessage, Page,
-    Role, Status,
+    Case, CaseFilter, CasePatch, Channel, Customer, CustomerPatch, Direction, Message, NewFeedback, NewMessage,
+    OutboxStatus, Page, Role, Status,
 };
 use time::OffsetDateTime;
 
@@ -22,8 +22,8 @@ use crate::records::{
 };
 use crate::{
     AttachmentInfo, CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery,
-    IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, SessionRecord, Stamp, Step,
-    Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
+    IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, ReplyThread, SessionRecord,
+    Stamp, Step, Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
 };
 use exec::{Commit, Conn, query};
 
@@ -338,6 +338,20 @@ impl<B: Backend> Store for SqlStore<B> {
             .bind(at)
             .bind(&stamp.actor)
             .bind(message.overridden.join(","))
+            .execute(&mut tx)
+            .await?;
+        }
+        // A public answer is owed to the customer on the case's channel: the outbox carries it
+        // there (template `reply`: the words as written, with the footer).
+        if message.direction == Direction::Outbound && message.public {
+            query(
+                "INSERT INTO outbox (case_id, template, channel, body, status, next_attempt_at, created_at) \
+                 VALUES ($1, 'reply', $2, $3, 'pending', $4, $4)",
+            )
+            .bind(case_id)
+            .bind(message.channel.as_str())
+            .bind(&message.body)
+            .bind(at)
             .execute(&mut tx)
             .await?;
         }
@@ -1031,6 +1045,89 @@ impl<B: Backend> Store for SqlStore<B> {
             workflow::claim_outbox(&mut tx, B::DIALECT.claim_lock(), worker, channels, now, lease_until, limit).await?;
         tx.commit().await?;
         Ok(claimed)
+    }
+
+    async fn start_sending(
+        &self,
+        worker: &str,
+        ids: &[i64],
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let started = workflow::start_sending(&mut tx, worker, ids, lease_until).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    async fn record_deliveries(
+        &self,
+        worker: &str,
+        deliveries: &[(i64, Delivery)],
+        at: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let mut recorded = 0;
+        for (id, delivery) in deliveries {
+            recorded += u64::from(workflow::record_delivery(&mut tx, *id, worker, delivery, at).await?);
+        }
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn settle_interrupted(&self, now: OffsetDateTime) -> Result<Vec<OutboxMessage>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let settled = workflow::settle_interrupted(&mut tx, now).await?;
+        tx.commit().await?;
+        Ok(settled)
+    }
+
+    async fn outbox_counts(&self) -> Result<Vec<(Channel, OutboxStatus, i64)>, StoreError> {
+        let rows: Vec<(String, String, i64)> =
+            query("SELECT channel, status, count(*) FROM outbox GROUP BY channel, status ORDER BY channel, status")
+                .fetch_all(&mut self.backend.read().await?)
+                .await?;
+        rows.into_iter().map(|(channel, status, count)| Ok((word(&channel)?, word(&status)?, count))).collect()
+    }
+
+    async fn reply_thread(&self, case_id: i64, channel: Channel) -> Result<ReplyThread, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let thread: Option<Option<String>> =
+            query("SELECT thread_key FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut conn).await?;
+        let thread = thread.ok_or(StoreError::NotFound("case"))?;
+        let last_inbound: Option<String> = query(
+            "SELECT external_id FROM messages WHERE case_id = $1 AND channel = $2 AND direction = 'inbound' \
+             AND external_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+        )
+        .bind(case_id)
+        .bind(channel.as_str())
+        .scalar_optional(&mut conn)
+        .await?;
+        Ok(ReplyThread { thread, last_inbound })
+    }
+
+    async fn notify(
+        &self,
+        recipient: &Recipient,
+        case_id: i64,
+        what: &str,
+        body: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::notify(&mut tx, recipient, case_id, what, body, millis(at)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut tx = self.backend.write().await?;
+        query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+            .bind(key)
+            .bind(value)
+            .execute(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn record_delivery(

@@ -67,7 +67,7 @@ async fn event<C: Conn + ?Sized>(
     Ok(())
 }
 
-async fn notify<C: Conn + ?Sized>(
+pub(crate) async fn notify<C: Conn + ?Sized>(
     tx: &mut C,
     recipient: &Recipient,
     case_id: i64,
@@ -519,9 +519,10 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
     })
 }
 
-type OutboxRow = (i64, i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>);
+type OutboxRow =
+    (i64, i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>, Option<String>);
 const OUTBOX_COLUMNS: &str = "id, case_id, template, channel, body, status, attempts, next_attempt_at, \
-                              last_error, created_at, sent_at";
+                              last_error, created_at, sent_at, note";
 
 fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -536,6 +537,7 @@ fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
         last_error: row.8,
         created_at: from_millis(row.9)?,
         sent_at: optional_time(row.10)?,
+        note: row.11,
     })
 }
 
@@ -575,18 +577,19 @@ pub(crate) async fn record_delivery<C: Conn + ?Sized>(
     delivery: &Delivery,
     at: OffsetDateTime,
 ) -> Result<bool, StoreError> {
-    let (status, error, next, sent) = match delivery {
-        Delivery::Sent => (OutboxStatus::Sent, None, None, Some(millis(at))),
-        Delivery::Logged => (OutboxStatus::Logged, None, None, Some(millis(at))),
+    let (status, error, next, sent, note) = match delivery {
+        Delivery::Sent { note } => (OutboxStatus::Sent, None, None, Some(millis(at)), note.as_deref()),
+        Delivery::OnSite { link } => (OutboxStatus::OnSite, None, None, Some(millis(at)), Some(link.as_str())),
+        Delivery::Logged => (OutboxStatus::Logged, None, None, Some(millis(at)), None),
         Delivery::Failed { error, retry_at: Some(retry_at) } => {
-            (OutboxStatus::Pending, Some(error.as_str()), Some(millis(*retry_at)), None)
+            (OutboxStatus::Pending, Some(error.as_str()), Some(millis(*retry_at)), None, None)
         }
-        Delivery::Failed { error, retry_at: None } => (OutboxStatus::Failed, Some(error.as_str()), None, None),
+        Delivery::Failed { error, retry_at: None } => (OutboxStatus::Failed, Some(error.as_str()), None, None, None),
     };
     let recorded = query(
         "UPDATE outbox SET status = $1, last_error = coalesce($2, last_error), \
-         next_attempt_at = coalesce($3, next_attempt_at), sent_at = $4, locked_by = NULL \
-         WHERE id = $5 AND locked_by = $6 AND status = 'pending'",
+         next_attempt_at = coalesce($3, next_attempt_at), sent_at = $4, note = coalesce($7, note), \
+         locked_by = NULL WHERE id = $5 AND locked_by = $6 AND status IN ('pending', 'sending')",
     )
     .bind(status.as_str())
     .bind(error)
@@ -594,9 +597,56 @@ pub(crate) async fn record_delivery<C: Conn + ?Sized>(
     .bind(sent)
     .bind(message_id)
     .bind(worker)
+    .bind(note)
     .execute(tx)
     .await?;
     Ok(recorded == 1)
+}
+
+pub(crate) async fn start_sending<C: Conn + ?Sized>(
+    tx: &mut C,
+    worker: &str,
+    ids: &[i64],
+    lease_until: OffsetDateTime,
+) -> Result<Vec<i64>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are numbers, so they are written into the statement as they are.
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let started: Vec<(i64,)> = query(format!(
+        "UPDATE outbox SET status = 'sending', next_attempt_at = $2 \
+         WHERE id IN ({list}) AND locked_by = $1 AND status = 'pending' RETURNING id"
+    ))
+    .bind(worker)
+    .bind(millis(lease_until))
+    .fetch_all(tx)
+    .await?;
+    Ok(started.into_iter().map(|(id,)| id).collect())
+}
+
+/// What an agent reads of a message whose node stopped while sending it.
+pub(crate) const INTERRUPTED: &str =
+    "the node stopped while handing it to the channel: it may have been sent, so it is not sent again";
+
+pub(crate) async fn settle_interrupted<C: Conn + ?Sized>(
+    tx: &mut C,
+    now: OffsetDateTime,
+) -> Result<Vec<OutboxMessage>, StoreError> {
+    let rows: Vec<OutboxRow> = query(format!(
+        "UPDATE outbox SET status = 'failed', last_error = $1, locked_by = NULL \
+         WHERE status = 'sending' AND next_attempt_at <= $2 RETURNING {OUTBOX_COLUMNS}"
+    ))
+    .bind(INTERRUPTED)
+    .bind(millis(now))
+    .fetch_all(&mut *tx)
+    .await?;
+    let settled = rows.into_iter().map(outbox_message).collect::<Result<Vec<_>, _>>()?;
+    for message in &settled {
+        let body = format!("message `{}` on {}: {INTERRUPTED}", message.template, message.channel);
+        notify(tx, &Recipient::Role(Role::Agent), message.case_id, "delivery_interrupted", &body, millis(now)).await?;
+    }
+    Ok(settled)
 }
 
 pub(crate) async fn clocked_cases<C: Conn + ?Sized>(

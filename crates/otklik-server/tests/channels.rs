@@ -1,0 +1,631 @@
+//! The channels end to end, against the real protocols: e-mail through Dovecot (IMAP) and
+//! OpenSMTPD (SMTP) on loopback (`scripts/mail-servers`, started by `scripts/test`), Telegram
+//! through a fake Bot API and SMS through a fake provider that speak the real JSON and form
+//! formats, and the social webhooks signed as the networks sign them. For each: a message
+//! arrives and opens a case with the right channel, customer and kind; the agent's reply reaches
+//! the customer on the same channel; the customer's answer lands on the same case; a redelivered
+//! message creates nothing; forged signatures and broken input change nothing.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use futures_util::StreamExt;
+use otklik_channels::signature::sign;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Db, TestApp};
+
+/// Waits up to 30 s for `check` to give something.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    for _ in 0..300 {
+        if let Some(found) = check().await {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn cases(app: &TestApp) -> Vec<Value> {
+    let (status, list) = app.get(&app.agent, "/api/v1/feedback?include_hidden=true&limit=200").await;
+    assert_eq!(status, StatusCode::OK);
+    list["items"].as_array().unwrap().clone()
+}
+
+async fn case(app: &TestApp, id: i64) -> Value {
+    let (status, case) = app.get(&app.agent, &format!("/api/v1/feedback/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    case
+}
+
+async fn reply(app: &TestApp, id: i64, body: &str) {
+    let (status, answer) = app
+        .post(&app.agent, &format!("/api/v1/feedback/{id}/messages"), json!({ "kind": "reply", "body": body }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+}
+
+fn inbound_count(case: &Value) -> usize {
+    case["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "inbound").count()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rand::random::<u32>())
+}
+
+// ---------------------------------------------------------------------------------------------
+// E-mail
+
+/// The loopback mail servers, or none outside CI when `scripts/mail-servers` was not run.
+fn mail_servers() -> Option<(String, String)> {
+    match (std::env::var("OTKLIK_TEST_IMAP"), std::env::var("OTKLIK_TEST_SMTP")) {
+        (Ok(imap), Ok(smtp)) => Some((imap, smtp)),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("OTKLIK_TEST_IMAP and OTKLIK_TEST_SMTP are required under CI (scripts/mail-servers)")
+        }
+        _ => {
+            eprintln!("skipped: no mail servers (run scripts/mail-servers)");
+            None
+        }
+    }
+}
+
+type Imap = async_imap::Session<tokio::net::TcpStream>;
+
+async fn imap(server: &str, user: &str) -> Imap {
+    let tcp = tokio::net::TcpStream::connect(server).await.unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    client.read_response().await.unwrap().unwrap();
+    let mut session = client.login(user, "secret").await.map_err(|(error, _)| error).unwrap();
+    session.select("INBOX").await.unwrap();
+    session
+}
+
+/// Every mail in a mailbox, parsed: (headers+body as text, seen).
+async fn mailbox(server: &str, user: &str) -> Vec<(String, bool)> {
+    let mut session = imap(server, user).await;
+    let mut mails = Vec::new();
+    {
+        let mut fetched = session.fetch("1:*", "(FLAGS BODY.PEEK[])").await.unwrap();
+        while let Some(fetch) = fetched.next().await {
+            let fetch = fetch.unwrap();
+            let seen = fetch.flags().any(|flag| flag == async_imap::types::Flag::Seen);
+            let body = fetch.body().map(|body| String::from_utf8_lossy(body).into_owned()).unwrap_or_default();
+            mails.push((body, seen));
+        }
+    }
+    let _ = session.logout().await;
+    mails
+}
+
+async fn append(server: &str, user: &str, mail: &str) {
+    let mut session = imap(server, user).await;
+    session.append("INBOX", None, None, mail.as_bytes()).await.unwrap();
+    let _ = session.logout().await;
+}
+
+async fn send(smtp: &str, from: &str, to: &str, mail: &str) {
+    use lettre::AsyncTransport;
+    let (host, port) = smtp.split_once(':').unwrap();
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(host)
+        .port(port.parse().unwrap())
+        .build();
+    let envelope = lettre::address::Envelope::new(Some(from.parse().unwrap()), vec![to.parse().unwrap()]).unwrap();
+    transport.send_raw(&envelope, mail.as_bytes()).await.unwrap();
+}
+
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    mail.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+async fn email_conversation(db: Db) {
+    let Some((imap_server, smtp_server)) = mail_servers() else { return };
+    let support = format!("{}@otklik.test", unique("support"));
+    let customer = format!("{}@example.test", unique("customer"));
+    let imap_url = format!("imap://{}:secret@{imap_server}/INBOX", support.replace('@', "%40"));
+    let smtp_url = format!("smtp://{smtp_server}");
+    let from = format!("Кофейня Зерно <{support}>");
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.email = Some(otklik_channels::email::Settings {
+            imap_url: Some(imap_url),
+            smtp_url: Some(smtp_url),
+            from: Some(from),
+            poll_seconds: Some(2),
+            ..Default::default()
+        });
+    })
+    .await
+    else {
+        return;
+    };
+
+    // The customer writes: a case opens, on the e-mail channel, as a complaint, from them.
+    let first = format!(
+        "From: Анна <{customer}>\r\nTo: {support}\r\nSubject: Холодный кофе\r\nMessage-ID: <first-{customer}>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nВчера принесли холодный кофе и нагрубили. Верните деньги!\r\n"
+    );
+    send(&smtp_server, &customer, &support, &first).await;
+    let opened = eventually("the mail to become a case", || async {
+        cases(&app).await.into_iter().find(|case| case["channel"] == "email")
+    })
+    .await;
+    let id = opened["id"].as_i64().unwrap();
+    let reference = opened["reference"].as_str().unwrap().to_owned();
+    assert_eq!(opened["kind"], "complaint", "{opened}");
+    let detail = case(&app, id).await;
+    assert_eq!(detail["customer"]["identities"][0]["value"], customer.as_str(), "{detail}");
+
+    // The acknowledgement reaches the customer within seconds, threaded and with the reference.
+    let ack = eventually("the acknowledgement", || async { mailbox(&imap_server, &customer).await.into_iter().next() })
+        .await
+        .0;
+    assert!(header(&ack, "Subject").unwrap().contains(&reference) || ack.contains(&reference), "{ack}");
+    assert_eq!(header(&ack, "In-Reply-To"), Some(format!("<first-{customer}>").as_str()), "{ack}");
+    assert_eq!(header(&ack, "Auto-Submitted"), Some("auto-replied"), "{ack}");
+    assert!(ack.contains("text/plain") && ack.contains("text/html"), "{ack}");
+
+    // The agent's reply reaches the customer by e-mail.
+    reply(&app, id, "Анна, приносим извинения! Деньги вернём сегодня до 18:00.").await;
+    let answer = eventually("the agent's reply", || async {
+        let mails = mailbox(&imap_server, &customer).await;
+        (mails.len() >= 2).then(|| mails[1].0.clone())
+    })
+    .await;
+    let our_id = header(&answer, "Message-ID").unwrap().to_owned();
+    assert!(our_id.contains(&reference), "{answer}");
+    assert!(header(&answer, "References").unwrap().contains(&format!("<first-{customer}>")), "{answer}");
+
+    // The customer answers the reply: it lands on the same case.
+    let second = format!(
+        "From: {customer}\r\nTo: {support}\r\nSubject: Re: Холодный кофе [{reference}]\r\nMessage-ID: <second-{customer}>\r\n\
+         In-Reply-To: {our_id}\r\nReferences: <first-{customer}> {our_id}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Спасибо, жду.\r\n\r\n> Анна, приносим извинения!\r\n"
+    );
+    send(&smtp_server, &customer, &support, &second).await;
+    eventually("the answer on the same case", || async { (inbound_count(&case(&app, id).await) == 2).then_some(()) })
+        .await;
+    let detail = case(&app, id).await;
+    let last = detail["messages"].as_array().unwrap().iter().rfind(|m| m["direction"] == "inbound").unwrap().clone();
+    assert_eq!(last["body"], "Спасибо, жду.", "the quoted mail is not kept: {last}");
+
+    // A redelivered mail (the same Message-ID), an auto-reply and broken MIME create nothing,
+    // and each is marked seen.
+    append(&imap_server, &support, &first).await;
+    let away = format!(
+        "From: {customer}\r\nTo: {support}\r\nSubject: Out of office\r\nAuto-Submitted: auto-replied\r\n\
+         Message-ID: <away-{customer}>\r\n\r\nI am away until Monday.\r\n"
+    );
+    append(&imap_server, &support, &away).await;
+    append(&imap_server, &support, "this is not a mail at all\r\n").await;
+    eventually("every mail in the support mailbox to be seen", || async {
+        let mails = mailbox(&imap_server, &support).await;
+        (mails.len() == 5 && mails.iter().all(|(_, seen)| *seen)).then_some(())
+    })
+    .await;
+    assert_eq!(cases(&app).await.len(), 1, "nothing new was opened");
+    assert_eq!(inbound_count(&case(&app, id).await), 2);
+    // No answer to the robot either: the customer's mailbox holds the acknowledgement and the reply.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mailbox(&imap_server, &customer).await.len(), 2);
+    // The outbox shows both as sent, and /metrics counts them.
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("otklik_outbox_messages{channel=\"email\",status=\"sent\"} 2"), "{metrics}");
+    assert!(metrics.contains("otklik_inbound_messages_total{channel=\"email\",outcome=\"opened\"} 1"), "{metrics}");
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telegram
+
+/// A fake Bot API: updates pushed by the test are handed out by `getUpdates` from the offset
+/// asked for; what the bot sends is recorded.
+#[derive(Default)]
+struct Bot {
+    updates: Mutex<Vec<Value>>,
+    sent: Mutex<Vec<Value>>,
+    answered: Mutex<Vec<Value>>,
+}
+
+async fn fake_bot_api() -> (Arc<Bot>, String) {
+    let bot = Arc::new(Bot::default());
+    async fn get_updates(State(bot): State<Arc<Bot>>, Json(body): Json<Value>) -> Json<Value> {
+        let offset = body["offset"].as_i64().unwrap_or(0);
+        for _ in 0..10 {
+            let ready: Vec<Value> = bot
+                .updates
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|update| update["update_id"].as_i64().unwrap() >= offset)
+                .cloned()
+                .collect();
+            if !ready.is_empty() {
+                return Json(json!({ "ok": true, "result": ready }));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Json(json!({ "ok": true, "result": [] }))
+    }
+    async fn send_message(State(bot): State<Arc<Bot>>, Json(body): Json<Value>) -> Json<Value> {
+        let mut sent = bot.sent.lock().unwrap();
+        sent.push(body.clone());
+        let id = sent.len() as i64 + 1000;
+        Json(
+            json!({ "ok": true, "result": { "message_id": id, "chat": { "id": body["chat_id"], "type": "private" }, "date": 0, "text": body["text"] } }),
+        )
+    }
+    async fn answer_callback(State(bot): State<Arc<Bot>>, Json(body): Json<Value>) -> Json<Value> {
+        bot.answered.lock().unwrap().push(body);
+        Json(json!({ "ok": true, "result": true }))
+    }
+    let router = axum::Router::new()
+        .route("/bot{token}/getUpdates", post(get_updates))
+        .route("/bot{token}/sendMessage", post(send_message))
+        .route("/bot{token}/answerCallbackQuery", post(answer_callback))
+        .with_state(bot.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (bot, base)
+}
+
+fn telegram_message(update_id: i64, message_id: i64, chat: i64, text: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id,
+            "from": { "id": chat, "is_bot": false, "first_name": "Мария", "language_code": "ru" },
+            "chat": { "id": chat, "type": "private", "first_name": "Мария" },
+            "date": 1_700_000_000,
+            "text": text
+        }
+    })
+}
+
+async fn telegram_conversation(db: Db) {
+    let (bot, base) = fake_bot_api().await;
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.telegram = Some(otklik_channels::telegram::Settings {
+            bot_token: Some("123:secret-token".into()),
+            api_base: Some(base),
+            poll_seconds: Some(1),
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let chat = 555_000_111;
+    let sent_to_chat =
+        |bot: &Arc<Bot>| bot.sent.lock().unwrap().iter().filter(|m| m["chat_id"] == chat).cloned().collect::<Vec<_>>();
+
+    // `/start` is greeted in the customer's language, and opens nothing.
+    bot.updates.lock().unwrap().push(telegram_message(1, 1, chat, "/start"));
+    let greeting = eventually("the greeting", || async { sent_to_chat(&bot).first().cloned() }).await;
+    assert!(greeting["text"].as_str().unwrap().starts_with("Здравствуйте"), "{greeting}");
+
+    // A message opens a case on the Telegram channel, acknowledged in the chat.
+    bot.updates.lock().unwrap().push(telegram_message(
+        2,
+        2,
+        chat,
+        "Курьер опоздал на два часа, еда холодная. Это безобразие!",
+    ));
+    let opened =
+        eventually("the case", || async { cases(&app).await.into_iter().find(|case| case["channel"] == "telegram") })
+            .await;
+    let id = opened["id"].as_i64().unwrap();
+    let reference = opened["reference"].as_str().unwrap().to_owned();
+    assert_eq!(opened["kind"], "complaint", "{opened}");
+    let ack = eventually("the acknowledgement", || async {
+        (sent_to_chat(&bot).len() >= 2).then(|| sent_to_chat(&bot)[1].clone())
+    })
+    .await;
+    assert!(ack["text"].as_str().unwrap().contains(&reference), "{ack}");
+
+    // The agent's reply goes to the chat; the customer's answer continues the case.
+    reply(&app, id, "Мария, приносим извинения! Вернём стоимость доставки сегодня.").await;
+    eventually("the reply in the chat", || async {
+        sent_to_chat(&bot).iter().any(|m| m["text"].as_str().unwrap().contains("Вернём стоимость")).then_some(())
+    })
+    .await;
+    bot.updates.lock().unwrap().push(telegram_message(3, 3, chat, "Спасибо!"));
+    eventually("the answer on the case", || async { (inbound_count(&case(&app, id).await) == 2).then_some(()) }).await;
+
+    // The same message delivered again (a new update of an old message) writes nothing; the
+    // offset is kept in the database.
+    bot.updates.lock().unwrap().push(telegram_message(4, 3, chat, "Спасибо!"));
+    bot.updates.lock().unwrap().push(telegram_message(5, 5, chat, "/start"));
+    eventually("the later updates", || async { (sent_to_chat(&bot).len() >= 4).then_some(()) }).await;
+    assert_eq!(inbound_count(&case(&app, id).await), 2);
+    assert_eq!(cases(&app).await.len(), 1);
+    let offset = app.store.setting("channel:telegram.telegram.offset", &String::new).await.unwrap();
+    assert_eq!(offset, "6");
+
+    // A rating request comes with buttons, and a button's answer rates the case.
+    app.sql(&format!("UPDATE cases SET status = 'resolved' WHERE id = {id}")).await;
+    app.sql(&format!(
+        "INSERT INTO outbox (case_id, template, channel, status, next_attempt_at, created_at) \
+         VALUES ({id}, 'complaint.follow_up', 'telegram', 'pending', 0, 0)"
+    ))
+    .await;
+    let ask = eventually("the rating request", || async {
+        sent_to_chat(&bot).into_iter().find(|m| m.get("reply_markup").is_some())
+    })
+    .await;
+    let button = ask["reply_markup"]["inline_keyboard"][0][4]["callback_data"].as_str().unwrap().to_owned();
+    assert_eq!(button, format!("rate:{id}:5"));
+    // Someone else's button press does not rate the case; the customer's does.
+    for (update_id, from) in [(6, 999), (7, chat)] {
+        bot.updates.lock().unwrap().push(json!({
+            "update_id": update_id,
+            "callback_query": { "id": format!("q{update_id}"), "from": { "id": from, "is_bot": false, "first_name": "X" }, "data": button }
+        }));
+    }
+    eventually("both buttons answered", || async { (bot.answered.lock().unwrap().len() == 2).then_some(()) }).await;
+    assert_eq!(app.store.rating(id).await.unwrap(), Some((5, None)));
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SMS
+
+#[derive(Default)]
+struct Provider {
+    sent: Mutex<Vec<(String, Value)>>,
+}
+
+async fn fake_sms_provider() -> (Arc<Provider>, String) {
+    let provider = Arc::new(Provider::default());
+    async fn send(
+        State(provider): State<Arc<Provider>>,
+        headers: axum::http::HeaderMap,
+        Json(body): Json<Value>,
+    ) -> Json<Value> {
+        let auth = headers.get("authorization").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let mut sent = provider.sent.lock().unwrap();
+        sent.push((auth, body));
+        Json(json!({ "id": format!("sms-{}", sent.len()), "status": "queued" }))
+    }
+    let router = axum::Router::new().route("/send", post(send)).with_state(provider.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (provider, base)
+}
+
+const SMS_SECRET: &str = "sms-webhook-secret-0123456789";
+
+async fn hook(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    signature: Option<String>,
+) -> (StatusCode, Value) {
+    let mut request = app.client.post(app.url(path)).header("content-type", content_type).body(body.to_vec());
+    if let Some(signature) = signature {
+        let name = if path.ends_with("/meta") { "X-Hub-Signature-256" } else { "X-Otklik-Signature" };
+        request = request.header(name, signature);
+    }
+    let response = request.send().await.unwrap();
+    (response.status(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn sms_conversation(db: Db) {
+    let (provider, base) = fake_sms_provider().await;
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.sms = Some(otklik_channels::sms::Settings {
+            send_url: Some(format!("{base}/send")),
+            auth_header: Some("Authorization: Bearer provider-key".into()),
+            webhook_secret: Some(SMS_SECRET.into()),
+            ..Default::default()
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let secret = SMS_SECRET.as_bytes();
+    let first =
+        r#"{"from":"+7 (999) 123-45-67","text":"Второй раз привозят не тот заказ! Верните деньги.","id":"in-1"}"#
+            .as_bytes();
+    let (status, answer) = hook(&app, "/hooks/sms", "application/json", first, Some(sign(secret, first))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["outcome"], "opened");
+    let reference = answer["case"].as_str().unwrap().to_owned();
+    let opened = cases(&app).await.into_iter().find(|case| case["reference"] == reference.as_str()).unwrap();
+    let id = opened["id"].as_i64().unwrap();
+    assert_eq!((opened["channel"].as_str(), opened["kind"].as_str()), (Some("sms"), Some("complaint")), "{opened}");
+
+    // The acknowledgement goes through the provider, with its key, to the customer's phone.
+    let (auth, ack) =
+        eventually("the acknowledgement", || async { provider.sent.lock().unwrap().first().cloned() }).await;
+    assert_eq!(auth, "Bearer provider-key");
+    assert_eq!(ack["to"], "+79991234567");
+    assert!(ack["text"].as_str().unwrap().contains(&reference), "{ack}");
+
+    reply(&app, id, "Приносим извинения! Курьер привезёт верный заказ в течение часа.").await;
+    eventually("the reply by SMS", || async { (provider.sent.lock().unwrap().len() == 2).then_some(()) }).await;
+
+    // The provider's common form format continues the same case; the same id again is seen.
+    let form = b"From=%2B79991234567&Body=%D0%96%D0%B4%D1%83&MessageSid=in-2";
+    let signed = sign(secret, form);
+    let (status, answer) =
+        hook(&app, "/hooks/sms", "application/x-www-form-urlencoded", form, Some(signed.clone())).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("continued")), "{answer}");
+    let (status, answer) = hook(&app, "/hooks/sms", "application/x-www-form-urlencoded", form, Some(signed)).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("redelivered")), "{answer}");
+    assert_eq!(inbound_count(&case(&app, id).await), 2);
+
+    // Forged, missing or malformed: refused, and nothing changes.
+    let other = br#"{"from":"+79990000000","text":"Hi","id":"in-9"}"#;
+    let refusals = [
+        (other.to_vec(), "application/json", Some(sign(b"wrong-secret", other)), StatusCode::UNAUTHORIZED),
+        (other.to_vec(), "application/json", None, StatusCode::UNAUTHORIZED),
+        (other.to_vec(), "application/json", Some("sha256=zz".to_owned()), StatusCode::UNAUTHORIZED),
+        (b"{\"from\":".to_vec(), "application/json", Some(sign(secret, b"{\"from\":")), StatusCode::BAD_REQUEST),
+        (
+            br#"{"from":"+79990000000","text":"Hi","id":"x","extra":1}"#.to_vec(),
+            "application/json",
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (b"hello".to_vec(), "text/plain", Some(sign(secret, b"hello")), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ];
+    for (body, content_type, signature, expected) in refusals {
+        let (status, problem) = hook(&app, "/hooks/sms", content_type, &body, signature).await;
+        assert_eq!(status, expected, "{problem}");
+        assert!(!problem["detail"].as_str().unwrap_or("").is_empty(), "a clear error: {problem}");
+    }
+    let huge = vec![b'a'; 2 * 1024 * 1024];
+    let (status, _) = hook(&app, "/hooks/sms", "application/json", &huge, Some(sign(secret, &huge))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(cases(&app).await.len(), 1);
+
+    // "Reply 1 to 5": a lone digit answering the resolved case is its rating.
+    app.sql(&format!("UPDATE cases SET status = 'resolved' WHERE id = {id}")).await;
+    let score = br#"{"from":"+79991234567","text":"5","id":"in-3"}"#;
+    let (status, answer) = hook(&app, "/hooks/sms", "application/json", score, Some(sign(secret, score))).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("continued")), "{answer}");
+    assert_eq!(app.store.rating(id).await.unwrap(), Some((5, None)));
+    app.finish().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Social networks and review sites
+
+const SOCIAL_SECRET: &str = "social-webhook-secret-0123456789";
+const META_SECRET: &str = "meta-app-secret-0123456789";
+
+async fn social_items(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.social = Some(otklik_channels::social::Settings {
+            webhook_secret: Some(SOCIAL_SECRET.into()),
+            meta_app_secret: Some(META_SECRET.into()),
+            meta_verify_token: Some("verify-me".into()),
+            ..Default::default()
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let review = serde_json::to_vec(&json!({
+        "source": "yandex_maps", "external_id": "rev-1", "url": "https://maps.example/org/1/reviews/rev-1",
+        "text": "Ужасное обслуживание, ждали час, официант нагрубил. Больше не придём.", "public": true,
+        "author": { "name": "Пётр", "handle": "@petr", "followers": 25000 }, "rating": 1
+    }))
+    .unwrap();
+    let (status, answer) =
+        hook(&app, "/hooks/social", "application/json", &review, Some(sign(SOCIAL_SECRET.as_bytes(), &review))).await;
+    assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("opened")), "{answer}");
+    let opened = cases(&app).await.into_iter().next().unwrap();
+    let id = opened["id"].as_i64().unwrap();
+    assert_eq!(opened["channel"], "review");
+    assert_eq!(opened["public"], true);
+    let detail = case(&app, id).await;
+    assert_eq!(detail["customer"]["followers"], 25000, "{detail}");
+    // Seen again: nothing new.
+    let (_, answer) =
+        hook(&app, "/hooks/social", "application/json", &review, Some(sign(SOCIAL_SECRET.as_bytes(), &review))).await;
+    assert_eq!(answer["outcome"], "redelivered");
+
+    // The brand's answer is marked "reply on the site", with the review's address.
+    reply(
+        &app,
+        id,
+        "Пётр, приносим извинения за ожидание и грубость. Мы разберёмся и свяжемся с вами сегодня до 18:00.",
+    )
+    .await;
+    let work = eventually("the answer marked for the site", || async {
+        let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+        work["outbox"].as_array().unwrap().iter().find(|m| m["status"] == "on_site").cloned()
+    })
+    .await;
+    assert_eq!(work["note"], "https://maps.example/org/1/reviews/rev-1", "{work}");
+
+    // Refusals change nothing.
+    let forged = sign(b"not-the-secret", &review);
+    assert_eq!(
+        hook(&app, "/hooks/social", "application/json", &review, Some(forged)).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let unknown =
+        br#"{"source":"vk","external_id":"1","url":null,"text":"x","public":true,"author":{"handle":"a"},"kind":"x"}"#;
+    let (status, problem) =
+        hook(&app, "/hooks/social", "application/json", unknown, Some(sign(SOCIAL_SECRET.as_bytes(), unknown))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("kind"), "{problem}");
+    let broken = b"{\"source\":";
+    assert_eq!(
+        hook(&app, "/hooks/social", "application/json", broken, Some(sign(SOCIAL_SECRET.as_bytes(), broken))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Meta: the subscription check, then a signed Instagram comment.
+    let challenge = app
+        .client
+        .get(app.url("/hooks/social/meta?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge.status(), StatusCode::OK);
+    assert_eq!(challenge.text().await.unwrap(), "1158201444");
+    let wrong = app
+        .client
+        .get(app.url("/hooks/social/meta?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::FORBIDDEN);
+    let comment = serde_json::to_vec(&json!({
+        "object": "instagram",
+        "entry": [{ "id": "17841400000", "time": 1_700_000_000, "changes": [{ "field": "comments", "value": {
+            "from": { "id": "232323", "username": "olga.k" }, "media": { "id": "1790", "media_product_type": "FEED" },
+            "id": "17865799348089039", "text": "Где мой заказ? Жду третий день, никто не отвечает!" } }] }]
+    }))
+    .unwrap();
+    let (status, problem) =
+        hook(&app, "/hooks/social/meta", "application/json", &comment, Some(sign(b"wrong", &comment))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    let (status, answer) =
+        hook(&app, "/hooks/social/meta", "application/json", &comment, Some(sign(META_SECRET.as_bytes(), &comment)))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["cases"][0]["outcome"], "opened");
+    let social = cases(&app).await.into_iter().find(|case| case["channel"] == "social").unwrap();
+    assert_eq!(social["public"], true);
+    assert_eq!(cases(&app).await.len(), 2);
+    app.finish().await;
+}
+
+/// A hook whose channel is not configured answers 404, as if it did not exist.
+async fn unconfigured_hooks_do_not_exist(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    for path in ["/hooks/sms", "/hooks/social", "/hooks/social/meta"] {
+        let (status, problem) = hook(&app, path, "application/json", b"{}", Some(sign(b"x", b"{}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {problem}");
+    }
+    app.finish().await;
+}
+
+on_both_backends!(
+    email_conversation,
+    telegram_conversation,
+    sms_conversation,
+    social_items,
+    unconfigured_hooks_do_not_exist
+);
