@@ -1,7 +1,7 @@
 //! Customers: one customer with their cases across channels, and the changes a manager makes to
 //! a customer's record (name, VIP).
 
-use otklik_core::{Customer, CustomerPatch, Right};
+use otklik_core::{Customer, CustomerPatch, Identity, Right};
 use otklik_store::CustomerDetail;
 
 use crate::error::missing;
@@ -24,5 +24,39 @@ impl App {
             .update_customer(id, patch, actor.stamp(&*self.clock))
             .await
             .map_err(missing(|| format!("no customer `{id}`")))
+    }
+}
+
+impl App {
+    /// Merges customer `from` into `into` (one person known twice: by e-mail here, by phone
+    /// there). Nothing is lost: `from`'s identities, cases and history move to `into`, and both
+    /// records say so.
+    pub async fn merge_customers(&self, actor: &Actor, into: i64, from: i64) -> Result<Customer, AppError> {
+        actor.require(Right::WorkCases)?;
+        self.store.merge_customers(into, from, actor.stamp(&*self.clock)).await.map_err(|error| match error {
+            otklik_store::StoreError::NotFound(_) => AppError::NotFound(format!("no customer `{into}` or `{from}`")),
+            otklik_store::StoreError::Conflict(detail) => AppError::Conflict { detail, allowed: Vec::new() },
+            other => other.into(),
+        })
+    }
+
+    /// Adds a way to reach or recognise a customer: `email`, `phone`, `telegram` or `handle`.
+    pub async fn add_identity(&self, actor: &Actor, id: i64, kind: &str, value: &str) -> Result<Customer, AppError> {
+        actor.require(Right::WorkCases)?;
+        let parsed = match kind {
+            "email" => Identity::email(value),
+            "phone" => Identity::phone(value),
+            "telegram" => Identity::telegram(value),
+            "handle" => Identity::handle(value),
+            other => {
+                return Err(AppError::Invalid(format!("kind: `{other}` is not one of email, phone, telegram, handle")));
+            }
+        };
+        let identity = parsed.map_err(|error| AppError::Invalid(error.to_string()))?;
+        self.store.add_identity(id, &identity, actor.stamp(&*self.clock)).await.map_err(|error| match error {
+            otklik_store::StoreError::NotFound(_) => AppError::NotFound(format!("no customer `{id}`")),
+            otklik_store::StoreError::Conflict(detail) => AppError::Conflict { detail, allowed: Vec::new() },
+            other => other.into(),
+        })
     }
 }

@@ -380,6 +380,42 @@ impl Email {
         }
     }
 
+    /// One mail to intake. `Ok` when it is done with (taken, or refused for good: it is marked
+    /// seen); `Err` when intake cannot take it now (it stays unseen, for later).
+    async fn take_one(&self, uid: u32, body: Option<Vec<u8>>, sink: &Arc<dyn Sink>) -> Result<(), String> {
+        let Some(body) = body else {
+            tracing::warn!(
+                uid,
+                limit = self.max_message_bytes,
+                "e-mail: a mail larger than the limit is left in the mailbox"
+            );
+            return Ok(());
+        };
+        let incoming = match self.read(&body) {
+            Ok(incoming) => incoming,
+            Err(reason) => {
+                tracing::warn!(uid, %reason, "e-mail: a mail that cannot become a case was marked seen");
+                return Ok(());
+            }
+        };
+        let automatic = incoming.automatic;
+        match sink.take(incoming).await {
+            Ok(taken) => {
+                if automatic {
+                    tracing::info!(uid, case = %taken.reference, "e-mail: an automatic reply was added to its case");
+                } else if taken.outcome == TakenAs::Redelivered {
+                    tracing::debug!(uid, case = %taken.reference, "e-mail: seen already");
+                }
+                Ok(())
+            }
+            Err(Refused::Invalid(reason)) => {
+                tracing::info!(uid, %reason, automatic, "e-mail: not taken; marked seen");
+                Ok(())
+            }
+            Err(Refused::Unavailable(reason)) => Err(reason),
+        }
+    }
+
     /// Takes every unseen mail in the selected mailbox, oldest first, marking each seen once
     /// intake committed it (or refused it for good).
     async fn take_unseen(&self, session: &mut ImapSession, sink: &Arc<dyn Sink>) -> Result<(), String> {
@@ -404,56 +440,39 @@ impl Email {
             let mut done: Vec<u32> = Vec::with_capacity(mails.len());
             let mut unavailable = None;
             for (uid, body) in mails {
-                let Some(body) = body else {
-                    tracing::warn!(
-                        uid,
-                        limit = self.max_message_bytes,
-                        "e-mail: a mail larger than the limit is left in the mailbox"
-                    );
-                    done.push(uid);
-                    continue;
-                };
-                match self.read(&body) {
+                match self.take_one(uid, body, sink).await {
+                    Ok(()) => done.push(uid),
                     Err(reason) => {
-                        tracing::warn!(uid, %reason, "e-mail: a mail that cannot become a case was marked seen");
-                        done.push(uid);
-                    }
-                    Ok(incoming) => {
-                        let automatic = incoming.automatic;
-                        match sink.take(incoming).await {
-                            Ok(taken) => {
-                                if automatic {
-                                    tracing::info!(uid, case = %taken.reference, "e-mail: an automatic reply was added to its case");
-                                } else if taken.outcome == TakenAs::Redelivered {
-                                    tracing::debug!(uid, case = %taken.reference, "e-mail: seen already");
-                                }
-                                done.push(uid);
-                            }
-                            Err(Refused::Invalid(reason)) => {
-                                tracing::info!(uid, %reason, automatic, "e-mail: not taken; marked seen");
-                                done.push(uid);
-                            }
-                            Err(Refused::Unavailable(reason)) => {
-                                unavailable = Some(reason);
-                                break;
-                            }
-                        }
+                        unavailable = Some(reason);
+                        break;
                     }
                 }
-            }
-            if !done.is_empty() {
-                let set = done.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-                let mut stored = timed(session.uid_store(&set, "+FLAGS.SILENT (\\Seen)")).await?;
-                while let Some(result) = stored.next().await {
-                    result.map_err(|error| error.to_string())?;
+                // Marked seen a few at a time: a restart takes again only the last few, which
+                // intake recognises by their `Message-ID`.
+                if done.len() >= 25 {
+                    mark_seen(session, &std::mem::take(&mut done)).await?;
                 }
             }
+            mark_seen(session, &done).await?;
             if let Some(reason) = unavailable {
                 return Err(format!("intake cannot take mail now: {reason}"));
             }
         }
         Ok(())
     }
+}
+
+/// Marks mails seen.
+async fn mark_seen(session: &mut ImapSession, uids: &[u32]) -> Result<(), String> {
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    let mut stored = timed(session.uid_store(&set, "+FLAGS.SILENT (\\Seen)")).await?;
+    while let Some(result) = stored.next().await {
+        result.map_err(|error| error.to_string())?;
+    }
+    Ok(())
 }
 
 const IMAP_TIMEOUT: Duration = Duration::from_secs(60);

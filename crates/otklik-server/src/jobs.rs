@@ -26,10 +26,10 @@ const LEASE: Duration = Duration::minutes(5);
 /// A failing job is tried this many times, waiting twice as long each time, then given up.
 const MAX_ATTEMPTS: u32 = 8;
 const PAGE: u32 = 500;
-/// How long a claim on outbox messages lasts by default before another node may take them.
+/// How long a claim on outbox messages lasts by default before another node may take them, and
+/// how long handing one to its channel may take before another node counts it as interrupted
+/// (the drivers give up after 30 s).
 pub const OUTBOX_LEASE: StdDuration = StdDuration::from_secs(60);
-/// The longest a channel may take with one message (the drivers' own timeouts are shorter).
-const SEND_TIME: Duration = Duration::minutes(2);
 /// Outbox messages handed to the channels at once (the SMTP pool's connections, say).
 const SENT_AT_ONCE: usize = 8;
 
@@ -175,6 +175,8 @@ impl Runner {
         }
         let channels = self.channels.channels();
         loop {
+            // A long round's later claims are timed from when they are made.
+            let now = self.state.app.clock.now().max(now);
             let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + self.lease, 64).await?;
             if claimed.is_empty() {
                 return Ok(());
@@ -189,8 +191,8 @@ impl Runner {
                 let ids: Vec<i64> = ready.iter().map(|(message, _, _)| message.id).collect();
                 // Only what is still this node's is sent (a slow round may have outlived its
                 // claim, and another node taken the rest); the lease covers the sending itself.
-                let started =
-                    self.state.app.store.start_sending(&self.worker, &ids, now + self.lease + SEND_TIME).await?;
+                let until = self.state.app.clock.now() + self.lease;
+                let started = self.state.app.store.start_sending(&self.worker, &ids, until).await?;
                 ready.retain(|(message, _, _)| started.contains(&message.id));
                 let outcomes =
                     futures_util::future::join_all(ready.iter().map(|(_, driver, rendered)| driver.deliver(rendered)))

@@ -54,6 +54,10 @@ async fn reply(app: &TestApp, id: i64, body: &str) {
     assert_eq!(status, StatusCode::CREATED, "{answer}");
 }
 
+async fn case_customer(app: &TestApp, id: i64) -> i64 {
+    case(app, id).await["customer"]["id"].as_i64().unwrap()
+}
+
 fn inbound_count(case: &Value) -> usize {
     case["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "inbound").count()
 }
@@ -622,7 +626,109 @@ async fn unconfigured_hooks_do_not_exist(db: Db) {
     app.finish().await;
 }
 
+/// One customer across channels: a phone seen by SMS and then in a web form is one customer; two
+/// records of one person merge with nothing lost; an identity is added to a customer.
+async fn one_customer_across_channels(db: Db) {
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.sms =
+            Some(otklik_channels::sms::Settings { webhook_secret: Some(SMS_SECRET.into()), ..Default::default() });
+    })
+    .await
+    else {
+        return;
+    };
+    let sms = br#"{"from":"+79995550011","text":"Where is my order 77?","id":"x-1"}"#;
+    let (status, answer) =
+        hook(&app, "/hooks/sms", "application/json", sms, Some(sign(SMS_SECRET.as_bytes(), sms))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let by_sms = cases(&app).await[0]["customer_id"].as_i64().unwrap();
+    let (status, web) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({
+                "text": "Order 77 again: nobody called me back.", "channel": "web",
+                "customer": { "name": "Ivan", "phone": "+7 999 555-00-11", "email": "ivan@example.test" }
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{web}");
+    assert_eq!(
+        case_customer(&app, web["id"].as_i64().unwrap()).await,
+        by_sms,
+        "the same phone is the same customer: {web}"
+    );
+
+    // Another record of the same person (a Telegram account) merges into this one.
+    let (status, other) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({
+                "text": "Hello, a question about delivery times.", "channel": "telegram",
+                "customer": { "telegram": "424242" }
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let other_customer = case_customer(&app, other["id"].as_i64().unwrap()).await;
+    assert_ne!(other_customer, by_sms);
+    let (status, merged) =
+        app.post(&app.agent, &format!("/api/v1/customers/{by_sms}/merge"), json!({ "from": other_customer })).await;
+    assert_eq!(status, StatusCode::OK, "{merged}");
+    let kinds: Vec<&str> =
+        merged["identities"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"telegram") && kinds.contains(&"phone"), "{merged}");
+    // The web form's e-mail did not join: a form proves nothing about who wrote it.
+    assert!(!kinds.contains(&"email"), "{merged}");
+    // The merged record leads to the kept one, with every case and the merge in its history.
+    let (status, kept) = app.get(&app.agent, &format!("/api/v1/customers/{other_customer}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(kept["id"].as_i64(), Some(by_sms));
+    assert_eq!(kept["cases"].as_array().unwrap().len(), 3, "{kept}");
+    assert!(kept["events"].as_array().unwrap().iter().any(|e| e["action"] == "merged"), "{kept}");
+    let (status, again) =
+        app.post(&app.agent, &format!("/api/v1/customers/{by_sms}/merge"), json!({ "from": other_customer })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    let (status, itself) =
+        app.post(&app.agent, &format!("/api/v1/customers/{by_sms}/merge"), json!({ "from": by_sms })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{itself}");
+
+    // An identity is added; one that is another customer's is refused.
+    let (status, added) = app
+        .post(
+            &app.agent,
+            &format!("/api/v1/customers/{by_sms}/identities"),
+            json!({ "kind": "email", "value": "Ivan.Work@Example.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{added}");
+    assert!(added["identities"].as_array().unwrap().iter().any(|i| i["value"] == "ivan.work@example.test"));
+    let (status, stranger) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({ "text": "A question.", "channel": "web", "customer": { "email": "olga@example.test" } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{stranger}");
+    let (status, taken) = app
+        .post(
+            &app.agent,
+            &format!("/api/v1/customers/{by_sms}/identities"),
+            json!({ "kind": "email", "value": "olga@example.test" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+    let (status, bad) = app
+        .post(&app.agent, &format!("/api/v1/customers/{by_sms}/identities"), json!({ "kind": "fax", "value": "1" }))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    one_customer_across_channels,
     email_conversation,
     telegram_conversation,
     sms_conversation,

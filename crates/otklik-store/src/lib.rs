@@ -708,6 +708,19 @@ pub trait Store: Send + Sync + 'static {
     /// Where an answer on the case goes in its conversation on `channel`.
     async fn reply_thread(&self, case_id: i64, channel: Channel) -> Result<ReplyThread, StoreError>;
 
+    /// Merges customer `from` into `into`: its identities, cases, opportunities and history move,
+    /// `into` gets what it lacked (name, followers, locale; VIP if either was), and `from` keeps
+    /// its row with where it went (looking it up finds `into`). An event on both records.
+    async fn merge_customers(&self, into: i64, from: i64, stamp: Stamp) -> Result<Customer, StoreError>;
+
+    /// Adds an identity to a customer; `Conflict` when it is another customer's.
+    async fn add_identity(
+        &self,
+        customer_id: i64,
+        identity: &otklik_core::Identity,
+        stamp: Stamp,
+    ) -> Result<Customer, StoreError>;
+
     /// Leaves a notification about a case (a channel that is failing, say).
     async fn notify(
         &self,

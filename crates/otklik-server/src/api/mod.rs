@@ -40,6 +40,8 @@ use crate::startup::AppState;
         feedback::update,
         customers::show,
         customers::update,
+        customers::merge,
+        customers::add_identity,
         locations::list,
         locations::create,
         locations::update,
@@ -136,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/notifications", get(workflow::notifications))
         .route("/playbooks", get(workflow::configuration))
         .route("/customers/{id}", get(customers::show).patch(customers::update))
+        .route("/customers/{id}/merge", axum::routing::post(customers::merge))
+        .route("/customers/{id}/identities", axum::routing::post(customers::add_identity))
         .route("/locations", get(locations::list).post(locations::create))
         .route("/locations/{slug}", axum::routing::patch(locations::update))
         .route("/replies/check", axum::routing::post(replies::check_draft))

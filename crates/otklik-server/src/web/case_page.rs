@@ -67,6 +67,7 @@ struct Clock {
 }
 
 struct CustomerCard {
+    id: i64,
     name: String,
     identities: Vec<String>,
     vip: bool,
@@ -327,6 +328,7 @@ async fn render(
         })
         .collect();
     let card = CustomerCard {
+        id: detail.customer.id,
         name: detail.customer.name.clone().unwrap_or_default(),
         identities: detail.customer.identities.iter().map(|i| format!("{}: {}", i.kind.as_str(), i.value)).collect(),
         vip: detail.customer.vip,
@@ -693,6 +695,58 @@ pub(super) async fn assign(
 
 #[derive(Deserialize)]
 pub(super) struct NoFields {}
+
+#[derive(Deserialize)]
+pub(super) struct MergeForm {
+    /// The other record's customer number.
+    from: String,
+}
+
+/// `POST /cases/{reference}/customer/merge`: another record of the same person joins the
+/// case's customer.
+pub(super) async fn merge_customer(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<MergeForm>,
+) -> Response {
+    let actor = posted.actor();
+    let merged = async {
+        let from = posted.form.from.trim().parse::<i64>().map_err(|_| {
+            otklik_app::AppError::Invalid(format!("`{}` is not a customer number", posted.form.from.trim()))
+        })?;
+        let customer = state.app.case(&actor, &reference).await?.customer.id;
+        state.app.merge_customers(&actor, customer, from).await
+    };
+    match merged.await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct IdentityForm {
+    kind: String,
+    value: String,
+}
+
+/// `POST /cases/{reference}/customer/identities`: a contact for the case's customer.
+pub(super) async fn add_identity(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<IdentityForm>,
+) -> Response {
+    let actor = posted.actor();
+    let added = async {
+        let customer = state.app.case(&actor, &reference).await?.customer.id;
+        state.app.add_identity(&actor, customer, &posted.form.kind, &posted.form.value).await
+    };
+    match added.await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
 
 /// `POST /cases/{reference}/revoke-link`: the customer's status link stops working.
 pub(super) async fn revoke_link(

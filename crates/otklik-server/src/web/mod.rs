@@ -64,6 +64,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{reference}/correct", post(case_page::correct))
         .route("/cases/{reference}/assign", post(case_page::assign))
         .route("/cases/{reference}/revoke-link", post(case_page::revoke_link))
+        .route("/cases/{reference}/customer/merge", post(case_page::merge_customer))
+        .route("/cases/{reference}/customer/identities", post(case_page::add_identity))
         .route("/tasks", get(work::tasks))
         .route("/tasks/{id}", post(work::update_task))
         .route("/approvals", get(work::approvals))

@@ -491,8 +491,34 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(customer)
     }
 
+    async fn merge_customers(&self, into: i64, from: i64, stamp: Stamp) -> Result<Customer, StoreError> {
+        let mut tx = self.backend.write().await?;
+        workflow::merge_customers(&mut tx, into, from, &stamp).await?;
+        let customer = customer_with_identities(&mut tx, into).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
+    async fn add_identity(
+        &self,
+        customer_id: i64,
+        identity: &otklik_core::Identity,
+        stamp: Stamp,
+    ) -> Result<Customer, StoreError> {
+        let mut tx = self.backend.write().await?;
+        customer_with_identities(&mut tx, customer_id).await?;
+        workflow::add_identity(&mut tx, customer_id, identity, &stamp).await?;
+        let customer = customer_with_identities(&mut tx, customer_id).await?;
+        tx.commit().await?;
+        Ok(customer)
+    }
+
     async fn customer(&self, id: i64) -> Result<CustomerDetail, StoreError> {
         let mut conn = self.backend.read().await?;
+        // A merged record answers with the one it was merged into.
+        let merged: Option<Option<i64>> =
+            query("SELECT merged_into FROM customers WHERE id = $1").bind(id).scalar_optional(&mut conn).await?;
+        let id = merged.flatten().unwrap_or(id);
         let customer = customer_with_identities(&mut conn, id).await?;
         let rows: Vec<CaseRow> = query(format!("{} WHERE c.customer_id = $1 ORDER BY c.id DESC", select_case::<B>()))
             .bind(id)

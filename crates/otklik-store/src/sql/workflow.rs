@@ -1011,3 +1011,101 @@ pub(crate) async fn open_opportunities<C: Conn + ?Sized>(
         })
         .collect()
 }
+
+pub(crate) async fn merge_customers<C: Conn + ?Sized>(
+    tx: &mut C,
+    into: i64,
+    from: i64,
+    stamp: &Stamp,
+) -> Result<(), StoreError> {
+    if into == from {
+        return Err(StoreError::Invalid("a customer cannot be merged into themselves".into()));
+    }
+    type Row = (Option<String>, Option<i64>, bool, Option<String>, Option<i64>);
+    let sql = "SELECT name, followers, vip, locale, merged_into FROM customers WHERE id = $1";
+    let target: Option<Row> = query(sql).bind(into).fetch_optional(&mut *tx).await?;
+    let source: Option<Row> = query(sql).bind(from).fetch_optional(&mut *tx).await?;
+    let (target, source) =
+        (target.ok_or(StoreError::NotFound("customer"))?, source.ok_or(StoreError::NotFound("customer"))?);
+    if target.4.is_some() || source.4.is_some() {
+        return Err(StoreError::Conflict("the customer was merged into another already".into()));
+    }
+    // What the kept record lacks, the merged one gives; VIP if either was.
+    query(
+        "UPDATE customers SET name = coalesce(name, $2), followers = coalesce(followers, $3), vip = (vip OR $4), \
+         locale = coalesce(locale, $5) WHERE id = $1",
+    )
+    .bind(into)
+    .bind(&source.0)
+    .bind(source.1)
+    .bind(source.2)
+    .bind(&source.3)
+    .execute(&mut *tx)
+    .await?;
+    for table in ["customer_identities", "cases", "opportunities", "customer_events"] {
+        query(format!("UPDATE {table} SET customer_id = $1 WHERE customer_id = $2"))
+            .bind(into)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+    }
+    query("UPDATE customers SET merged_into = $1 WHERE id = $2").bind(into).bind(from).execute(&mut *tx).await?;
+    for (customer, old, new) in
+        [(into, Some(from.to_string()), Some(into.to_string())), (from, None, Some(into.to_string()))]
+    {
+        query(
+            "INSERT INTO customer_events (customer_id, at, actor, action, field, old_value, new_value) \
+             VALUES ($1, $2, $3, 'merged', 'customer', $4, $5)",
+        )
+        .bind(customer)
+        .bind(millis(stamp.at))
+        .bind(&stamp.actor)
+        .bind(old)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn add_identity<C: Conn + ?Sized>(
+    tx: &mut C,
+    customer_id: i64,
+    identity: &otklik_core::Identity,
+    stamp: &Stamp,
+) -> Result<(), StoreError> {
+    let owner: Option<i64> = query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .scalar_optional(&mut *tx)
+        .await?;
+    match owner {
+        Some(owner) if owner == customer_id => return Ok(()),
+        Some(owner) => {
+            return Err(StoreError::Conflict(format!(
+                "{} `{}` belongs to customer {owner}: merge the two instead",
+                identity.kind.as_str(),
+                identity.value
+            )));
+        }
+        None => {}
+    }
+    query("INSERT INTO customer_identities (kind, value, customer_id) VALUES ($1, $2, $3)")
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .bind(customer_id)
+        .execute(&mut *tx)
+        .await?;
+    query(
+        "INSERT INTO customer_events (customer_id, at, actor, action, field, new_value) \
+         VALUES ($1, $2, $3, 'identity_added', $4, $5)",
+    )
+    .bind(customer_id)
+    .bind(millis(stamp.at))
+    .bind(&stamp.actor)
+    .bind(identity.kind.as_str())
+    .bind(&identity.value)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
