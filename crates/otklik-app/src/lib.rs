@@ -17,6 +17,7 @@ pub mod people;
 mod status;
 mod steps;
 pub mod triage;
+pub mod webhooks;
 
 use std::sync::Arc;
 

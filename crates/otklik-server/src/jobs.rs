@@ -59,6 +59,8 @@ pub struct Runner {
     told: Arc<Mutex<HashMap<Channel, OffsetDateTime>>>,
     /// How long this node's claim on outbox messages lasts.
     lease: Duration,
+    /// The client webhook deliveries go out with.
+    http: reqwest::Client,
 }
 
 impl Runner {
@@ -71,6 +73,12 @@ impl Runner {
             messages: Arc::new(Messages::builtin()),
             told: Arc::default(),
             lease: Duration::try_from(OUTBOX_LEASE).expect("a minute fits"),
+            http: reqwest::Client::builder()
+                .connect_timeout(StdDuration::from_secs(5))
+                .timeout(StdDuration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client without TLS settings builds"),
         }
     }
 
@@ -150,6 +158,7 @@ impl Runner {
             }
         }
         self.deliver(now, &mut pass).await?;
+        self.notify_subscribers(now, &mut pass).await?;
         Ok(pass)
     }
 
@@ -223,6 +232,108 @@ impl Runner {
                 }
                 self.state.app.store.record_deliveries(&self.worker, &deliveries, now).await?;
             }
+        }
+    }
+
+    /// Hands the case events each webhook subscriber asked for to its URL, in order, each once,
+    /// signed with its secret (`X-Otklik-Signature`). A failure holds that subscriber's feed and
+    /// is tried again with doubling waits; after `MAX_ATTEMPTS` the event is skipped and the
+    /// admins are told.
+    async fn notify_subscribers(&self, now: OffsetDateTime, pass: &mut Pass) -> Result<(), StoreError> {
+        let store = &self.state.app.store;
+        // An event younger than this may still be joined by one of a lower id from a
+        // transaction not yet committed.
+        let settled_before = now - Duration::seconds(2);
+        for hook in store.claim_webhooks(&self.worker, now, now + self.lease).await? {
+            let (mut cursor, mut delivered, mut failure) = (hook.cursor, 0i64, None);
+            'feed: loop {
+                let events = store.hook_events(cursor, settled_before, 100).await?;
+                if events.is_empty() {
+                    break;
+                }
+                for event in events {
+                    if hook.events.iter().any(|wanted| wanted == event.event) {
+                        match self.post_event(&hook, &event).await {
+                            Ok(()) => {
+                                delivered += 1;
+                                pass.sent += 1;
+                            }
+                            Err(error) if hook.attempts + 1 < MAX_ATTEMPTS => {
+                                pass.undelivered += 1;
+                                let attempts = hook.attempts + 1;
+                                let retry_at = now + Duration::minutes(1i64 << attempts.min(12));
+                                tracing::warn!(webhook = hook.id, event = event.id, %error, %retry_at, "webhook not delivered");
+                                failure = Some((error, attempts, retry_at));
+                                break 'feed;
+                            }
+                            Err(error) => {
+                                pass.undelivered += 1;
+                                tracing::error!(webhook = hook.id, event = event.id, %error, "webhook event given up");
+                                let body = format!(
+                                    "webhook {} ({}): event {} given up after {MAX_ATTEMPTS} tries: {error}",
+                                    hook.id, hook.url, event.id
+                                );
+                                store
+                                    .notify(&Recipient::Role(Role::Admin), event.case_id, "webhook_failed", &body, now)
+                                    .await?;
+                            }
+                        }
+                    }
+                    cursor = event.id;
+                }
+            }
+            let failure = failure
+                .as_ref()
+                .map(|(error, attempts, at): &(String, u32, OffsetDateTime)| (error.as_str(), *attempts, *at));
+            store.webhook_progress(hook.id, &self.worker, cursor, delivered, failure).await?;
+        }
+        Ok(())
+    }
+
+    /// POSTs one event to a subscriber.
+    async fn post_event(
+        &self,
+        hook: &otklik_store::WebhookRecord,
+        event: &otklik_store::HookEvent,
+    ) -> Result<(), String> {
+        let detail = self.state.app.store.case(event.case_id).await.map_err(|error| error.to_string())?;
+        let case = &detail.case;
+        let body = serde_json::json!({
+            "id": event.id,
+            "event": event.event,
+            "at": event.at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+            "action": event.action,
+            "from": event.from,
+            "to": event.to,
+            "case": {
+                "id": case.id,
+                "reference": case.reference().to_string(),
+                "kind": case.kind,
+                "status": case.status,
+                "stage": case.stage,
+                "channel": case.channel,
+                "priority": case.priority,
+                "location": case.location,
+                "customer_id": case.customer_id,
+            },
+        });
+        let body = serde_json::to_vec(&body).map_err(|error| error.to_string())?;
+        let signature = otklik_channels::signature::sign(hook.secret.as_bytes(), &body);
+        let response = self
+            .http
+            .post(&hook.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Otklik-Event", event.event)
+            .header("X-Otklik-Delivery", event.id.to_string())
+            .header("X-Otklik-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| format!("{}", error.without_url()))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the subscriber answered {}", response.status()))
         }
     }
 

@@ -727,7 +727,107 @@ async fn one_customer_across_channels(db: Db) {
     app.finish().await;
 }
 
+/// Outbound webhooks: an admin subscribes a URL to case events; each event it asked for
+/// arrives once, in order, signed; a subscriber that fails is tried again later.
+async fn webhooks_deliver_case_events(db: Db) {
+    #[derive(Default)]
+    struct Receiver {
+        got: Mutex<Vec<(String, String, Value)>>,
+    }
+    async fn receive(
+        State(receiver): State<Arc<Receiver>>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let signed = otklik_channels::signature::verify(
+            "X-Otklik-Signature",
+            Some(&header("x-otklik-signature")),
+            b"crm-secret-0123456789",
+            &body,
+        );
+        assert!(signed.is_ok(), "every delivery is signed: {signed:?}");
+        receiver.got.lock().unwrap().push((
+            header("x-otklik-event"),
+            header("x-otklik-delivery"),
+            serde_json::from_slice(&body).unwrap(),
+        ));
+        axum::http::StatusCode::NO_CONTENT
+    }
+    let receiver = Arc::new(Receiver::default());
+    let router = axum::Router::new()
+        .route("/crm", post(receive))
+        .route("/down", post(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let crm = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (admin, digest) = otklik_server::auth::mint_token();
+    app.store
+        .create_token("admin", otklik_core::Role::Admin, None, &digest, time::OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+
+    let subscription = json!({ "url": format!("{crm}/crm"), "events": ["case.created", "case.rated"], "secret": "crm-secret-0123456789" });
+    let (status, _) = app.post(&app.agent, "/api/v1/webhooks", subscription.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "admins only");
+    let (status, problem) =
+        app.post(&admin, "/api/v1/webhooks", json!({ "url": format!("{crm}/crm"), "events": ["case.exploded"] })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, hook) = app.post(&admin, "/api/v1/webhooks", subscription).await;
+    assert_eq!(status, StatusCode::CREATED, "{hook}");
+    assert_eq!(hook["secret"], "crm-secret-0123456789");
+    let (status, down) =
+        app.post(&admin, "/api/v1/webhooks", json!({ "url": format!("{crm}/down"), "events": ["case.created"] })).await;
+    assert_eq!(status, StatusCode::CREATED, "{down}");
+    assert_eq!(down["secret"].as_str().unwrap().len(), 22, "a random secret: {down}");
+
+    let (status, created) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({ "text": "The parcel arrived broken, I want a refund.", "channel": "web" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().unwrap();
+    let first = eventually("case.created", || async { receiver.got.lock().unwrap().first().cloned() }).await;
+    assert_eq!(first.0, "case.created");
+    assert_eq!(first.2["case"]["id"].as_i64(), Some(id));
+    assert_eq!(first.2["case"]["reference"], created["reference"]);
+    assert_eq!(first.1, first.2["id"].to_string());
+
+    app.sql(&format!("UPDATE cases SET status = 'resolved' WHERE id = {id}")).await;
+    let stamp = otklik_store::Stamp { at: time::OffsetDateTime::now_utc(), actor: "customer".into() };
+    app.store.rate_case(id, 4, None, stamp).await.unwrap();
+    let rated = eventually("case.rated", || async { receiver.got.lock().unwrap().get(1).cloned() }).await;
+    assert_eq!((rated.0.as_str(), rated.2["to"].as_str()), ("case.rated", Some("4")), "{rated:?}");
+    // Each once: nothing else arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.got.lock().unwrap().len(), 2);
+
+    // The failing subscriber waits to be tried again, its error on record; the secret is never
+    // shown again.
+    let (status, hooks) = app.get(&admin, "/api/v1/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    let failing = hooks.as_array().unwrap().iter().find(|hook| hook["id"] == down["id"]).unwrap().clone();
+    assert!(failing["attempts"].as_u64().unwrap() >= 1, "{failing}");
+    assert!(failing["last_error"].as_str().unwrap().contains("503"), "{failing}");
+    assert!(hooks.as_array().unwrap().iter().all(|hook| hook["secret"].is_null()), "{hooks}");
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/v1/webhooks/{}", down["id"])))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    app.finish().await;
+}
+
 on_both_backends!(
+    webhooks_deliver_case_events,
     one_customer_across_channels,
     email_conversation,
     telegram_conversation,

@@ -396,6 +396,44 @@ pub struct Job {
     pub attempts: u32,
 }
 
+/// A subscription of the business's own system to case events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: i64,
+    /// Where the events are POSTed.
+    pub url: String,
+    /// The HMAC-SHA256 key every delivery is signed with.
+    pub secret: String,
+    /// `case.created`, `case.step`, `case.resolved`, `case.rated`.
+    pub events: Vec<String>,
+    pub active: bool,
+    /// The last case event handed over (or skipped as not subscribed).
+    pub cursor: i64,
+    /// Failed tries of the event after the cursor.
+    pub attempts: u32,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_error: Option<String>,
+    /// Events delivered so far.
+    pub delivered: i64,
+    pub created_at: OffsetDateTime,
+}
+
+/// A case event as a webhook tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookEvent {
+    /// The event's id: a subscriber's deliveries come in this order, each once.
+    pub id: i64,
+    pub case_id: i64,
+    pub at: OffsetDateTime,
+    /// `case.created`, `case.step`, `case.resolved` or `case.rated`.
+    pub event: &'static str,
+    /// For a step: the playbook action taken.
+    pub action: Option<String>,
+    /// For a step: the stages before and after; for a rating, the score (`to`).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
 /// How delivering an outbox message went.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
@@ -720,6 +758,48 @@ pub trait Store: Send + Sync + 'static {
         identity: &otklik_core::Identity,
         stamp: Stamp,
     ) -> Result<Customer, StoreError>;
+
+    /// Subscribes `url` to `events`; it hears what happens from now on.
+    async fn create_webhook(
+        &self,
+        url: &str,
+        secret: &str,
+        events: &[String],
+        at: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError>;
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+
+    /// Stops a subscription; false when it had stopped already (or never was).
+    async fn deactivate_webhook(&self, id: i64) -> Result<bool, StoreError>;
+
+    /// Claims the active subscriptions due at `now` for `worker` until `lease_until`.
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<WebhookRecord>, StoreError>;
+
+    /// The case events after `after` that happened before `settled_before` (a transaction
+    /// still open may yet commit an event with a lower id), oldest first.
+    async fn hook_events(
+        &self,
+        after: i64,
+        settled_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<HookEvent>, StoreError>;
+
+    /// Records where a claimed subscriber got to and releases it: its cursor, how many events
+    /// were delivered, and the failure holding it (error, tries, when to try again), if any.
+    async fn webhook_progress(
+        &self,
+        id: i64,
+        worker: &str,
+        cursor: i64,
+        delivered: i64,
+        failure: Option<(&str, u32, OffsetDateTime)>,
+    ) -> Result<bool, StoreError>;
 
     /// Leaves a notification about a case (a channel that is failing, say).
     async fn notify(

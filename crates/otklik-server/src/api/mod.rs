@@ -7,6 +7,7 @@ mod feedback;
 mod locations;
 mod replies;
 mod views;
+mod webhooks;
 mod workflow;
 
 use std::sync::{Arc, OnceLock};
@@ -42,6 +43,9 @@ use crate::startup::AppState;
         customers::update,
         customers::merge,
         customers::add_identity,
+        webhooks::list,
+        webhooks::create,
+        webhooks::remove,
         locations::list,
         locations::create,
         locations::update,
@@ -140,6 +144,8 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}", get(customers::show).patch(customers::update))
         .route("/customers/{id}/merge", axum::routing::post(customers::merge))
         .route("/customers/{id}/identities", axum::routing::post(customers::add_identity))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
         .route("/locations", get(locations::list).post(locations::create))
         .route("/locations/{slug}", axum::routing::patch(locations::update))
         .route("/replies/check", axum::routing::post(replies::check_draft))

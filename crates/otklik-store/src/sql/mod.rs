@@ -7,6 +7,7 @@
 pub(crate) mod exec;
 pub(crate) mod intake;
 mod search;
+mod webhooks;
 mod workflow;
 
 use async_trait::async_trait;
@@ -21,9 +22,9 @@ use crate::records::{
     from_millis, millis, word,
 };
 use crate::{
-    AttachmentInfo, CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery,
+    AttachmentInfo, CaseDetail, CaseState, CaseWork, ClockedCase, CustomerDetail, DeadlineMark, Delivery, HookEvent,
     IdempotencyKey, Job, NewAttachment, NewTask, Notification, OutboxMessage, Recipient, ReplyThread, SessionRecord,
-    Stamp, Step, Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord,
+    Stamp, Step, Store, StoreError, Submitted, Task, TaskUpdate, TokenInfo, TokenRecord, UserRecord, WebhookRecord,
 };
 use exec::{Commit, Conn, query};
 
@@ -1143,6 +1144,65 @@ impl<B: Backend> Store for SqlStore<B> {
         workflow::notify(&mut tx, recipient, case_id, what, body, millis(at)).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn create_webhook(
+        &self,
+        url: &str,
+        secret: &str,
+        events: &[String],
+        at: OffsetDateTime,
+    ) -> Result<WebhookRecord, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let created = webhooks::create(&mut tx, url, secret, events, at).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        webhooks::list(&mut self.backend.read().await?).await
+    }
+
+    async fn deactivate_webhook(&self, id: i64) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let changed = webhooks::deactivate(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn claim_webhooks(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<WebhookRecord>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let claimed = webhooks::claim(&mut tx, B::DIALECT.claim_lock(), worker, now, lease_until).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn hook_events(
+        &self,
+        after: i64,
+        settled_before: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<HookEvent>, StoreError> {
+        webhooks::events(&mut self.backend.read().await?, after, settled_before, limit).await
+    }
+
+    async fn webhook_progress(
+        &self,
+        id: i64,
+        worker: &str,
+        cursor: i64,
+        delivered: i64,
+        failure: Option<(&str, u32, OffsetDateTime)>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let recorded = webhooks::progress(&mut tx, id, worker, cursor, delivered, failure).await?;
+        tx.commit().await?;
+        Ok(recorded)
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
