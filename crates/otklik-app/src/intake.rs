@@ -125,9 +125,12 @@ impl App {
             watch_at: None,
             due_at: None,
             // Where a channel can carry it, the customer is told at once that the message
-            // arrived, who handles it and by when.
-            acknowledge: matches!(submission.channel, Channel::Email | Channel::Telegram | Channel::Sms)
-                .then(|| format!("{kind}.received")),
+            // arrived, who handles it and by when; under a public post, the brand's public line.
+            acknowledge: match submission.channel {
+                Channel::Email | Channel::Telegram | Channel::Sms => Some(format!("{kind}.received")),
+                Channel::Social | Channel::Review if submission.public => Some("public.received".to_owned()),
+                _ => None,
+            },
             returning: Some(returning),
             customer: submission.customer,
             text: submission.text,

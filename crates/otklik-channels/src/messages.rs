@@ -79,6 +79,16 @@ impl Messages {
     /// The message for `key` in `language`. A key without a text of its own (a playbook file's
     /// new action) sends the step's words, or only the footer when there are none.
     pub fn render(&self, key: &str, language: Language, values: &Values<'_>) -> String {
+        self.render_with(key, language, values, false)
+    }
+
+    /// The message for a public post (a comment, a review) where everyone reads it: its footer
+    /// names the case but never carries the customer's private status link.
+    pub fn render_public(&self, key: &str, language: Language, values: &Values<'_>) -> String {
+        self.render_with(key, language, values, true)
+    }
+
+    fn render_with(&self, key: &str, language: Language, values: &Values<'_>, public: bool) -> String {
         let name = values.customer_name.map(|name| format!(", {name}")).unwrap_or_default();
         let fill = |text: &str| {
             text.replace("{customer_name}", &name)
@@ -91,7 +101,16 @@ impl Messages {
             (None, Some(text)) => fill(text.get(language)),
             (None, None) => String::new(),
         };
-        let footer = fill(self.footer.get(language));
+        let footer = if public {
+            let words = match language {
+                Language::Uk => "Номер звернення",
+                Language::En => "Your case",
+                _ => "Номер обращения",
+            };
+            format!("{words}: {}", values.reference)
+        } else {
+            fill(self.footer.get(language))
+        };
         if body.is_empty() { footer } else { format!("{body}\n\n{footer}") }
     }
 }
@@ -138,6 +157,16 @@ mod tests {
         let text = messages.render("complaint.apology", Language::Uk, &values(None));
         assert!(text.starts_with("Вітаємо, Анна!"), "{text}");
         assert!(text.ends_with("OT-2026-000007. Де воно зараз і що далі: https://x.example/s/abc"), "{text}");
+    }
+
+    #[test]
+    fn a_public_message_never_carries_the_status_link() {
+        let messages = Messages::builtin();
+        for language in [Language::Ru, Language::Uk, Language::En] {
+            let text = messages.render_public("public.received", language, &values(None));
+            assert!(!text.contains("https://x.example/s/abc"), "{text}");
+            assert!(text.contains("OT-2026-000007"), "{text}");
+        }
     }
 
     #[test]

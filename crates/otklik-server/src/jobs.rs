@@ -381,7 +381,13 @@ impl Runner {
         };
         let asks_rating = Rendered::template_asks_rating(&message.template)
             && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram);
-        let mut text = self.messages.render(&message.template, language, &values);
+        // A public post's answer is read by everyone: never the private status link.
+        let public = detail.case.public && matches!(message.channel, Channel::Social | Channel::Review);
+        let mut text = if public {
+            self.messages.render_public(&message.template, language, &values)
+        } else {
+            self.messages.render(&message.template, language, &values)
+        };
         if asks_rating {
             text = self.messages.with_rating_request(text, message.channel, language);
         }
