@@ -25,10 +25,9 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::client::TlsParameters;
+use lettre::transport::smtp::extension::ClientId;
 use mail_parser::{MessageParser, MimeHeaders};
 use otklik_core::customer::{Identity, NewCustomer};
 use otklik_core::{Attachment, Channel, Incoming};
@@ -36,6 +35,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 
+use crate::smtp::SmtpPool;
 use crate::{Inbound, Outbound, Refused, Rendered, Sent, Sink, TakenAs};
 
 /// The `[email]` section of the configuration.
@@ -54,7 +54,7 @@ pub struct Settings {
     /// The largest mail collected, in bytes (default 25 MiB); a larger one is recorded in the log,
     /// marked seen and left in the mailbox.
     pub max_message_bytes: Option<usize>,
-    /// Mails sent at once over the SMTP connections kept open (default 4).
+    /// SMTP connections kept open, and mails sent at once over them (default 8).
     pub smtp_connections: Option<u32>,
 }
 
@@ -143,7 +143,7 @@ fn percent_decode(text: &str) -> Option<String> {
 /// The e-mail driver: it collects (when `imap_url` is set) and answers (when `smtp_url` is).
 pub struct Email {
     imap: Option<ImapAddress>,
-    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    smtp: Option<SmtpPool>,
     from: Option<Mailbox>,
     /// The domain of our `Message-ID`s: the `from` address's.
     domain: String,
@@ -166,7 +166,8 @@ impl Email {
                 if from.is_none() {
                     return Err(invalid("from", "is needed to send mail: the brand's name and address"));
                 }
-                Some(smtp_transport(url, settings.smtp_connections.unwrap_or(4))?)
+                let domain = from.as_ref().map_or("localhost", |from| from.email.domain()).to_owned();
+                Some(smtp_pool(url, settings.smtp_connections.unwrap_or(8), domain)?)
             }
         };
         if imap.is_none() && smtp.is_none() {
@@ -518,7 +519,7 @@ async fn imap_login(address: &ImapAddress) -> Result<ImapSession, String> {
     }
 }
 
-fn smtp_transport(url: &str, connections: u32) -> Result<AsyncSmtpTransport<Tokio1Executor>, SettingError> {
+fn smtp_pool(url: &str, connections: u32, domain: String) -> Result<SmtpPool, SettingError> {
     let parsed = url::Url::parse(url).map_err(|error| invalid("smtp_url", error.to_string()))?;
     let implicit_tls = match parsed.scheme() {
         "smtp" => false,
@@ -527,19 +528,16 @@ fn smtp_transport(url: &str, connections: u32) -> Result<AsyncSmtpTransport<Toki
     };
     let host = parsed.host_str().filter(|host| !host.is_empty()).ok_or_else(|| invalid("smtp_url", "has no host"))?;
     let host = host.trim_matches(['[', ']']).to_owned();
-    let parameters =
+    let tls =
         TlsParameters::new(host.clone()).map_err(|error| invalid("smtp_url", format!("TLS for {host}: {error}")))?;
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-        .port(parsed.port().unwrap_or(if implicit_tls { 465 } else { 25 }))
-        .tls(if implicit_tls { Tls::Wrapper(parameters) } else { Tls::Opportunistic(parameters) })
-        .timeout(Some(Duration::from_secs(30)))
-        .pool_config(PoolConfig::new().max_size(connections.max(1)));
-    if !parsed.username().is_empty() {
+    let credentials = if parsed.username().is_empty() {
+        None
+    } else {
         let decode = |part: &str| percent_decode(part).ok_or_else(|| invalid("smtp_url", "has a malformed %-escape"));
-        builder =
-            builder.credentials(Credentials::new(decode(parsed.username())?, decode(parsed.password().unwrap_or(""))?));
-    }
-    Ok(builder.build())
+        Some(Credentials::new(decode(parsed.username())?, decode(parsed.password().unwrap_or(""))?))
+    };
+    let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 25 });
+    Ok(SmtpPool::new(host, port, implicit_tls, tls, credentials, ClientId::Domain(domain), connections))
 }
 
 #[async_trait]
@@ -551,7 +549,7 @@ impl Outbound for Email {
     async fn deliver(&self, message: &Rendered) -> Result<Sent, String> {
         let smtp = self.smtp.as_ref().ok_or("no SMTP server is configured")?;
         let mail = self.compose(message)?;
-        smtp.send(mail).await.map_err(|error| format!("SMTP: {error}"))?;
+        smtp.send(mail.envelope(), &mail.formatted()).await?;
         Ok(Sent::Named(self.message_id(&message.reference, message.outbox_id)))
     }
 }

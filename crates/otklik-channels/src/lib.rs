@@ -12,6 +12,7 @@ pub mod email;
 pub mod log;
 mod messages;
 pub mod signature;
+mod smtp;
 pub mod sms;
 pub mod social;
 pub mod telegram;

@@ -121,6 +121,9 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("{setting}: {message}")]
     Invalid { setting: &'static str, message: String },
+    /// A channel's section, with the setting named in the message (`email.from: …`).
+    #[error("{0}")]
+    Channel(String),
 }
 
 impl Config {
@@ -187,7 +190,7 @@ impl Config {
         }
         if let Some(settings) = &self.telegram {
             let telegram = Arc::new(
-                Telegram::new(settings).map_err(|message| ConfigError::Invalid { setting: "telegram", message })?,
+                Telegram::new(settings).map_err(ConfigError::Channel)?,
             );
             registry = registry.with(telegram.clone()).with_inbound(telegram);
         }
@@ -199,7 +202,7 @@ impl Config {
                 });
             }
             if settings.send_url.is_some() {
-                let sms = Sms::new(settings).map_err(|message| ConfigError::Invalid { setting: "sms", message })?;
+                let sms = Sms::new(settings).map_err(ConfigError::Channel)?;
                 registry = registry.with(Arc::new(sms));
             }
         }
@@ -213,7 +216,7 @@ impl Config {
                 }
             }
             let social =
-                Social::new(settings).map_err(|message| ConfigError::Invalid { setting: "social", message })?;
+                Social::new(settings).map_err(ConfigError::Channel)?;
             registry = registry.with(Arc::new(social));
         }
         Ok(registry.with_fallback(Arc::new(LogDriver)))
@@ -308,6 +311,18 @@ mod tests {
         assert!(config.validate().unwrap_err().to_string().starts_with("database_url"));
         let config = Config { public_url: Some("example.com".into()), ..Config::default() };
         assert!(config.validate().unwrap_err().to_string().starts_with("public_url"));
+    }
+
+    #[tokio::test]
+    async fn a_channel_setting_that_cannot_be_used_is_named() {
+        let config: Config = toml::from_str("[email]\nsmtp_url = \"smtp://127.0.0.1:25\"\n").unwrap();
+        assert_eq!(config.channels().err().unwrap().to_string(), "email.from: is needed to send mail: the brand's name and address");
+        let config: Config = toml::from_str("[telegram]\napi_base = \"https://x.example\"\n").unwrap();
+        assert!(config.channels().err().unwrap().to_string().starts_with("telegram.bot_token"));
+        let config: Config = toml::from_str("[sms]\nwebhook_secret = \"short\"\n").unwrap();
+        assert!(config.channels().err().unwrap().to_string().starts_with("sms.webhook_secret"));
+        let error = toml::from_str::<Config>("[email]\nimap = \"x\"\n").unwrap_err();
+        assert!(error.to_string().contains("imap"), "{error}");
     }
 
     #[test]

@@ -30,8 +30,10 @@ const PAGE: u32 = 500;
 /// how long handing one to its channel may take before another node counts it as interrupted
 /// (the drivers give up after 30 s).
 pub const OUTBOX_LEASE: StdDuration = StdDuration::from_secs(60);
-/// Outbox messages handed to the channels at once (the SMTP pool's connections, say).
-const SENT_AT_ONCE: usize = 8;
+/// Outbox messages marked `sending` and handed to their channels together (each driver limits
+/// how many it sends at once: the SMTP connections, say). A node stopped mid-way leaves at most
+/// this many for a person to check.
+const SENT_AT_ONCE: usize = 32;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -191,10 +193,11 @@ impl Runner {
                 return Ok(());
             }
             for chunk in claimed.chunks(SENT_AT_ONCE) {
+                let rendered = futures_util::future::join_all(chunk.iter().map(|message| self.render(message))).await;
                 let mut ready = Vec::with_capacity(chunk.len());
-                for message in chunk {
+                for (message, rendered) in chunk.iter().zip(rendered) {
                     if let Some(driver) = self.channels.driver(message.channel) {
-                        ready.push((message, driver.clone(), self.render(message).await?));
+                        ready.push((message, driver.clone(), rendered?));
                     }
                 }
                 let ids: Vec<i64> = ready.iter().map(|(message, _, _)| message.id).collect();
