@@ -189,9 +189,7 @@ impl Config {
             }
         }
         if let Some(settings) = &self.telegram {
-            let telegram = Arc::new(
-                Telegram::new(settings).map_err(ConfigError::Channel)?,
-            );
+            let telegram = Arc::new(Telegram::new(settings).map_err(ConfigError::Channel)?);
             registry = registry.with(telegram.clone()).with_inbound(telegram);
         }
         if let Some(settings) = &self.sms {
@@ -215,8 +213,7 @@ impl Config {
                     return Err(ConfigError::Invalid { setting, message: "must have at least 16 characters".into() });
                 }
             }
-            let social =
-                Social::new(settings).map_err(ConfigError::Channel)?;
+            let social = Social::new(settings).map_err(ConfigError::Channel)?;
             registry = registry.with(Arc::new(social));
         }
         Ok(registry.with_fallback(Arc::new(LogDriver)))
@@ -316,7 +313,10 @@ mod tests {
     #[tokio::test]
     async fn a_channel_setting_that_cannot_be_used_is_named() {
         let config: Config = toml::from_str("[email]\nsmtp_url = \"smtp://127.0.0.1:25\"\n").unwrap();
-        assert_eq!(config.channels().err().unwrap().to_string(), "email.from: is needed to send mail: the brand's name and address");
+        assert_eq!(
+            config.channels().err().unwrap().to_string(),
+            "email.from: is needed to send mail: the brand's name and address"
+        );
         let config: Config = toml::from_str("[telegram]\napi_base = \"https://x.example\"\n").unwrap();
         assert!(config.channels().err().unwrap().to_string().starts_with("telegram.bot_token"));
         let config: Config = toml::from_str("[sms]\nwebhook_secret = \"short\"\n").unwrap();
