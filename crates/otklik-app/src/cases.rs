@@ -254,6 +254,20 @@ impl App {
         Ok(message)
     }
 
+    /// "Move to private": a public comment or review gets the brand's standard public line
+    /// (`public.move_private`, inviting the customer to a private conversation), and the case
+    /// goes on in private: its answers are no longer public.
+    pub async fn move_to_private(&self, actor: &Actor, raw: &str) -> Result<Case, AppError> {
+        actor.require(Right::WorkCases)?;
+        let case = self.case_state(raw).await?.case;
+        if !case.public {
+            return Err(AppError::Conflict { detail: "the case is private already".into(), allowed: Vec::new() });
+        }
+        self.store.move_to_private(case.id, "public.move_private", actor.stamp(&*self.clock)).await?;
+        self.wake_outbox();
+        Ok(self.store.case(case.id).await?.case)
+    }
+
     /// Checks a draft against the house standard, explaining in `explain_in`.
     pub fn check(&self, draft: &Draft, explain_in: Language) -> Checked {
         let findings = standard::check(&self.rules, draft, explain_in);

@@ -132,6 +132,23 @@ impl App {
         Ok(self.store.put_setting(&format!("{}.{key}", actor.scope), value).await?)
     }
 
+    /// A channel's delivery report on a message it took: the outbox shows it `delivered`, or
+    /// `failed` with the reason. False when no sent message has that id at the channel.
+    pub async fn delivery_report(
+        &self,
+        actor: &Actor,
+        channel: otklik_core::Channel,
+        provider_id: &str,
+        delivered: bool,
+        error: Option<String>,
+    ) -> Result<bool, AppError> {
+        actor.require(Right::SubmitFeedback)?;
+        let provider_id = input::line("id", Some(provider_id.to_owned()))?
+            .ok_or_else(|| AppError::Invalid("id: the provider's message id is needed".into()))?;
+        let error = input::line("error", error)?;
+        Ok(self.store.delivery_report(channel, &provider_id, delivered, error.as_deref()).await?)
+    }
+
     /// The open case a message continues: one whose conversation at the source is one of
     /// `keys` (any author: the keys are the source's own), else one whose reference the message
     /// names, when its author is that case's customer.

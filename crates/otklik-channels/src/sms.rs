@@ -248,3 +248,70 @@ mod tests {
         assert!(read_inbound("application/x-www-form-urlencoded", b"Body=hi").is_err());
     }
 }
+
+/// A provider's delivery report on a message it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The provider's id of the message (what it answered when it took it).
+    pub id: String,
+    pub delivered: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonReport {
+    id: String,
+    /// `delivered` or `failed`.
+    status: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Reads a delivery report: JSON (`id`, `status` `delivered`/`failed`, `error`), or the common
+/// form (`MessageSid`, `MessageStatus` `delivered`/`undelivered`/`failed`, `ErrorCode`). `None`
+/// for an interim status (`queued`, `sent`), which changes nothing.
+pub fn read_report(content_type: &str, body: &[u8]) -> Result<Option<Report>, String> {
+    let (id, status, error) = if content_type.starts_with("application/json") {
+        let report: JsonReport = serde_json::from_slice(body).map_err(|error| format!("malformed JSON: {error}"))?;
+        (report.id, report.status, report.error)
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        let field = |names: &[&str]| {
+            fields.iter().find(|(name, _)| names.contains(&name.as_str())).map(|(_, value)| value.clone())
+        };
+        let id =
+            field(&["MessageSid", "SmsSid", "messageId", "id"]).ok_or("the form has no message id (`MessageSid`)")?;
+        let status =
+            field(&["MessageStatus", "SmsStatus", "status"]).ok_or("the form has no status (`MessageStatus`)")?;
+        (id, status, field(&["ErrorCode", "err-code", "error"]))
+    } else {
+        return Err(format!("content type `{content_type}`: send application/json or a form"));
+    };
+    let delivered = match status.to_ascii_lowercase().as_str() {
+        "delivered" => true,
+        "failed" | "undelivered" | "rejected" | "expired" => false,
+        "queued" | "accepted" | "sending" | "sent" | "buffered" => return Ok(None),
+        other => return Err(format!("status: `{other}` is not delivered, failed or an interim status")),
+    };
+    Ok(Some(Report { id, delivered, error: error.filter(|error| !error.is_empty()) }))
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn delivery_reports_in_both_forms() {
+        let json = read_report("application/json", br#"{"id":"m1","status":"failed","error":"unreachable"}"#).unwrap();
+        assert_eq!(json, Some(Report { id: "m1".into(), delivered: false, error: Some("unreachable".into()) }));
+        let form = read_report("application/x-www-form-urlencoded", b"MessageSid=SM1&MessageStatus=delivered").unwrap();
+        assert_eq!(form.map(|report| report.delivered), Some(true));
+        assert_eq!(
+            read_report("application/x-www-form-urlencoded", b"MessageSid=SM1&MessageStatus=queued").unwrap(),
+            None
+        );
+        assert!(read_report("application/json", br#"{"id":"m1","status":"lost"}"#).is_err());
+        assert!(read_report("application/json", b"{").unwrap_err().starts_with("malformed"));
+    }
+}

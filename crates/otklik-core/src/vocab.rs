@@ -207,6 +207,8 @@ vocabulary! {
         Logged = "logged",
         /// Being handed to its channel by a node now.
         Sending = "sending",
+        /// The channel reported it reached the customer (an SMS provider's delivery report).
+        Delivered = "delivered",
         /// A public post the brand answers on the site itself: the message's `note` is its
         /// address, for the agent.
         OnSite = "on_site",

@@ -358,6 +358,7 @@ status-page-problem-empty = Please write a message (at most 5,000 characters).
 status-page-problem-rating = Choose a rating from 1 to 5.
 status-page-problem-rated = You have rated this case already.
 revoke-status-link = Revoke the customer's link
+move-to-private = Move to private (post the public line)
 event-status_link_revoked = The customer's link was revoked
 event-rated = The customer's rating
 status-page-problem-unresolved = You can rate the case once it is resolved.

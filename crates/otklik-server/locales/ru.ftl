@@ -358,6 +358,7 @@ status-page-problem-empty = Напишите сообщение (не длинн
 status-page-problem-rating = Выберите оценку от 1 до 5.
 status-page-problem-rated = Вы уже оценили это обращение.
 revoke-status-link = Отозвать ссылку клиента
+move-to-private = Перевести в личные сообщения (публичный ответ-приглашение)
 event-status_link_revoked = Ссылка клиента отозвана
 event-rated = Оценка клиента
 status-page-problem-unresolved = Оценить можно, когда обращение решено.

@@ -358,6 +358,7 @@ status-page-problem-empty = Напишіть повідомлення (не до
 status-page-problem-rating = Виберіть оцінку від 1 до 5.
 status-page-problem-rated = Ви вже оцінили це звернення.
 revoke-status-link = Відкликати посилання клієнта
+move-to-private = Перевести в особисті повідомлення (публічна відповідь-запрошення)
 event-status_link_revoked = Посилання клієнта відкликано
 event-rated = Оцінка клієнта
 status-page-problem-unresolved = Оцінити можна, коли звернення вирішено.

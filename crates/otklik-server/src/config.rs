@@ -177,10 +177,7 @@ impl Config {
     pub fn channels(&self) -> Result<Registry, ConfigError> {
         let mut registry = Registry::default();
         if let Some(settings) = &self.email {
-            let email = Arc::new(
-                Email::new(settings)
-                    .map_err(|error| ConfigError::Invalid { setting: "email", message: error.to_string() })?,
-            );
+            let email = Arc::new(Email::new(settings).map_err(|error| ConfigError::Channel(error.to_string()))?);
             if email.sends() {
                 registry = registry.with(email.clone());
             }

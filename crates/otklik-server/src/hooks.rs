@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use otklik_channels::signature::{self, BadSignature};
 use otklik_channels::{Incoming, Refused, Sink, Taken, TakenAs, sms, social};
+use otklik_core::Channel;
 use serde::{Deserialize, Serialize};
 
 use crate::inbound::ChannelSink;
@@ -26,6 +27,7 @@ pub const META_SIGNATURE: &str = "X-Hub-Signature-256";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/hooks/sms", post(sms_hook))
+        .route("/hooks/sms/status", post(sms_report))
         .route("/hooks/social", post(social_hook))
         .route("/hooks/social/meta", post(meta_hook).get(meta_subscription))
 }
@@ -90,6 +92,37 @@ async fn sms_hook(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         }
     })?;
     Ok(Json(take(&state, incoming).await?))
+}
+
+/// What a delivery report changed.
+#[derive(Debug, Serialize)]
+pub struct Reported {
+    /// True when a sent message had that id: its status is now `delivered` or `failed`.
+    pub matched: bool,
+}
+
+/// The SMS provider's delivery report on a message it took, signed like inbound messages.
+async fn sms_report(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Reported>, ApiError> {
+    let secret = state.hooks.sms.as_deref().ok_or_else(|| not_configured("SMS"))?;
+    checked(SIGNATURE, &headers, secret, &body)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let report = sms::read_report(content_type, &body).map_err(|reason| {
+        if reason.starts_with("content type") {
+            ApiError::UnsupportedMediaType(reason)
+        } else if reason.starts_with("malformed") {
+            ApiError::BadRequest(reason)
+        } else {
+            ApiError::Unprocessable(reason)
+        }
+    })?;
+    let Some(report) = report else { return Ok(Json(Reported { matched: false })) };
+    let actor = crate::inbound::channel_actor(Channel::Sms);
+    let matched = state.app.delivery_report(&actor, Channel::Sms, &report.id, report.delivered, report.error).await?;
+    Ok(Json(Reported { matched }))
 }
 
 /// One social post, comment, message or review, as documented, signed.

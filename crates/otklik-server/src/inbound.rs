@@ -20,9 +20,7 @@ pub struct ChannelSink {
 impl ChannelSink {
     /// The sink for a channel's driver.
     pub fn new(state: AppState, channel: Channel) -> ChannelSink {
-        let name = format!("channel:{channel}");
-        let actor = Actor { name: name.clone(), role: Role::Intake, scope: name, person: None };
-        ChannelSink { state, actor }
+        ChannelSink { state, actor: channel_actor(channel) }
     }
 }
 
@@ -58,6 +56,12 @@ impl Sink for ChannelSink {
     async fn set_position(&self, key: &str, value: &str) -> Result<(), Refused> {
         self.state.app.set_channel_position(&self.actor, key, value).await.map_err(refused)
     }
+}
+
+/// A channel as an actor: role `intake`, scope `channel:<name>`.
+pub fn channel_actor(channel: Channel) -> Actor {
+    let name = format!("channel:{channel}");
+    Actor { name: name.clone(), role: Role::Intake, scope: name, person: None }
 }
 
 fn refused(error: AppError) -> Refused {

@@ -31,9 +31,9 @@ const PAGE: u32 = 500;
 /// (the drivers give up after 30 s).
 pub const OUTBOX_LEASE: StdDuration = StdDuration::from_secs(60);
 /// Outbox messages marked `sending` and handed to their channels together (each driver limits
-/// how many it sends at once: the SMTP connections, say). A node stopped mid-way leaves at most
-/// this many for a person to check.
-const SENT_AT_ONCE: usize = 32;
+/// how many it sends at once: the SMTP connections, say), by each of the two lanes. A node
+/// stopped mid-way leaves at most twice this many for a person to check.
+const SENT_AT_ONCE: usize = 16;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -184,13 +184,27 @@ impl Runner {
             );
             self.state.metrics.delivery(message.channel, "failed");
         }
+        // Two lanes, each with its own claims: while one hands its round to the channels, the
+        // other reads and records, so neither the database nor the channels wait for the other.
+        let (first, second) = tokio::join!(self.deliver_lane(now), self.deliver_lane(now));
+        for lane in [first?, second?] {
+            pass.sent += lane.sent;
+            pass.undelivered += lane.undelivered;
+        }
+        Ok(())
+    }
+
+    /// One lane of `deliver`: claims, renders, sends and records rounds until nothing is due.
+    async fn deliver_lane(&self, now: OffsetDateTime) -> Result<Pass, StoreError> {
+        let mut lane = Pass::default();
+        let pass = &mut lane;
         let channels = self.channels.channels();
         loop {
             // A long round's later claims are timed from when they are made.
             let now = self.state.app.clock.now().max(now);
             let claimed = self.state.app.store.claim_outbox(&self.worker, &channels, now, now + self.lease, 64).await?;
             if claimed.is_empty() {
-                return Ok(());
+                return Ok(lane);
             }
             for chunk in claimed.chunks(SENT_AT_ONCE) {
                 let rendered = futures_util::future::join_all(chunk.iter().map(|message| self.render(message))).await;
@@ -385,7 +399,8 @@ impl Runner {
         let asks_rating = Rendered::template_asks_rating(&message.template)
             && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram);
         // A public post's answer is read by everyone: never the private status link.
-        let public = detail.case.public && matches!(message.channel, Channel::Social | Channel::Review);
+        let public = (detail.case.public || message.template.starts_with("public."))
+            && matches!(message.channel, Channel::Social | Channel::Review);
         let mut text = if public {
             self.messages.render_public(&message.template, language, &values)
         } else {

@@ -461,6 +461,21 @@ async fn sms_conversation(db: Db) {
     assert_eq!(ack["to"], "+79991234567");
     assert!(ack["text"].as_str().unwrap().contains(&reference), "{ack}");
 
+    // The provider reports the acknowledgement delivered: the case's outbox says so.
+    let report = br#"{"id":"sms-1","status":"delivered"}"#;
+    let (status, answer) =
+        hook(&app, "/hooks/sms/status", "application/json", report, Some(sign(secret, report))).await;
+    assert_eq!((status, answer["matched"].as_bool()), (StatusCode::OK, Some(true)), "{answer}");
+    let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+    assert_eq!(work["outbox"][0]["status"], "delivered", "{work}");
+    let interim = b"MessageSid=sms-1&MessageStatus=sent";
+    let (status, answer) =
+        hook(&app, "/hooks/sms/status", "application/x-www-form-urlencoded", interim, Some(sign(secret, interim)))
+            .await;
+    assert_eq!((status, answer["matched"].as_bool()), (StatusCode::OK, Some(false)), "{answer}");
+    let unsigned = hook(&app, "/hooks/sms/status", "application/json", report, None).await.0;
+    assert_eq!(unsigned, StatusCode::UNAUTHORIZED);
+
     reply(&app, id, "Приносим извинения! Курьер привезёт верный заказ в течение часа.").await;
     eventually("the reply by SMS", || async { (provider.sent.lock().unwrap().len() == 2).then_some(()) }).await;
 
@@ -560,6 +575,23 @@ async fn social_items(db: Db) {
     })
     .await;
     assert_eq!(work["note"], "https://maps.example/org/1/reviews/rev-1", "{work}");
+
+    // "Move to private": the brand's public line, then the case goes on in private.
+    let (status, moved) = app.post(&app.agent, &format!("/api/v1/feedback/{id}/private"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["public"], false);
+    let (status, again) = app.post(&app.agent, &format!("/api/v1/feedback/{id}/private"), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    eventually("the public line marked for the site", || async {
+        let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+        work["outbox"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["template"] == "public.move_private" && m["status"] == "on_site")
+            .then_some(())
+    })
+    .await;
 
     // Refusals change nothing.
     let forged = sign(b"not-the-secret", &review);

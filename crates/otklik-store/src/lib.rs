@@ -740,6 +740,16 @@ pub trait Store: Send + Sync + 'static {
     /// the agents on its case. Returns them.
     async fn settle_interrupted(&self, now: OffsetDateTime) -> Result<Vec<OutboxMessage>, StoreError>;
 
+    /// A channel's report on a message it took (named by its id there, the outbox `note`):
+    /// `delivered`, or failed with the reason. True when a sent message matched.
+    async fn delivery_report(
+        &self,
+        channel: Channel,
+        provider_id: &str,
+        delivered: bool,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
     /// The outbox by channel and status, for `/metrics`.
     async fn outbox_counts(&self) -> Result<Vec<(Channel, OutboxStatus, i64)>, StoreError>;
 
@@ -800,6 +810,10 @@ pub trait Store: Send + Sync + 'static {
         delivered: i64,
         failure: Option<(&str, u32, OffsetDateTime)>,
     ) -> Result<bool, StoreError>;
+
+    /// Takes a public case private: the brand's line `template` is queued for the public post,
+    /// the case stops being public, an event says so. False when it was private already.
+    async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError>;
 
     /// Leaves a notification about a case (a channel that is failing, say).
     async fn notify(

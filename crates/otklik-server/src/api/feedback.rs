@@ -269,6 +269,25 @@ pub async fn show(
     Ok(Json(case_view(&state, state.app.case(&principal, &id).await?)))
 }
 
+/// "Move to private": a public comment or review gets the brand's standard public line,
+/// inviting the customer to a private conversation, and the case goes on in private.
+#[utoipa::path(
+    post, path = "/api/v1/feedback/{id}/private", tag = "feedback",
+    params(("id" = String, Path, description = "Case id or reference")),
+    responses(
+        (status = 200, description = "The case, now private", body = CaseSummary),
+        (status = 404, description = "No such case", body = Problem),
+        (status = 409, description = "The case is private already", body = Problem),
+    )
+)]
+pub async fn move_to_private(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CaseSummary>, ApiError> {
+    Ok(Json(CaseSummary::from(state.app.move_to_private(&principal, &id).await?)))
+}
+
 /// Add a reply to the customer or an internal note.
 #[utoipa::path(
     post, path = "/api/v1/feedback/{id}/messages", tag = "feedback",

@@ -38,6 +38,7 @@ use crate::startup::AppState;
         feedback::show,
         feedback::attachment,
         feedback::add_message,
+        feedback::move_to_private,
         feedback::update,
         customers::show,
         customers::update,
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback", get(feedback::list).post(feedback::submit))
         .route("/feedback/{id}", get(feedback::show).patch(feedback::update))
         .route("/feedback/{id}/messages", axum::routing::post(feedback::add_message))
+        .route("/feedback/{id}/private", axum::routing::post(feedback::move_to_private))
         .route("/feedback/{id}/attachments/{attachment_id}", get(feedback::attachment))
         .route("/feedback/{id}/actions", get(workflow::actions))
         .route("/feedback/{id}/actions/{action}", axum::routing::post(workflow::take))

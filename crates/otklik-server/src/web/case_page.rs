@@ -696,6 +696,19 @@ pub(super) async fn assign(
 #[derive(Deserialize)]
 pub(super) struct NoFields {}
 
+/// `POST /cases/{reference}/private`: "move to private" on a public comment or review.
+pub(super) async fn move_to_private(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<NoFields>,
+) -> Response {
+    match state.app.move_to_private(&posted.actor(), &reference).await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
+
 #[derive(Deserialize)]
 pub(super) struct MergeForm {
     /// The other record's customer number.

@@ -3,6 +3,8 @@
 -- failed for an agent to look at. `note` keeps what the channel said of it: the address of a
 -- public post to answer on the site itself, or the message's id at the provider.
 ALTER TABLE outbox ADD COLUMN note TEXT;
+-- A provider's delivery report names the message by its id there.
+CREATE INDEX outbox_by_note ON outbox (channel, note) WHERE note IS NOT NULL;
 
 -- One customer across channels: an agent merges two records of one person. The merged record
 -- keeps its row (nothing is deleted) with where it went; its identities, cases and history move.

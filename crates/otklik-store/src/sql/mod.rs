@@ -773,6 +773,45 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(value)
     }
 
+    async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let channel: Option<String> =
+            query("SELECT channel FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut tx).await?;
+        let channel = channel.ok_or(StoreError::NotFound("case"))?;
+        let at = millis(stamp.at);
+        // The public line goes out while the case is still public: it is rendered for everyone.
+        let moved = query("UPDATE cases SET public = $2, updated_at = $3 WHERE id = $1 AND public = $4")
+            .bind(case_id)
+            .bind(false)
+            .bind(at)
+            .bind(true)
+            .execute(&mut tx)
+            .await?;
+        if moved > 0 {
+            query(
+                "INSERT INTO outbox (case_id, template, channel, status, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, 'pending', $4, $4)",
+            )
+            .bind(case_id)
+            .bind(template)
+            .bind(&channel)
+            .bind(at)
+            .execute(&mut tx)
+            .await?;
+            query(
+                "INSERT INTO events (case_id, at, actor, action, field, old_value, new_value) \
+                 VALUES ($1, $2, $3, 'moved_to_private', 'public', 'true', 'false')",
+            )
+            .bind(case_id)
+            .bind(at)
+            .bind(&stamp.actor)
+            .execute(&mut tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(moved > 0)
+    }
+
     async fn revoke_status_link(&self, case_id: i64, stamp: Stamp) -> Result<bool, StoreError> {
         let mut tx = self.backend.write().await?;
         let revoked =
@@ -1106,6 +1145,29 @@ impl<B: Backend> Store for SqlStore<B> {
         let settled = workflow::settle_interrupted(&mut tx, now).await?;
         tx.commit().await?;
         Ok(settled)
+    }
+
+    async fn delivery_report(
+        &self,
+        channel: Channel,
+        provider_id: &str,
+        delivered: bool,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let status = if delivered { OutboxStatus::Delivered } else { OutboxStatus::Failed };
+        let changed = query(
+            "UPDATE outbox SET status = $1, last_error = coalesce($2, last_error) \
+             WHERE channel = $3 AND note = $4 AND status IN ('sent', 'delivered')",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(channel.as_str())
+        .bind(provider_id)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(changed > 0)
     }
 
     async fn outbox_counts(&self) -> Result<Vec<(Channel, OutboxStatus, i64)>, StoreError> {
