@@ -150,8 +150,8 @@ impl App {
     }
 
     /// The open case a message continues: one whose conversation at the source is one of
-    /// `keys` (any author: the keys are the source's own), else one whose reference the message
-    /// names, when its author is that case's customer.
+    /// `keys`, else one whose reference the message names — either only when its author is that
+    /// case's customer.
     async fn conversation(
         &self,
         actor: &Actor,
@@ -164,10 +164,15 @@ impl App {
             if let Some((case_id, status)) = self.store.case_by_thread(&actor.scope, channel, key).await?
                 && status != Status::Closed
             {
-                return Ok(Some(case_id));
+                // Only its own customer continues a case: two customers answering the same
+                // newsletter share its thread, and each has a case of their own.
+                let customer = self.store.case(case_id).await?.customer;
+                if author.identities.iter().any(|identity| customer.identities.contains(identity)) {
+                    return Ok(Some(case_id));
+                }
             }
         }
-        for claim in claims {
+        for claim in claims.iter().take(10) {
             let Ok(reference) = claim.parse::<CaseRef>() else { continue };
             let detail = match self.store.case(reference.number).await {
                 Ok(detail) => detail,

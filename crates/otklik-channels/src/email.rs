@@ -257,12 +257,8 @@ impl Email {
     /// one a case can come from.
     pub fn read(&self, raw: &[u8]) -> Result<Incoming, String> {
         let mail = MessageParser::default().parse(raw).ok_or("the mail cannot be parsed (broken MIME)")?;
-        let sender = mail
-            .reply_to()
-            .and_then(|address| address.first())
-            .filter(|address| address.address().is_some())
-            .or_else(|| mail.from().and_then(|address| address.first()))
-            .ok_or("the mail has no sender (`From`)")?;
+        // `From` only: it is what the sender's domain authenticates (`Reply-To` is anyone's to set).
+        let sender = mail.from().and_then(|address| address.first()).ok_or("the mail has no sender (`From`)")?;
         let address = sender.address().ok_or("the mail's sender has no address")?;
         let identity = Identity::email(address).map_err(|error| format!("the sender: {error}"))?;
         let message_id = mail.message_id().map(str::to_owned);
@@ -273,6 +269,13 @@ impl Email {
             } else if let Some(id) = header.as_text() {
                 related.push(id.to_owned());
             }
+        }
+        // A conversation is named by its first mails and its last ones: a `References` of
+        // thousands of ids is cut to those, so a mail costs a few lookups at most.
+        if related.len() > MAX_RELATED {
+            let tail = related.split_off(related.len() - MAX_RELATED / 2);
+            related.truncate(MAX_RELATED / 2);
+            related.extend(tail);
         }
         let automatic = automatic(&mail, address) || message_id.as_deref().and_then(|id| self.ours(id)).is_some();
         // The thread is the conversation's first mail: the first of `References`, else what it
@@ -424,18 +427,49 @@ impl Email {
         unseen.sort_unstable();
         for chunk in unseen.chunks(200) {
             let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let mut mails: Vec<(u32, Option<Vec<u8>>)> = Vec::with_capacity(chunk.len());
+            // Sizes first, then the bodies of the mails within the limit a few at a time, so a
+            // mailbox of large mails never sits in memory at once.
+            let mut sizes: Vec<(u32, u64)> = Vec::with_capacity(chunk.len());
             {
-                let mut fetched = timed(session.uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")).await?;
+                let mut fetched = timed(session.uid_fetch(&set, "(UID RFC822.SIZE)")).await?;
                 while let Some(fetch) = tokio::time::timeout(IMAP_TIMEOUT, fetched.next())
                     .await
                     .map_err(|_| "the IMAP server stopped answering".to_owned())?
                 {
                     let fetch = fetch.map_err(|error| error.to_string())?;
-                    let Some(uid) = fetch.uid else { continue };
-                    let too_large = fetch.size.is_some_and(|size| size as usize > self.max_message_bytes);
-                    mails.push((uid, if too_large { None } else { fetch.body().map(<[u8]>::to_vec) }));
+                    if let Some(uid) = fetch.uid {
+                        sizes.push((uid, u64::from(fetch.size.unwrap_or(0))));
+                    }
                 }
+            }
+            sizes.sort_by_key(|(uid, _)| *uid);
+            let mut mails: Vec<(u32, Option<Vec<u8>>)> = Vec::with_capacity(sizes.len());
+            let (small, large): (Vec<_>, Vec<_>) =
+                sizes.into_iter().partition(|(_, size)| *size <= self.max_message_bytes as u64);
+            mails.extend(large.into_iter().map(|(uid, _)| (uid, None)));
+            let mut group: Vec<u32> = Vec::new();
+            let mut group_bytes = 0u64;
+            for (index, (uid, size)) in small.iter().enumerate() {
+                group.push(*uid);
+                group_bytes += size;
+                let last = index + 1 == small.len();
+                if !last && group.len() < 50 && group_bytes < 32 * 1024 * 1024 {
+                    continue;
+                }
+                let set = group.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+                let mut fetched = timed(session.uid_fetch(&set, "(UID BODY.PEEK[])")).await?;
+                while let Some(fetch) = tokio::time::timeout(IMAP_TIMEOUT, fetched.next())
+                    .await
+                    .map_err(|_| "the IMAP server stopped answering".to_owned())?
+                {
+                    let fetch = fetch.map_err(|error| error.to_string())?;
+                    if let Some(uid) = fetch.uid {
+                        mails.push((uid, fetch.body().map(<[u8]>::to_vec)));
+                    }
+                }
+                drop(fetched);
+                group.clear();
+                group_bytes = 0;
             }
             mails.sort_by_key(|(uid, _)| *uid);
             let mut done: Vec<u32> = Vec::with_capacity(mails.len());
@@ -475,6 +509,9 @@ async fn mark_seen(session: &mut ImapSession, uids: &[u32]) -> Result<(), String
     }
     Ok(())
 }
+
+/// The most ids of a mail's `References` and `In-Reply-To` looked at.
+const MAX_RELATED: usize = 10;
 
 const IMAP_TIMEOUT: Duration = Duration::from_secs(60);
 

@@ -154,11 +154,16 @@ struct JsonSms {
     to: Option<String>,
 }
 
+/// Broken JSON is `malformed` (400); well-formed JSON of the wrong shape names what is wrong (422).
+fn json_error(error: serde_json::Error) -> String {
+    if error.is_syntax() || error.is_eof() { format!("malformed JSON: {error}") } else { error.to_string() }
+}
+
 /// Reads an inbound SMS: `application/json` as documented (`from`, `text`, `id`), or a form
 /// with the common providers' names (`From`/`Body`/`MessageSid`, `msisdn`/`text`/`messageId`).
 pub fn read_inbound(content_type: &str, body: &[u8]) -> Result<Incoming, String> {
     let (from, text, id) = if content_type.starts_with("application/json") {
-        let sms: JsonSms = serde_json::from_slice(body).map_err(|error| format!("malformed JSON: {error}"))?;
+        let sms: JsonSms = serde_json::from_slice(body).map_err(json_error)?;
         let _ = sms.to;
         (sms.from, sms.text, sms.id)
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
@@ -273,7 +278,7 @@ struct JsonReport {
 /// for an interim status (`queued`, `sent`), which changes nothing.
 pub fn read_report(content_type: &str, body: &[u8]) -> Result<Option<Report>, String> {
     let (id, status, error) = if content_type.starts_with("application/json") {
-        let report: JsonReport = serde_json::from_slice(body).map_err(|error| format!("malformed JSON: {error}"))?;
+        let report: JsonReport = serde_json::from_slice(body).map_err(json_error)?;
         (report.id, report.status, report.error)
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         let fields: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();

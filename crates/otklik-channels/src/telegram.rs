@@ -220,7 +220,6 @@ impl Inbound for Telegram {
                     continue;
                 }
             };
-            wait = Duration::from_secs(1);
             for raw in updates {
                 let Some(id) = raw.get("update_id").and_then(serde_json::Value::as_i64) else { continue };
                 if id < offset {
@@ -235,13 +234,18 @@ impl Inbound for Telegram {
                     }
                 };
                 if let Err(reason) = handled {
-                    tracing::warn!(update = id, %reason, "telegram: intake cannot take messages now; will retry");
+                    tracing::warn!(update = id, %reason, retry_in = ?wait, "telegram: intake cannot take messages now");
+                    tokio::select! { _ = tokio::time::sleep(wait) => {}, _ = stop.changed() => return }
+                    wait = (wait * 2).min(Duration::from_secs(300));
                     break;
                 }
                 if let Err(error) = sink.set_position(OFFSET, &(id + 1).to_string()).await {
                     tracing::warn!(%error, "telegram: cannot keep the offset; will retry");
+                    tokio::select! { _ = tokio::time::sleep(wait) => {}, _ = stop.changed() => return }
+                    wait = (wait * 2).min(Duration::from_secs(300));
                     break;
                 }
+                wait = Duration::from_secs(1);
             }
         }
     }

@@ -197,7 +197,12 @@ async fn meta_hook(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 continue;
             }
         };
-        cases.push(take(&state, incoming).await?);
+        // One item intake refuses must not hold back the others (Meta would retry the batch).
+        match take(&state, incoming).await {
+            Ok(accepted) => cases.push(accepted),
+            Err(ApiError::Unprocessable(reason)) => tracing::info!(%reason, "meta: an item was refused"),
+            Err(other) => return Err(other),
+        }
     }
     Ok(Json(MetaAccepted { cases }).into_response())
 }

@@ -263,7 +263,15 @@ impl Runner {
         let settled_before = now - Duration::seconds(2);
         for hook in store.claim_webhooks(&self.worker, now, now + self.lease).await? {
             let (mut cursor, mut delivered, mut failure) = (hook.cursor, 0i64, None);
+            let mut attempts = hook.attempts;
+            // A feed stops well inside its claim (each POST gives up after 10 s); the rest
+            // waits for the next round, so no other node takes it up meanwhile.
+            let started = std::time::Instant::now();
+            let budget = self.lease.unsigned_abs() / 3;
             'feed: loop {
+                if started.elapsed() > budget {
+                    break;
+                }
                 let events = store.hook_events(cursor, settled_before, 100).await?;
                 if events.is_empty() {
                     break;
@@ -274,10 +282,11 @@ impl Runner {
                             Ok(()) => {
                                 delivered += 1;
                                 pass.sent += 1;
+                                attempts = 0;
                             }
-                            Err(error) if hook.attempts + 1 < MAX_ATTEMPTS => {
+                            Err(error) if attempts + 1 < MAX_ATTEMPTS => {
                                 pass.undelivered += 1;
-                                let attempts = hook.attempts + 1;
+                                let attempts = attempts + 1;
                                 let retry_at = now + Duration::minutes(1i64 << attempts.min(12));
                                 tracing::warn!(webhook = hook.id, event = event.id, %error, %retry_at, "webhook not delivered");
                                 failure = Some((error, attempts, retry_at));
@@ -293,6 +302,8 @@ impl Runner {
                                 store
                                     .notify(&Recipient::Role(Role::Admin), event.case_id, "webhook_failed", &body, now)
                                     .await?;
+                                // The next event gets its own tries.
+                                attempts = 0;
                             }
                         }
                     }
@@ -399,8 +410,9 @@ impl Runner {
         let asks_rating = Rendered::template_asks_rating(&message.template)
             && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram);
         // A public post's answer is read by everyone: never the private status link.
-        let public = (detail.case.public || message.template.starts_with("public."))
-            && matches!(message.channel, Channel::Social | Channel::Review);
+        // (On a social network or review site even a private case's answers may land where
+        // others read them.)
+        let public = matches!(message.channel, Channel::Social | Channel::Review);
         let mut text = if public {
             self.messages.render_public(&message.template, language, &values)
         } else {

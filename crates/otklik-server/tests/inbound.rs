@@ -74,12 +74,18 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
         mail("<m1@example.com>", "<m1@example.com>", "Заказ 1234 не пришёл, прошла неделя", vec![receipt()]),
         mail("<m3@example.com>", "<m3@example.com>", "Спасибо курьеру Ивану, всё вовремя", vec![]),
         mail("<m4@example.com>", "<m4@example.com>", "   ", vec![]),
+        // Someone else in the first mail's thread (both answered one newsletter): their own case.
+        {
+            let mut other = mail("<m5@example.com>", "<m1@example.com>", "А мой заказ 5678 тоже не пришёл", vec![]);
+            other.customer.identities = vec![Identity::email("boris@example.com").unwrap()];
+            other
+        },
     ];
     let driver = Scripted { messages: Mutex::new(script), answers: answers.clone() };
     let registry = Registry::logging_only().with_inbound(Arc::new(driver));
     let Some(app) = TestApp::start_with_channels(db, |_| {}, Some(registry)).await else { return };
     let mut waited = 0;
-    while answers.lock().unwrap().len() < 5 {
+    while answers.lock().unwrap().len() < 6 {
         assert!(waited < 200, "the driver's messages were not all taken");
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += 1;
@@ -95,6 +101,8 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
     assert!(matches!(other.outcome, TakenAs::Opened { .. }));
     assert_ne!(other.case_id, first.case_id, "another thread is another case");
     assert!(matches!(&answers[4], Err(Refused::Invalid(why)) if why.contains("text")), "{:?}", answers[4]);
+    let stranger = answers[5].as_ref().unwrap();
+    assert!(matches!(stranger.outcome, TakenAs::Opened { .. }), "another author in the thread: {stranger:?}");
 
     let (status, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", first.case_id)).await;
     assert_eq!(status, StatusCode::OK);
@@ -119,6 +127,6 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"%PDF-1.4 receipt");
     let (status, _) = app.get(&app.agent, &format!("/api/v1/feedback/{}/attachments/{}", other.case_id, file_id)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a file is read only on its own case");
-    assert_eq!(app.case_count().await, 2);
+    assert_eq!(app.case_count().await, 3);
     app.finish().await;
 }

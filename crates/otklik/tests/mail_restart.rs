@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use otklik_core::{Channel, OutboxStatus};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_otklik");
-const MAILS: usize = 120;
+const MAILS: usize = 600;
 
 fn mail_servers() -> Option<(String, String)> {
     match (std::env::var("OTKLIK_TEST_IMAP"), std::env::var("OTKLIK_TEST_SMTP")) {
@@ -91,7 +91,7 @@ async fn killed_while_collecting_and_sending_it_loses_nothing_and_sends_nothing_
     .unwrap();
 
     // Killed three times while it works, at different moments.
-    for pause in [700, 1100, 1500] {
+    for pause in [450, 650, 850] {
         let mut server = serve(&config, &log);
         tokio::time::sleep(Duration::from_millis(pause)).await;
         server.kill().expect("SIGKILL the server");

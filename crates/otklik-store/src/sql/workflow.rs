@@ -1049,7 +1049,19 @@ pub(crate) async fn merge_customers<C: Conn + ?Sized>(
             .execute(&mut *tx)
             .await?;
     }
-    query("UPDATE customers SET merged_into = $1 WHERE id = $2").bind(into).bind(from).execute(&mut *tx).await?;
+    // The guards again, as the writes themselves: two merges at once cannot both win.
+    let merged = query("UPDATE customers SET merged_into = $1 WHERE id = $2 AND merged_into IS NULL")
+        .bind(into)
+        .bind(from)
+        .execute(&mut *tx)
+        .await?;
+    let kept = query("UPDATE customers SET merged_into = NULL WHERE id = $1 AND merged_into IS NULL")
+        .bind(into)
+        .execute(&mut *tx)
+        .await?;
+    if merged != 1 || kept != 1 {
+        return Err(StoreError::Conflict("the customer was merged into another already".into()));
+    }
     for (customer, old, new) in
         [(into, Some(from.to_string()), Some(into.to_string())), (from, None, Some(into.to_string()))]
     {
@@ -1074,6 +1086,11 @@ pub(crate) async fn add_identity<C: Conn + ?Sized>(
     identity: &otklik_core::Identity,
     stamp: &Stamp,
 ) -> Result<(), StoreError> {
+    let merged: Option<Option<i64>> =
+        query("SELECT merged_into FROM customers WHERE id = $1").bind(customer_id).scalar_optional(&mut *tx).await?;
+    if let Some(Some(into)) = merged {
+        return Err(StoreError::Conflict(format!("the customer was merged into customer {into}: add it there")));
+    }
     let owner: Option<i64> = query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
         .bind(identity.kind.as_str())
         .bind(&identity.value)
