@@ -76,21 +76,25 @@ async fn take(state: &AppState, incoming: Incoming) -> Result<Accepted, ApiError
     }
 }
 
+/// Why an SMS hook's body was not read, as a status: a content type it does not read is 415,
+/// broken JSON 400, a body of the wrong shape 422.
+fn unreadable(reason: String) -> ApiError {
+    if reason.starts_with("content type") {
+        ApiError::UnsupportedMediaType(reason)
+    } else if reason.starts_with("malformed") {
+        ApiError::BadRequest(reason)
+    } else {
+        ApiError::Unprocessable(reason)
+    }
+}
+
 /// An inbound SMS from the provider: JSON (`from`, `text`, `id`) or a form
 /// (`From`, `Body`, `MessageSid`), signed.
 async fn sms_hook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Json<Accepted>, ApiError> {
     let secret = state.hooks.sms.as_deref().ok_or_else(|| not_configured("SMS"))?;
     checked(SIGNATURE, &headers, secret, &body)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
-    let incoming = sms::read_inbound(content_type, &body).map_err(|reason| {
-        if reason.starts_with("content type") {
-            ApiError::UnsupportedMediaType(reason)
-        } else if reason.starts_with("malformed") {
-            ApiError::BadRequest(reason)
-        } else {
-            ApiError::Unprocessable(reason)
-        }
-    })?;
+    let incoming = sms::read_inbound(content_type, &body).map_err(unreadable)?;
     Ok(Json(take(&state, incoming).await?))
 }
 
@@ -110,15 +114,7 @@ async fn sms_report(
     let secret = state.hooks.sms.as_deref().ok_or_else(|| not_configured("SMS"))?;
     checked(SIGNATURE, &headers, secret, &body)?;
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
-    let report = sms::read_report(content_type, &body).map_err(|reason| {
-        if reason.starts_with("content type") {
-            ApiError::UnsupportedMediaType(reason)
-        } else if reason.starts_with("malformed") {
-            ApiError::BadRequest(reason)
-        } else {
-            ApiError::Unprocessable(reason)
-        }
-    })?;
+    let report = sms::read_report(content_type, &body).map_err(unreadable)?;
     let Some(report) = report else { return Ok(Json(Reported { matched: false })) };
     let actor = crate::inbound::channel_actor(Channel::Sms);
     let matched = state.app.delivery_report(&actor, Channel::Sms, &report.id, report.delivered, report.error).await?;
