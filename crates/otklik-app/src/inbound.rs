@@ -1,6 +1,7 @@
 //! What a channel receives: an `Incoming` message opens a case, continues the open case of its
 //! conversation, or is recognised as one seen already. Every inbound channel driver calls
-//! `App::receive`; nothing about a case is decided in a driver.
+//! `App::receive`; nothing about a case is decided in a driver. Here too: a rating given by reply
+//! or button, a channel's delivery report, and a driver's position at its source.
 
 use otklik_core::{Attachment, Case, CaseRef, Direction, Incoming, Message, NewMessage, Right, Status};
 use otklik_store::{NewAttachment, Stamp};

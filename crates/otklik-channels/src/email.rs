@@ -30,7 +30,7 @@ use lettre::transport::smtp::client::TlsParameters;
 use lettre::transport::smtp::extension::ClientId;
 use mail_parser::{MessageParser, MimeHeaders};
 use otklik_core::customer::{Identity, NewCustomer};
-use otklik_core::{Attachment, Channel, Incoming};
+use otklik_core::{Attachment, CaseRef, Channel, Incoming};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
@@ -105,7 +105,8 @@ impl ImapAddress {
             other => return Err(invalid("imap_url", format!("must start with imap:// or imaps://, not {other}://"))),
         };
         let host = url.host_str().filter(|host| !host.is_empty()).ok_or_else(|| invalid("imap_url", "has no host"))?;
-        let decode = |part: &str| percent_decode(part).ok_or_else(|| invalid("imap_url", "has a malformed %-escape"));
+        let decode =
+            |part: &str| percent_decode(part).ok_or_else(|| invalid("imap_url", "is not UTF-8 once %-decoded"));
         let user = decode(url.username())?;
         let password = decode(url.password().unwrap_or(""))?;
         if user.is_empty() {
@@ -123,21 +124,9 @@ impl ImapAddress {
     }
 }
 
+/// A URL's user or password as written (`support%40zerno.example` is `support@zerno.example`).
 fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        if bytes[at] == b'%' {
-            let hex = text.get(at + 1..at + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            at += 3;
-        } else {
-            out.push(bytes[at]);
-            at += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|text| text.into_owned())
 }
 
 /// The e-mail driver: it collects (when `imap_url` is set) and answers (when `smtp_url` is).
@@ -290,7 +279,6 @@ impl Email {
             .body_text(0)
             .map(|text| without_quote(&text))
             .filter(|text| !text.trim().is_empty())
-            .or_else(|| mail.body_html(0).map(|html| without_quote(&text_of_html(&html))))
             .or_else(|| subject.clone())
             .ok_or("the mail has neither text nor subject")?;
         let attachments = mail
@@ -570,7 +558,8 @@ fn smtp_pool(url: &str, connections: u32, domain: String) -> Result<SmtpPool, Se
     let credentials = if parsed.username().is_empty() {
         None
     } else {
-        let decode = |part: &str| percent_decode(part).ok_or_else(|| invalid("smtp_url", "has a malformed %-escape"));
+        let decode =
+            |part: &str| percent_decode(part).ok_or_else(|| invalid("smtp_url", "is not UTF-8 once %-decoded"));
         Some(Credentials::new(decode(parsed.username())?, decode(parsed.password().unwrap_or(""))?))
     };
     let port = parsed.port().unwrap_or(if implicit_tls { 465 } else { 25 });
@@ -622,17 +611,12 @@ fn automatic(mail: &mail_parser::Message<'_>, sender: &str) -> bool {
     auto_submitted || precedence || marked || daemon || report
 }
 
-/// A case reference written in a subject: `OT-2026-000123`.
+/// A case reference written in a subject (`Re: [OT-2026-000123] …`).
 fn reference_in(subject: &str) -> Option<String> {
-    let bytes = subject.as_bytes();
-    (0..bytes.len()).find_map(|at| {
-        let rest = subject.get(at..)?;
-        let tail = rest.strip_prefix("OT-")?;
-        let year = tail.get(..4)?;
-        let number: String = tail.get(5..)?.chars().take_while(char::is_ascii_digit).collect();
-        let well_formed = year.chars().all(|c| c.is_ascii_digit()) && tail.as_bytes().get(4) == Some(&b'-');
-        (well_formed && number.len() >= 6).then(|| format!("OT-{year}-{number}"))
-    })
+    subject
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find_map(|word| word.parse::<CaseRef>().ok())
+        .map(|reference| reference.to_string())
 }
 
 /// The customer's own words of a reply: the quoted earlier mail (`> …`, and everything from an
@@ -658,42 +642,6 @@ fn without_quote(text: &str) -> String {
     let own = kept.join("\n").trim().to_owned();
     // All of it quoted (a forward, say): then all of it.
     if own.is_empty() { text.trim().to_owned() } else { own }
-}
-
-/// Plain text of an HTML body, for a mail with no text part: tags dropped, entities of the
-/// usual five read, paragraphs and breaks kept as new lines.
-fn text_of_html(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    let mut tag = String::new();
-    let mut skipping = false;
-    for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                tag.clear();
-            }
-            '>' if in_tag => {
-                in_tag = false;
-                let name = tag.trim_start_matches('/').split_whitespace().next().unwrap_or("").to_ascii_lowercase();
-                if matches!(name.as_str(), "style" | "script" | "head") {
-                    skipping = !tag.starts_with('/');
-                }
-                if matches!(name.as_str(), "br" | "p" | "div" | "li" | "tr") {
-                    out.push('\n');
-                }
-            }
-            _ if in_tag => tag.push(c),
-            _ if skipping => {}
-            _ => out.push(c),
-        }
-    }
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
 }
 
 /// The HTML part of an answer: the text escaped, paragraphs kept, links made links.
@@ -827,6 +775,21 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nStill cold.\r\n\r\nOn Mon, Suppor
         assert!(email.read(looped.as_bytes()).unwrap().automatic);
         let human = "From: a@example.test\r\nAuto-Submitted: no\r\nMessage-ID: <h@y>\r\n\r\nHello\r\n";
         assert!(!email.read(human.as_bytes()).unwrap().automatic);
+    }
+
+    #[tokio::test]
+    async fn the_sender_is_from_never_reply_to() {
+        let raw = b"From: anna@example.test\r\nReply-To: victim@example.test\r\nMessage-ID: <r@y>\r\n\r\nHi\r\n";
+        let incoming = driver().read(raw).unwrap();
+        assert_eq!(incoming.customer.identities[0].value, "anna@example.test");
+    }
+
+    #[tokio::test]
+    async fn an_html_only_mail_is_read_as_text() {
+        let raw = b"From: a@example.test\r\nMessage-ID: <h@y>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+<html><body><p>Cold <b>coffee</b></p></body></html>\r\n";
+        let text = driver().read(raw).unwrap().text;
+        assert!(text.contains("Cold") && text.contains("coffee") && !text.contains('<'), "{text}");
     }
 
     #[tokio::test]

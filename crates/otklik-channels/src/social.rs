@@ -106,7 +106,7 @@ impl Item {
             channel,
             external_id: Some(format!("{source}:{}", self.external_id)),
             thread: Some(thread),
-            related: self.url.iter().cloned().collect(),
+            related: Vec::new(),
             claims: Vec::new(),
             automatic: false,
             customer: NewCustomer {

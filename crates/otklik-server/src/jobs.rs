@@ -1,7 +1,10 @@
-//! Work that happens on the clock: the deadline watch and the job queue. Every node runs the same
-//! loop; what makes it safe to run on several nodes at once lives in the store: a deadline mark
-//! is recorded once per case, clock and state (the first node to insert it wins), and a job is
-//! claimed by one node at a time and finished only by its claimer.
+//! Work that happens on the clock: the deadline watch, the job queue, the outbox (every message
+//! owed to a customer, handed to its channel's driver) and the webhook feeds. Every node runs the
+//! same loop; what makes it safe to run on several nodes at once lives in the store: a deadline
+//! mark is recorded once per case, clock and state (the first node to insert it wins), a job, an
+//! outbox message or a webhook subscriber is claimed by one node at a time and finished only by
+//! its claimer, and an outbox message is marked `sending` before it is handed over, so it is
+//! never sent twice.
 //!
 //! Deadlines are not timers: a case's due time moves with its pauses, priority and kind, so each
 //! pass computes every unresolved case's clocks from its stored state and the business calendar

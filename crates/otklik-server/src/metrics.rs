@@ -1,5 +1,6 @@
-//! Prometheus metrics: request counts and latencies per route, and cases created per channel,
-//! served in the text exposition format at `/metrics`.
+//! Prometheus metrics: request counts and latencies per route, cases created per channel, the
+//! channels' inbound messages and outbox deliveries by outcome, and the outbox by channel and
+//! status as the database holds it, served in the text exposition format at `/metrics`.
 
 use std::time::Instant;
 

@@ -69,34 +69,9 @@ fn unique(prefix: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // E-mail
 
-/// The loopback mail servers, or none outside CI when `scripts/mail-servers` was not run.
-fn mail_servers() -> Option<(String, String)> {
-    match (std::env::var("OTKLIK_TEST_IMAP"), std::env::var("OTKLIK_TEST_SMTP")) {
-        (Ok(imap), Ok(smtp)) => Some((imap, smtp)),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("OTKLIK_TEST_IMAP and OTKLIK_TEST_SMTP are required under CI (scripts/mail-servers)")
-        }
-        _ => {
-            eprintln!("skipped: no mail servers (run scripts/mail-servers)");
-            None
-        }
-    }
-}
-
-type Imap = async_imap::Session<tokio::net::TcpStream>;
-
-async fn imap(server: &str, user: &str) -> Imap {
-    let tcp = tokio::net::TcpStream::connect(server).await.unwrap();
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.unwrap().unwrap();
-    let mut session = client.login(user, "secret").await.map_err(|(error, _)| error).unwrap();
-    session.select("INBOX").await.unwrap();
-    session
-}
-
 /// Every mail in a mailbox, parsed: (headers+body as text, seen).
 async fn mailbox(server: &str, user: &str) -> Vec<(String, bool)> {
-    let mut session = imap(server, user).await;
+    let mut session = support::mail::imap(server, user).await;
     let mut mails = Vec::new();
     {
         let mut fetched = session.fetch("1:*", "(FLAGS BODY.PEEK[])").await.unwrap();
@@ -112,7 +87,7 @@ async fn mailbox(server: &str, user: &str) -> Vec<(String, bool)> {
 }
 
 async fn append(server: &str, user: &str, mail: &str) {
-    let mut session = imap(server, user).await;
+    let mut session = support::mail::imap(server, user).await;
     session.append("INBOX", None, None, mail.as_bytes()).await.unwrap();
     let _ = session.logout().await;
 }
@@ -135,7 +110,7 @@ fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
 }
 
 async fn email_conversation(db: Db) {
-    let Some((imap_server, smtp_server)) = mail_servers() else { return };
+    let Some((imap_server, smtp_server)) = support::mail::servers() else { return };
     let support = format!("{}@otklik.test", unique("support"));
     let customer = format!("{}@example.test", unique("customer"));
     let imap_url = format!("imap://{}:secret@{imap_server}/INBOX", support.replace('@', "%40"));

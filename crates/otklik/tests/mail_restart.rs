@@ -12,34 +12,15 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use otklik_core::{Channel, OutboxStatus};
 
+#[path = "../../otklik-server/tests/support/mail.rs"]
+mod mail;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_otklik");
 const MAILS: usize = 600;
 
-fn mail_servers() -> Option<(String, String)> {
-    match (std::env::var("OTKLIK_TEST_IMAP"), std::env::var("OTKLIK_TEST_SMTP")) {
-        (Ok(imap), Ok(smtp)) => Some((imap, smtp)),
-        _ if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("OTKLIK_TEST_IMAP and OTKLIK_TEST_SMTP are required under CI (scripts/mail-servers)")
-        }
-        _ => {
-            eprintln!("skipped: no mail servers (run scripts/mail-servers)");
-            None
-        }
-    }
-}
-
-async fn imap(server: &str, user: &str) -> async_imap::Session<tokio::net::TcpStream> {
-    let tcp = tokio::net::TcpStream::connect(server).await.unwrap();
-    let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.unwrap().unwrap();
-    let mut session = client.login(user, "secret").await.map_err(|(error, _)| error).unwrap();
-    session.select("INBOX").await.unwrap();
-    session
-}
-
 /// How many mails a mailbox holds, and how many of them are seen.
 async fn counted(server: &str, user: &str) -> (usize, usize) {
-    let mut session = imap(server, user).await;
+    let mut session = mail::imap(server, user).await;
     let all = session.search("ALL").await.unwrap().len();
     let seen = session.search("SEEN").await.unwrap().len();
     let _ = session.logout().await;
@@ -60,12 +41,12 @@ fn serve(config: &Path, log: &Path) -> Child {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_while_collecting_and_sending_it_loses_nothing_and_sends_nothing_twice() {
-    let Some((imap_server, smtp_server)) = mail_servers() else { return };
+    let Some((imap_server, smtp_server)) = mail::servers() else { return };
     let run = format!("{:08x}", rand::random::<u32>());
     let support = format!("support-{run}@otklik.test");
     let customer = |n: usize| format!("customer-{run}-{n}@example.test");
     {
-        let mut session = imap(&imap_server, &support).await;
+        let mut session = mail::imap(&imap_server, &support).await;
         for n in 0..MAILS {
             let mail = format!(
                 "From: {}\r\nTo: {support}\r\nSubject: Заказ {n}\r\nMessage-ID: <restart-{n}-{run}@example.test>\r\n\

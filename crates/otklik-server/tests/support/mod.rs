@@ -3,6 +3,7 @@
 //! real HTTP client; and `on_both_backends!`, which runs a test on each.
 #![allow(dead_code)]
 
+pub mod mail;
 #[path = "../../../otklik-store/tests/support/postgres.rs"]
 pub mod postgres;
 
