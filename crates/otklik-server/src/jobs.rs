@@ -100,7 +100,7 @@ impl Runner {
     }
 
     /// Runs passes every `every` until the process ends; a failed pass is logged and retried.
-    pub fn spawn(self, every: StdDuration) {
+    pub fn spawn(self, every: StdDuration) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(every);
             let wake = self.state.app.outbox_wake.clone();
@@ -116,7 +116,7 @@ impl Runner {
                     Err(error) => tracing::error!(%error, "the deadline and job pass failed; will retry"),
                 }
             }
-        });
+        })
     }
 
     /// One pass: every unresolved case's clocks, then every due job.

@@ -138,15 +138,25 @@ impl Application {
         Runner::new(self.state.clone(), worker, self.channels.clone()).with_outbox_lease(self.outbox_lease)
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves until `shutdown` completes, then lets requests in flight finish. The node's worker
+    /// and its channels' drivers stop with it, also when this future is dropped half-way.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        self.runner().spawn(crate::jobs::WORK_EVERY);
+        let _worker = StopOnDrop(self.runner().spawn(crate::jobs::WORK_EVERY));
         let (stop_receiving, stop) = tokio::sync::watch::channel(false);
         crate::inbound::start(&self.state, &self.channels, &stop);
         let result = crate::limits::serve(self.listener, self.router, self.state.limits, shutdown).await;
         let _ = stop_receiving.send(true);
         result?;
         Ok(())
+    }
+}
+
+/// Stops a spawned task when dropped: a node's worker lives exactly as long as its server.
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
