@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -101,6 +101,17 @@ pub(crate) async fn deadline(State(limit): State<Duration>, request: Request, ne
         Err(_) => ApiError::RequestTimeout(format!("the request was not completed within {} s", limit.as_secs()))
             .into_response(),
     }
+}
+
+/// Middleware: a refusal sent before the request's body was read (too large, too slow) closes
+/// the connection, so the client does not send its next request on a connection still
+/// carrying the unread rest of this one.
+pub(crate) async fn close_after_unread_body(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if matches!(response.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Per-address allowance for requests that carry no token.

@@ -166,6 +166,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.limits.request_timeout, limits::deadline))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(crate::problem::every_error_a_problem))
+        .layer(axum::middleware::from_fn(limits::close_after_unread_body))
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(AnonymousLimiter::new(state.limits.anonymous_requests_per_minute)),
             limits::anonymous_rate_limit,
