@@ -4,11 +4,11 @@
 //! or button, a channel's delivery report, and a driver's position at its source.
 
 use otklik_core::{Attachment, Case, CaseRef, Direction, Incoming, Message, NewMessage, Right, Status};
-use otklik_store::{NewAttachment, Stamp};
+use otklik_store::{NewAttachment, NpsRequest, Stamp};
 use sha2::{Digest, Sha256};
 
 use crate::intake::mint_link_secret;
-use crate::{Actor, App, AppError, Receipt, Submission, input};
+use crate::{Actor, App, AppError, Receipt, Submission, input, surveys};
 
 /// The most files kept with one message.
 pub const MAX_ATTACHMENTS: usize = 20;
@@ -24,14 +24,18 @@ pub enum Received {
     Continued { case: Case, message: Message },
     /// Seen already (the same id from the same source): nothing was written.
     Redelivered { case: Case },
+    /// A lone number answering the customer's NPS request, recorded on it (or, `again`, seen
+    /// already).
+    Answered { request: NpsRequest, score: u8, again: bool },
 }
 
 impl Received {
-    /// The case the message went to.
-    pub fn case(&self) -> &Case {
+    /// The case the message went to; none for an answer to a survey.
+    pub fn case(&self) -> Option<&Case> {
         match self {
-            Received::Opened(receipt) => &receipt.case,
-            Received::Continued { case, .. } | Received::Redelivered { case } => case,
+            Received::Opened(receipt) => Some(&receipt.case),
+            Received::Continued { case, .. } | Received::Redelivered { case } => Some(case),
+            Received::Answered { .. } => None,
         }
     }
 }
@@ -51,8 +55,22 @@ impl App {
         let related = incoming.related.into_iter().filter_map(|key| input::line("related", Some(key)).ok().flatten());
         let stamp = actor.stamp(&*self.clock);
         let keys: Vec<String> = thread.iter().cloned().chain(related).collect();
+        if let Some(external_id) = &external_id
+            && let Some(request) = self.store.nps_answered_by(incoming.channel, external_id).await?
+        {
+            let score = request.score.unwrap_or_default();
+            return Ok(Received::Answered { request, score, again: true });
+        }
         let conversation =
             self.conversation(actor, incoming.channel, &keys, &incoming.claims, &incoming.customer).await?;
+        let recommendation = if incoming.automatic { None } else { surveys::lone_recommendation(&text) };
+        if let Some(score) = recommendation
+            && let Some(request) =
+                self.survey_answered(incoming.channel, &incoming.customer, score, conversation).await?
+            && self.store.answer_nps(request.id, score, external_id.as_deref(), stamp.at).await?
+        {
+            return Ok(Received::Answered { request, score, again: false });
+        }
         if let Some(case_id) = conversation {
             if let Some(external_id) = &external_id
                 && self.store.message_by_external_id(case_id, external_id).await?.is_some()
@@ -148,6 +166,39 @@ impl App {
             .ok_or_else(|| AppError::Invalid("id: the provider's message id is needed".into()))?;
         let error = input::line("error", error)?;
         Ok(self.store.delivery_report(channel, &provider_id, delivered, error.as_deref()).await?)
+    }
+
+    /// The NPS request a lone number from `author` answers: their newest unanswered one sent on
+    /// the channel within `surveys::ANSWER_WITHIN` — unless the number can be a rating (1 to 5)
+    /// of their resolved, unrated case in this conversation that was resolved after the survey
+    /// left: then the later question gets the answer.
+    async fn survey_answered(
+        &self,
+        channel: otklik_core::Channel,
+        author: &otklik_core::NewCustomer,
+        score: u8,
+        conversation: Option<i64>,
+    ) -> Result<Option<NpsRequest>, AppError> {
+        let since = self.clock.now() - surveys::ANSWER_WITHIN;
+        let mut request = None;
+        for identity in &author.identities {
+            if let Some(found) = self.store.awaiting_nps(channel, identity, since).await? {
+                request = Some(found);
+                break;
+            }
+        }
+        let Some(request) = request else { return Ok(None) };
+        if let Some(case_id) = conversation
+            && (1..=5).contains(&score)
+        {
+            let case = self.store.case(case_id).await?.case;
+            let rateable =
+                matches!(case.status, Status::Resolved | Status::Closed) && self.store.rating(case_id).await?.is_none();
+            if rateable && request.sent_at.is_none_or(|sent| case.updated_at > sent) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(request))
     }
 
     /// The open case a message continues: one whose conversation at the source is one of

@@ -16,6 +16,7 @@ pub mod locations;
 pub mod people;
 mod status;
 mod steps;
+pub mod surveys;
 pub mod triage;
 pub mod webhooks;
 
@@ -29,7 +30,7 @@ pub use cases::{CaseAddress, DueRisk, Writing, WritingKind};
 pub use error::AppError;
 pub use inbound::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Received};
 pub use intake::{Idempotency, Receipt, Submission, mint_link_secret};
-pub use status::{CustomerStatus, customer_language};
+pub use status::{CustomerStatus, customer_address, customer_language, locale_language};
 pub use steps::{Checked, ClockState, ClockView, PlaybookActions, TakeAction, Work};
 pub use triage::TriageModel;
 

@@ -174,12 +174,31 @@ impl App {
 /// The language to address a customer in: their own setting, else the language they wrote in,
 /// else Russian.
 pub fn customer_language(customer: &Customer, case: &Case) -> Language {
+    locale_language(customer).or(case.language.filter(|language| *language != Language::Other)).unwrap_or(Language::Ru)
+}
+
+/// The language a customer's own setting names, if it names one we write in.
+pub fn locale_language(customer: &Customer) -> Option<Language> {
     customer
         .locale
         .as_deref()
         .and_then(|locale| locale.get(..2))
         .and_then(|tag| tag.to_ascii_lowercase().parse::<Language>().ok())
-        .or(case.language)
         .filter(|language| *language != Language::Other)
-        .unwrap_or(Language::Ru)
+}
+
+/// A customer's address on a channel: their e-mail address, phone or Telegram chat (a numeric
+/// id: a username is no chat to write to); none when they left none there, or the channel
+/// writes to no one address.
+pub fn customer_address(customer: &Customer, channel: otklik_core::Channel) -> Option<&otklik_core::Identity> {
+    use otklik_core::{Channel, IdentityKind};
+    let kind = match channel {
+        Channel::Email => IdentityKind::Email,
+        Channel::Sms => IdentityKind::Phone,
+        Channel::Telegram => IdentityKind::Telegram,
+        _ => return None,
+    };
+    customer.identities.iter().find(|identity| {
+        identity.kind == kind && (kind != IdentityKind::Telegram || identity.value.parse::<i64>().is_ok())
+    })
 }

@@ -202,6 +202,8 @@ impl Email {
         let to: Mailbox =
             to.parse().map_err(|error| format!("the customer's address `{to}` is not usable: {error}"))?;
         let subject = match &message.subject {
+            // A survey is no answer to anything: its own subject line.
+            Some(subject) if message.survey_id.is_some() => subject.clone(),
             Some(subject) if !subject.contains(&message.reference) => {
                 let subject = subject.trim_start_matches("Re: ").trim_start_matches("RE: ");
                 format!("Re: {subject} [{}]", message.reference)
@@ -799,12 +801,37 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nStill cold.\r\n\r\nOn Mon, Suppor
         assert!(email.read(b"Subject: no sender\r\n\r\nhello\r\n").unwrap_err().contains("sender"));
     }
 
+    #[test]
+    fn a_survey_has_its_own_subject_and_answers_nothing() {
+        let email = driver();
+        let survey = Rendered {
+            outbox_id: 43,
+            case_id: None,
+            survey_id: Some(7),
+            reference: "NPS-7".into(),
+            channel: Channel::Email,
+            template: "nps.request".into(),
+            language: otklik_core::Language::En,
+            text: "How likely are you to recommend us?".into(),
+            to: Some("anna@example.test".into()),
+            subject: Some("One question about us".into()),
+            thread: None,
+            in_reply_to: None,
+            asks: crate::Ask::Recommendation,
+        };
+        let mail = String::from_utf8(email.compose(&survey).unwrap().formatted()).unwrap();
+        assert!(mail.contains("Subject: One question about us\r\n"), "{mail}");
+        assert!(mail.contains("Message-ID: <otklik.NPS-7.43@zerno.example>"), "{mail}");
+        assert!(!mail.contains("In-Reply-To") && !mail.contains("References"), "{mail}");
+    }
+
     #[tokio::test]
     async fn an_answer_threads_and_carries_both_parts() {
         let email = driver();
         let rendered = Rendered {
             outbox_id: 42,
-            case_id: 1,
+            case_id: Some(1),
+            survey_id: None,
             reference: "OT-2026-000123".into(),
             channel: Channel::Email,
             template: "complaint.received".into(),
@@ -814,7 +841,7 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nStill cold.\r\n\r\nOn Mon, Suppor
             subject: Some("coffee".into()),
             thread: Some("m1@example.test".into()),
             in_reply_to: Some("m2@example.test".into()),
-            asks_rating: false,
+            asks: crate::Ask::Nothing,
         };
         let mail = String::from_utf8(email.compose(&rendered).unwrap().formatted()).unwrap();
         assert!(mail.contains("Message-ID: <otklik.OT-2026-000123.42@zerno.example>"), "{mail}");

@@ -32,8 +32,12 @@ pub use messages::{Messages, MessagesError, Values};
 pub struct Rendered {
     /// The outbox row it comes from.
     pub outbox_id: i64,
-    pub case_id: i64,
-    /// The case reference, for subjects and threading (`OT-2026-000123`).
+    /// The case it answers; none for a survey outside any case.
+    pub case_id: Option<i64>,
+    /// The NPS request a survey carries.
+    pub survey_id: Option<i64>,
+    /// The case reference, for subjects and threading (`OT-2026-000123`); a survey's is
+    /// `NPS-<request id>`.
     pub reference: String,
     pub channel: Channel,
     /// The template key (`complaint.apology`).
@@ -43,16 +47,27 @@ pub struct Rendered {
     /// The customer's address on the channel (an e-mail address, a phone, a Telegram chat id);
     /// none when they left none there, and the driver says so.
     pub to: Option<String>,
-    /// The case's subject, for an e-mail's subject line.
+    /// The case's subject, for an e-mail's subject line (a survey's own subject line).
     pub subject: Option<String>,
     /// The conversation at the source: the first `Message-ID` of an e-mail thread, a post's
     /// address for a public item.
     pub thread: Option<String>,
     /// The customer's newest message on the channel (its id at the source), answered by this one.
     pub in_reply_to: Option<String>,
-    /// The message asks the customer to rate how the case went (1 to 5): Telegram adds buttons,
-    /// SMS and e-mail say "reply with a number".
-    pub asks_rating: bool,
+    /// What number the message asks the customer for: Telegram adds buttons, SMS and e-mail
+    /// say "reply with a number".
+    pub asks: Ask,
+}
+
+/// The number a message asks the customer to answer with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Ask {
+    #[default]
+    Nothing,
+    /// How the case went, 1 to 5 (CSAT).
+    Rating,
+    /// How likely they are to recommend the business, 0 to 10 (NPS).
+    Recommendation,
 }
 
 impl Rendered {
@@ -89,8 +104,10 @@ pub trait Outbound: Send + Sync + 'static {
 /// What intake made of a message a driver handed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Taken {
-    pub case_id: i64,
-    /// The case reference (`OT-2026-000123`), for an acknowledgement or a subject line.
+    /// The case it went to: none for an answer to a survey.
+    pub case_id: Option<i64>,
+    /// The case reference (`OT-2026-000123`), for an acknowledgement or a subject line; a
+    /// survey answer's is `NPS-<request id>`.
     pub reference: String,
     pub outcome: TakenAs,
 }
@@ -103,6 +120,8 @@ pub enum TakenAs {
     Continued,
     /// Seen already: nothing was written.
     Redelivered,
+    /// The answer to an NPS request, recorded on it.
+    Answered,
 }
 
 /// Why intake did not take a message.
@@ -128,6 +147,10 @@ pub trait Sink: Send + Sync + 'static {
     /// A customer's rating (1 to 5) of a case, given on the channel (a Telegram button); the
     /// `identity` must be the case's customer's.
     async fn rate(&self, case_id: i64, identity: &Identity, score: u8) -> Result<(), Refused>;
+
+    /// A customer's answer (0 to 10) to an NPS request, given on the channel (a Telegram
+    /// button); the `identity` must be the asked customer's.
+    async fn recommend(&self, request_id: i64, identity: &Identity, score: u8) -> Result<(), Refused>;
 
     /// The driver's position at its source (Telegram's update offset), kept in the database so
     /// a restart neither loses nor repeats a message.

@@ -76,6 +76,21 @@ impl Messages {
         }
     }
 
+    /// An NPS campaign's question for one customer: its subject line and its text ("reply with
+    /// a number", or for Telegram, whose driver adds the buttons, "tap one"). No case footer: it
+    /// answers no case.
+    pub fn survey(
+        &self,
+        channel: otklik_core::Channel,
+        language: Language,
+        customer_name: Option<&str>,
+    ) -> (String, String) {
+        let key = if channel == otklik_core::Channel::Telegram { "nps.buttons" } else { "nps.request" };
+        let name = customer_name.map(|name| format!(", {name}")).unwrap_or_default();
+        let text = |key: &str| self.message.get(key).map(|text| text.get(language).replace("{customer_name}", &name));
+        (text("nps.subject").unwrap_or_default(), text(key).unwrap_or_default())
+    }
+
     /// The message for `key` in `language`. A key without a text of its own (a playbook file's
     /// new action) sends the step's words, or only the footer when there are none.
     pub fn render(&self, key: &str, language: Language, values: &Values<'_>) -> String {
@@ -157,6 +172,23 @@ mod tests {
         let text = messages.render("complaint.apology", Language::Uk, &values(None));
         assert!(text.starts_with("Вітаємо, Анна!"), "{text}");
         assert!(text.ends_with("OT-2026-000007. Де воно зараз і що далі: https://x.example/s/abc"), "{text}");
+    }
+
+    #[test]
+    fn a_survey_asks_for_a_number_in_the_customers_language_without_a_case_footer() {
+        let messages = Messages::builtin();
+        for (language, words) in [(Language::Ru, "т 0"), (Language::Uk, "ід 0"), (Language::En, "rom 0")] {
+            for channel in [otklik_core::Channel::Email, otklik_core::Channel::Sms, otklik_core::Channel::Telegram] {
+                let (subject, text) = messages.survey(channel, language, Some("Анна"));
+                assert!(!subject.is_empty(), "{language}");
+                assert!(text.contains(", Анна!") && text.contains(words) && text.contains("10"), "{text}");
+                assert!(!text.contains("{reference}") && !text.contains("http"), "{text}");
+            }
+            // By e-mail the customer is asked to reply; in Telegram, to tap a button.
+            let (_, by_mail) = messages.survey(otklik_core::Channel::Email, language, None);
+            let (_, by_button) = messages.survey(otklik_core::Channel::Telegram, language, None);
+            assert!(by_mail.len() > by_button.len(), "{by_mail} / {by_button}");
+        }
     }
 
     #[test]

@@ -208,7 +208,8 @@ mod tests {
     fn rendered(text: &str) -> Rendered {
         Rendered {
             outbox_id: 1,
-            case_id: 1,
+            case_id: Some(1),
+            survey_id: None,
             reference: "OT-2026-000001".into(),
             channel: Channel::Sms,
             template: "complaint.received".into(),
@@ -218,7 +219,7 @@ mod tests {
             subject: None,
             thread: None,
             in_reply_to: None,
-            asks_rating: false,
+            asks: crate::Ask::Nothing,
         }
     }
 

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::watch;
 
-use crate::{Inbound, Outbound, Refused, Rendered, Sent, Sink};
+use crate::{Ask, Inbound, Outbound, Refused, Rendered, Sent, Sink};
 
 /// The `[telegram]` section of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
@@ -88,9 +88,9 @@ impl Telegram {
     /// intake cannot take it now (the offset then stays before it).
     async fn handle(&self, update: Update, sink: &Arc<dyn Sink>) -> Result<(), String> {
         if let Some(query) = update.callback_query {
-            let score = query.data.as_deref().and_then(rating_button);
-            let answer = match (score, Identity::telegram(&query.from.id.to_string())) {
-                (Some((case_id, score)), Ok(identity)) => match sink.rate(case_id, &identity, score).await {
+            let button = query.data.as_deref().and_then(score_button);
+            let answer = match (button, Identity::telegram(&query.from.id.to_string())) {
+                (Some(button), Ok(identity)) => match button.record(sink, &identity).await {
                     Ok(()) => thanks(query.from.language()),
                     Err(Refused::Unavailable(reason)) => return Err(reason),
                     Err(Refused::Invalid(reason)) => {
@@ -171,11 +171,20 @@ impl Outbound for Telegram {
         let chat: i64 =
             chat.parse().map_err(|_| format!("the customer's Telegram `{chat}` is a username, not a chat"))?;
         let mut body = json!({ "chat_id": chat, "text": message.text });
-        if message.asks_rating {
-            let buttons: Vec<_> = (1..=5)
-                .map(|score| json!({ "text": score.to_string(), "callback_data": format!("rate:{}:{score}", message.case_id) }))
-                .collect();
-            body["reply_markup"] = json!({ "inline_keyboard": [buttons] });
+        let button = |prefix: &str, id: i64, score: u8| json!({ "text": score.to_string(), "callback_data": format!("{prefix}:{id}:{score}") });
+        match (message.asks, message.case_id, message.survey_id) {
+            (Ask::Rating, Some(case), _) => {
+                let row: Vec<_> = (1..=5).map(|score| button("rate", case, score)).collect();
+                body["reply_markup"] = json!({ "inline_keyboard": [row] });
+            }
+            (Ask::Recommendation, _, Some(request)) => {
+                let rows: Vec<Vec<_>> = [0..=5, 6..=10]
+                    .into_iter()
+                    .map(|scores| scores.map(|score| button("nps", request, score)).collect())
+                    .collect();
+                body["reply_markup"] = json!({ "inline_keyboard": rows });
+            }
+            _ => {}
         }
         let sent = self.call("sendMessage", &body).await?;
         let id = sent.get("message_id").and_then(serde_json::Value::as_i64).map(|id| format!("{chat}:{id}"));
@@ -251,12 +260,34 @@ impl Inbound for Telegram {
     }
 }
 
-/// `rate:<case id>:<score>` of a rating button.
-fn rating_button(data: &str) -> Option<(i64, u8)> {
-    let mut parts = data.strip_prefix("rate:")?.split(':');
-    let case_id = parts.next()?.parse().ok()?;
-    let score: u8 = parts.next()?.parse().ok()?;
-    (parts.next().is_none() && (1..=5).contains(&score)).then_some((case_id, score))
+/// A button's answer: `rate:<case id>:<1–5>` rates a case, `nps:<request id>:<0–10>` answers an
+/// NPS request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScoreButton {
+    Rate { case_id: i64, score: u8 },
+    Recommend { request_id: i64, score: u8 },
+}
+
+impl ScoreButton {
+    async fn record(self, sink: &Arc<dyn Sink>, identity: &Identity) -> Result<(), Refused> {
+        match self {
+            ScoreButton::Rate { case_id, score } => sink.rate(case_id, identity, score).await,
+            ScoreButton::Recommend { request_id, score } => sink.recommend(request_id, identity, score).await,
+        }
+    }
+}
+
+fn score_button(data: &str) -> Option<ScoreButton> {
+    let mut parts = data.split(':');
+    let (kind, id, score) = (parts.next()?, parts.next()?.parse().ok()?, parts.next()?.parse::<u8>().ok()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    match kind {
+        "rate" if (1..=5).contains(&score) => Some(ScoreButton::Rate { case_id: id, score }),
+        "nps" if score <= 10 => Some(ScoreButton::Recommend { request_id: id, score }),
+        _ => None,
+    }
 }
 
 fn greeting(language: Language) -> &'static str {
@@ -358,9 +389,11 @@ mod tests {
 
     #[test]
     fn rating_buttons_are_read_strictly() {
-        assert_eq!(rating_button("rate:12:5"), Some((12, 5)));
-        for bad in ["rate:12:6", "rate:12:0", "rate:x:1", "rate:1:2:3", "vote:1:2"] {
-            assert_eq!(rating_button(bad), None, "{bad}");
+        assert_eq!(score_button("rate:12:5"), Some(ScoreButton::Rate { case_id: 12, score: 5 }));
+        assert_eq!(score_button("nps:7:0"), Some(ScoreButton::Recommend { request_id: 7, score: 0 }));
+        assert_eq!(score_button("nps:7:10"), Some(ScoreButton::Recommend { request_id: 7, score: 10 }));
+        for bad in ["rate:12:6", "rate:12:0", "rate:x:1", "rate:1:2:3", "vote:1:2", "nps:7:11", "nps:7:-1"] {
+            assert_eq!(score_button(bad), None, "{bad}");
         }
     }
 

@@ -35,9 +35,11 @@ pub fn routes() -> Router<AppState> {
 /// What became of a message a hook delivered.
 #[derive(Debug, Serialize)]
 pub struct Accepted {
-    /// The case reference (`OT-2026-000123`).
+    /// The case reference (`OT-2026-000123`); for an answer to an NPS survey, the request's
+    /// (`NPS-17`).
     pub case: String,
-    /// `opened`, `continued` or `redelivered` (seen already: nothing was written).
+    /// `opened`, `continued`, `redelivered` (seen already: nothing was written) or `answered`
+    /// (the answer to an NPS survey).
     pub outcome: &'static str,
 }
 
@@ -47,6 +49,7 @@ impl From<Taken> for Accepted {
             TakenAs::Opened { .. } => "opened",
             TakenAs::Continued => "continued",
             TakenAs::Redelivered => "redelivered",
+            TakenAs::Answered => "answered",
         };
         Accepted { case: taken.reference, outcome }
     }

@@ -15,12 +15,13 @@ use crate::startup::AppState;
 pub struct ChannelSink {
     state: AppState,
     actor: Actor,
+    channel: Channel,
 }
 
 impl ChannelSink {
     /// The sink for a channel's driver.
     pub fn new(state: AppState, channel: Channel) -> ChannelSink {
-        ChannelSink { state, actor: channel_actor(channel) }
+        ChannelSink { state, actor: channel_actor(channel), channel }
     }
 }
 
@@ -34,19 +35,27 @@ impl Sink for ChannelSink {
             }
             other => Refused::Invalid(other.to_string()),
         })?;
-        state_metrics_inbound(&self.state, &received);
-        let case = received.case();
-        let (case_id, reference) = (case.id, case.reference().to_string());
+        self.state.metrics.inbound(self.channel, inbound_outcome(&received));
+        let (case_id, reference) = match &received {
+            Received::Answered { request, .. } => (None, format!("NPS-{}", request.id)),
+            other => other.case().map(|case| (Some(case.id), case.reference().to_string())).unwrap_or_default(),
+        };
         let outcome = match received {
             Received::Opened(receipt) => TakenAs::Opened { status_url: receipt.status_url },
             Received::Continued { .. } => TakenAs::Continued,
             Received::Redelivered { .. } => TakenAs::Redelivered,
+            Received::Answered { again: true, .. } => TakenAs::Redelivered,
+            Received::Answered { again: false, .. } => TakenAs::Answered,
         };
         Ok(Taken { case_id, reference, outcome })
     }
 
     async fn rate(&self, case_id: i64, identity: &Identity, score: u8) -> Result<(), Refused> {
         self.state.app.channel_rate(&self.actor, case_id, identity, score).await.map_err(refused)
+    }
+
+    async fn recommend(&self, request_id: i64, identity: &Identity, score: u8) -> Result<(), Refused> {
+        self.state.app.channel_recommend(&self.actor, request_id, identity, score).await.map_err(refused)
     }
 
     async fn position(&self, key: &str) -> Result<Option<String>, Refused> {
@@ -71,13 +80,14 @@ fn refused(error: AppError) -> Refused {
     }
 }
 
-fn state_metrics_inbound(state: &AppState, received: &Received) {
-    let outcome = match received {
+/// The `outcome` label of `otklik_inbound_messages_total`.
+pub(crate) fn inbound_outcome(received: &Received) -> &'static str {
+    match received {
         Received::Opened(_) => "opened",
         Received::Continued { .. } => "continued",
-        Received::Redelivered { .. } => "redelivered",
-    };
-    state.metrics.inbound(received.case().channel, outcome);
+        Received::Redelivered { .. } | Received::Answered { again: true, .. } => "redelivered",
+        Received::Answered { again: false, .. } => "answered",
+    }
 }
 
 /// Starts every inbound driver of the registry; they stop when `stop` turns true.

@@ -15,8 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use otklik_channels::{Messages, Outbound, Registry, Rendered, Sent, Values};
-use otklik_core::{Channel, ClockFacts, DeadlineState, IdentityKind, JobKind, MarkState, Role};
+use otklik_channels::{Ask, Messages, Outbound, Registry, Rendered, Sent, Values};
+use otklik_core::{Channel, ClockFacts, DeadlineState, JobKind, MarkState, Role};
 use otklik_store::{ClockedCase, DeadlineMark, Delivery, Job, OutboxMessage, Recipient, Stamp, StoreError, Watched};
 use time::{Duration, OffsetDateTime};
 
@@ -303,7 +303,13 @@ impl Runner {
                                     hook.id, hook.url, event.id
                                 );
                                 store
-                                    .notify(&Recipient::Role(Role::Admin), event.case_id, "webhook_failed", &body, now)
+                                    .notify(
+                                        &Recipient::Role(Role::Admin),
+                                        Some(event.case_id),
+                                        "webhook_failed",
+                                        &body,
+                                        now,
+                                    )
                                     .await?;
                                 // The next event gets its own tries.
                                 attempts = 0;
@@ -390,7 +396,8 @@ impl Runner {
     /// of what they wrote), their name, the case reference and status link, their address on the
     /// channel and the conversation it continues.
     async fn render(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
-        let detail = self.state.app.store.case(message.case_id).await?;
+        let Some(case_id) = message.case_id else { return self.render_survey(message).await };
+        let detail = self.state.app.store.case(case_id).await?;
         let language = otklik_app::customer_language(&detail.customer, &detail.case);
         let reference = detail.case.reference().to_string();
         let status_url = self.state.app.status_url(&detail.case);
@@ -410,8 +417,13 @@ impl Runner {
             words: message.body.as_deref(),
             due: due.as_deref(),
         };
-        let asks_rating = Rendered::template_asks_rating(&message.template)
-            && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram);
+        let asks = if Rendered::template_asks_rating(&message.template)
+            && matches!(message.channel, Channel::Email | Channel::Sms | Channel::Telegram)
+        {
+            Ask::Rating
+        } else {
+            Ask::Nothing
+        };
         // A public post's answer is read by everyone: never the private status link.
         // (On a social network or review site even a private case's answers may land where
         // others read them.)
@@ -421,26 +433,15 @@ impl Runner {
         } else {
             self.messages.render(&message.template, language, &values)
         };
-        if asks_rating {
+        if asks == Ask::Rating {
             text = self.messages.with_rating_request(text, message.channel, language);
         }
-        let wanted = match message.channel {
-            Channel::Email => Some(IdentityKind::Email),
-            Channel::Sms => Some(IdentityKind::Phone),
-            Channel::Telegram => Some(IdentityKind::Telegram),
-            _ => None,
-        };
-        let to = wanted.and_then(|kind| {
-            // Telegram answers go to a chat: a numeric id, not a username.
-            let usable = |identity: &&otklik_core::Identity| {
-                identity.kind == kind && (kind != IdentityKind::Telegram || identity.value.parse::<i64>().is_ok())
-            };
-            detail.customer.identities.iter().find(usable).map(|identity| identity.value.clone())
-        });
-        let thread = self.state.app.store.reply_thread(message.case_id, message.channel).await?;
+        let to = otklik_app::customer_address(&detail.customer, message.channel).map(|identity| identity.value.clone());
+        let thread = self.state.app.store.reply_thread(case_id, message.channel).await?;
         Ok(Rendered {
             outbox_id: message.id,
-            case_id: message.case_id,
+            case_id: Some(case_id),
+            survey_id: None,
             text,
             reference,
             channel: message.channel,
@@ -450,7 +451,35 @@ impl Runner {
             subject: detail.case.subject.clone(),
             thread: thread.thread,
             in_reply_to: thread.last_inbound,
-            asks_rating,
+            asks,
+        })
+    }
+
+    /// An NPS request as its customer reads it: the question in their language (their locale,
+    /// else the language of their newest case), addressed on the campaign's channel.
+    async fn render_survey(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
+        let request_id = message.survey_id.ok_or(StoreError::NotFound("the outbox message's case or survey"))?;
+        let request = self.state.app.store.nps_request(request_id).await?;
+        let detail = self.state.app.store.customer(request.customer_id).await?;
+        let language = match detail.cases.iter().max_by_key(|case| case.id) {
+            Some(case) => otklik_app::customer_language(&detail.customer, case),
+            None => otklik_app::locale_language(&detail.customer).unwrap_or(otklik_core::Language::Ru),
+        };
+        let (subject, text) = self.messages.survey(message.channel, language, detail.customer.name.as_deref());
+        Ok(Rendered {
+            outbox_id: message.id,
+            case_id: None,
+            survey_id: Some(request_id),
+            reference: format!("NPS-{request_id}"),
+            channel: message.channel,
+            template: message.template.clone(),
+            language,
+            text,
+            to: otklik_app::customer_address(&detail.customer, message.channel).map(|identity| identity.value.clone()),
+            subject: Some(subject),
+            thread: None,
+            in_reply_to: None,
+            asks: Ask::Recommendation,
         })
     }
 

@@ -844,7 +844,157 @@ async fn webhooks_deliver_case_events(db: Db) {
     app.finish().await;
 }
 
+// ---------------------------------------------------------------------------------------------
+// NPS campaigns
+
+/// A manager asks chosen customers "how likely are you to recommend us?" by SMS and by Telegram:
+/// the questions go out through the outbox, a lone number in reply (or a button) is the answer,
+/// tied to the customer, counted once; customers with no address on the channel are skipped.
+async fn nps_campaigns(db: Db) {
+    let (provider, sms_base) = fake_sms_provider().await;
+    let (bot, bot_base) = fake_bot_api().await;
+    let Some(app) = TestApp::start_on(db, |config| {
+        config.sms = Some(otklik_channels::sms::Settings {
+            send_url: Some(format!("{sms_base}/send")),
+            webhook_secret: Some(SMS_SECRET.into()),
+            ..Default::default()
+        });
+        config.telegram = Some(otklik_channels::telegram::Settings {
+            bot_token: Some("123:secret-token".into()),
+            api_base: Some(bot_base),
+            poll_seconds: Some(1),
+        });
+    })
+    .await
+    else {
+        return;
+    };
+    let secret = SMS_SECRET.as_bytes();
+    let (manager, digest) = otklik_server::auth::mint_token();
+    let now = time::OffsetDateTime::now_utc();
+    app.store.create_token("manager", otklik_core::Role::Manager, None, &digest, now).await.unwrap();
+    // Three customers: one by SMS, one by Telegram, one known only by e-mail.
+    let first = r#"{"from":"+79991112233","text":"Спасибо, всё понравилось","id":"c-1"}"#.as_bytes();
+    let (status, answer) = hook(&app, "/hooks/sms", "application/json", first, Some(sign(secret, first))).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let by_sms = cases(&app).await[0]["id"].as_i64().unwrap();
+    let by_sms = case_customer(&app, by_sms).await;
+    let chat = 777_000_222;
+    bot.updates.lock().unwrap().push(telegram_message(1, 1, chat, "Отличный сервис, спасибо"));
+    let by_telegram = eventually("the Telegram case", || async {
+        let list = cases(&app).await;
+        list.iter().find(|case| case["channel"] == "telegram").map(|case| case["id"].as_i64().unwrap())
+    })
+    .await;
+    let by_telegram = case_customer(&app, by_telegram).await;
+    let (status, created) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({"text": "Хороший кофе", "customer": {"email": "olga@example.test"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let by_email = case_customer(&app, created["id"].as_i64().unwrap()).await;
+    let sms_before = eventually("the acknowledgement", || async {
+        let sent = provider.sent.lock().unwrap().len();
+        (sent == 1).then_some(sent)
+    })
+    .await;
+
+    // Only managers and admins run campaigns; a wrong channel or list is refused.
+    let body = json!({"name": "Осень", "channel": "sms", "customers": [by_sms, by_email, 999_999, by_sms]});
+    let (status, _) = app.post(&app.agent, "/api/v1/nps/campaigns", body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for (wrong, field) in [
+        (json!({"name": "x", "channel": "social", "customers": [by_sms]}), "channel"),
+        (json!({"name": "x", "channel": "fax", "customers": [by_sms]}), "fax"),
+        (json!({"name": "x", "channel": "sms", "customers": []}), "customers"),
+        (json!({"name": " ", "channel": "sms", "customers": [by_sms]}), "name"),
+        (json!({"name": "x", "channel": "sms", "customers": [by_email]}), "customers"),
+    ] {
+        let (status, problem) = app.post(&manager, "/api/v1/nps/campaigns", wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}: {problem}");
+        assert!(problem["detail"].as_str().unwrap().contains(field), "{wrong}: {problem}");
+    }
+    let (_, listed) = app.get(&manager, "/api/v1/nps/campaigns").await;
+    assert_eq!(listed, json!([]), "a refused campaign leaves nothing");
+
+    // By SMS: the phone is asked once; the e-mail-only and the unknown customer are skipped.
+    let (status, started) = app.post(&manager, "/api/v1/nps/campaigns", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    assert_eq!(started["skipped"], json!([by_email, 999_999]), "{started}");
+    assert_eq!(started["campaign"]["requested"], 1, "{started}");
+    let campaign = started["campaign"]["id"].as_i64().unwrap();
+    let question = eventually("the question by SMS", || async {
+        provider.sent.lock().unwrap().get(sms_before).map(|(_, body)| body.clone())
+    })
+    .await;
+    assert_eq!(question["to"], "+79991112233");
+    let text = question["text"].as_str().unwrap();
+    assert!(text.contains("от 0") && text.contains("10") && !text.contains("OT-"), "{text}");
+
+    // "9" is the answer: recorded on the request, no case opened; the same message again
+    // changes nothing.
+    let count = cases(&app).await.len();
+    let nine = br#"{"from":"+79991112233","text":"9","id":"a-1"}"#;
+    for outcome in ["answered", "redelivered"] {
+        let (status, answer) = hook(&app, "/hooks/sms", "application/json", nine, Some(sign(secret, nine))).await;
+        assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some(outcome)), "{answer}");
+        assert!(answer["case"].as_str().unwrap().starts_with("NPS-"), "{answer}");
+    }
+    assert_eq!(cases(&app).await.len(), count);
+    let (_, tally) = app.get(&manager, &format!("/api/v1/nps/campaigns/{campaign}")).await;
+    assert_eq!(
+        (&tally["sent"], &tally["answered"], &tally["promoters"], &tally["nps"]),
+        (&json!(1), &json!(1), &json!(1), &json!(100)),
+        "{tally}"
+    );
+    // Answered once: a later number is an ordinary message again.
+    let again = br#"{"from":"+79991112233","text":"3","id":"a-2"}"#;
+    let (_, answer) = hook(&app, "/hooks/sms", "application/json", again, Some(sign(secret, again))).await;
+    assert_ne!(answer["outcome"], "answered", "{answer}");
+
+    // By Telegram: buttons 0 to 10; another person's press is not the customer's answer.
+    let body = json!({"name": "Telegram", "channel": "telegram", "customers": [by_telegram]});
+    let (status, started) = app.post(&manager, "/api/v1/nps/campaigns", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let second = started["campaign"]["id"].as_i64().unwrap();
+    let asked = eventually("the question in Telegram", || async {
+        bot.sent.lock().unwrap().iter().find(|m| m["chat_id"] == chat && m.get("reply_markup").is_some()).cloned()
+    })
+    .await;
+    let keyboard = &asked["reply_markup"]["inline_keyboard"];
+    let presses: Vec<String> = keyboard
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|row| row.as_array().unwrap().iter().map(|b| b["callback_data"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(presses.len(), 11, "{asked}");
+    let six = presses[6].clone();
+    assert!(six.starts_with("nps:") && six.ends_with(":6"), "{six}");
+    for (update_id, from) in [(2, 999), (3, chat)] {
+        bot.updates.lock().unwrap().push(json!({
+            "update_id": update_id,
+            "callback_query": { "id": format!("q{update_id}"), "from": { "id": from, "is_bot": false, "first_name": "X" }, "data": six }
+        }));
+    }
+    eventually("both presses answered", || async { (bot.answered.lock().unwrap().len() == 2).then_some(()) }).await;
+    let (_, tally) = app.get(&manager, &format!("/api/v1/nps/campaigns/{second}")).await;
+    assert_eq!(
+        (&tally["answered"], &tally["detractors"], &tally["nps"]),
+        (&json!(1), &json!(1), &json!(-100)),
+        "{tally}"
+    );
+    let (_, listed) = app.get(&manager, "/api/v1/nps/campaigns").await;
+    let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![second, campaign], "newest first");
+    app.finish().await;
+}
+
 on_both_backends!(
+    nps_campaigns,
     webhooks_deliver_case_events,
     one_customer_across_channels,
     email_conversation,

@@ -310,6 +310,8 @@ fn routes(
         (Method::GET, "/api/v1/playbooks".into(), None, Some(ReadCases)),
         (Method::GET, format!("/api/v1/customers/{customer}"), None, Some(ReadCases)),
         (Method::PATCH, format!("/api/v1/customers/{customer}"), Some(json!({"vip": true})), Some(ManageCustomers)),
+        (Method::GET, "/api/v1/nps/campaigns".into(), None, Some(ManageCustomers)),
+        (Method::GET, "/api/v1/nps/campaigns/1".into(), None, Some(ManageCustomers)),
         (
             Method::POST,
             "/api/v1/replies/check".into(),

@@ -104,7 +104,7 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
     let stranger = answers[5].as_ref().unwrap();
     assert!(matches!(stranger.outcome, TakenAs::Opened { .. }), "another author in the thread: {stranger:?}");
 
-    let (status, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", first.case_id)).await;
+    let (status, case) = app.get(&app.agent, &format!("/api/v1/feedback/{}", first.case_id.unwrap())).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(case["reference"], first.reference.as_str());
     assert_eq!(case["channel"], "email");
@@ -116,7 +116,7 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
     let file_id = files[0]["id"].as_i64().unwrap();
     let response = app
         .client
-        .get(app.url(&format!("/api/v1/feedback/{}/attachments/{file_id}", first.case_id)))
+        .get(app.url(&format!("/api/v1/feedback/{}/attachments/{file_id}", first.case_id.unwrap())))
         .bearer_auth(&app.agent)
         .send()
         .await
@@ -125,7 +125,8 @@ async fn a_channels_messages_open_continue_and_are_not_taken_twice(db: Db) {
     let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert_eq!(response.bytes().await.unwrap().as_ref(), b"%PDF-1.4 receipt");
-    let (status, _) = app.get(&app.agent, &format!("/api/v1/feedback/{}/attachments/{}", other.case_id, file_id)).await;
+    let (status, _) =
+        app.get(&app.agent, &format!("/api/v1/feedback/{}/attachments/{}", other.case_id.unwrap(), file_id)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a file is read only on its own case");
     assert_eq!(app.case_count().await, 3);
     app.finish().await;

@@ -230,7 +230,10 @@ pub struct CompensationRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
     pub id: i64,
-    pub case_id: i64,
+    /// The case it answers; none for a survey sent to a customer outside any case.
+    pub case_id: Option<i64>,
+    /// The NPS request it carries, for a survey.
+    pub survey_id: Option<i64>,
     /// The template the step emits (`complaint.apology`, …).
     pub template: String,
     pub channel: Channel,
@@ -432,6 +435,54 @@ pub struct HookEvent {
     /// For a step: the stages before and after; for a rating, the score (`to`).
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+/// An NPS campaign and how its customers answered: promoters scored 9–10, passives 7–8,
+/// detractors 0–6.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpsCampaign {
+    pub id: i64,
+    pub name: String,
+    pub channel: Channel,
+    pub created_by: String,
+    pub created_at: OffsetDateTime,
+    /// Customers asked.
+    pub requested: i64,
+    /// Requests that left (sent or delivered).
+    pub sent: i64,
+    /// Requests that could not be delivered.
+    pub failed: i64,
+    pub promoters: i64,
+    pub passives: i64,
+    pub detractors: i64,
+}
+
+impl NpsCampaign {
+    pub fn answered(&self) -> i64 {
+        self.promoters + self.passives + self.detractors
+    }
+
+    /// The Net Promoter Score: the share of promoters less the share of detractors, in points
+    /// from -100 to 100, rounded; none before anyone answered.
+    pub fn score(&self) -> Option<i64> {
+        let answered = self.answered();
+        (answered > 0).then(|| {
+            let points = 100.0 * (self.promoters - self.detractors) as f64 / answered as f64;
+            points.round() as i64
+        })
+    }
+}
+
+/// One customer's NPS request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NpsRequest {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub customer_id: i64,
+    pub channel: Channel,
+    pub score: Option<u8>,
+    /// When the request's message left; none while it waits in the outbox.
+    pub sent_at: Option<OffsetDateTime>,
 }
 
 /// How delivering an outbox message went.
@@ -815,11 +866,51 @@ pub trait Store: Send + Sync + 'static {
     /// the case stops being public, an event says so. False when it was private already.
     async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError>;
 
-    /// Leaves a notification about a case (a channel that is failing, say).
+    /// Starts an NPS campaign: a request for each of `customers` (each once) and its message
+    /// queued on `channel`.
+    async fn create_nps_campaign(
+        &self,
+        name: &str,
+        channel: Channel,
+        customers: &[i64],
+        stamp: Stamp,
+    ) -> Result<NpsCampaign, StoreError>;
+
+    async fn nps_campaigns(&self) -> Result<Vec<NpsCampaign>, StoreError>;
+
+    /// A campaign; `NotFound` when there is none with that id.
+    async fn nps_campaign(&self, id: i64) -> Result<NpsCampaign, StoreError>;
+
+    /// A request; `NotFound` when there is none with that id.
+    async fn nps_request(&self, id: i64) -> Result<NpsRequest, StoreError>;
+
+    /// The newest unanswered request that left for the holder of `identity` on `channel` at
+    /// or after `since`: what a lone number they send now answers.
+    async fn awaiting_nps(
+        &self,
+        channel: Channel,
+        identity: &otklik_core::Identity,
+        since: OffsetDateTime,
+    ) -> Result<Option<NpsRequest>, StoreError>;
+
+    /// Records the answer to a request, with the answering message's id at its source, if it
+    /// has one; false when the request was answered already.
+    async fn answer_nps(
+        &self,
+        request_id: i64,
+        score: u8,
+        answer_ref: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The request a message with this id at its source answered, if one did.
+    async fn nps_answered_by(&self, channel: Channel, answer_ref: &str) -> Result<Option<NpsRequest>, StoreError>;
+
+    /// Leaves a notification about a case (a channel that is failing, say), or about none.
     async fn notify(
         &self,
         recipient: &Recipient,
-        case_id: i64,
+        case_id: Option<i64>,
         what: &str,
         body: &str,
         at: OffsetDateTime,

@@ -332,7 +332,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 };
                 match taken {
                     Ok(otklik_app::Received::Opened(_)) => opened += 1,
-                    Ok(otklik_app::Received::Continued { .. }) => continued += 1,
+                    // (A review answers no survey: surveys go by e-mail, SMS and Telegram.)
+                    Ok(otklik_app::Received::Continued { .. } | otklik_app::Received::Answered { .. }) => {
+                        continued += 1
+                    }
                     Ok(otklik_app::Received::Redelivered { .. }) => seen += 1,
                     Err(reason) => {
                         refused += 1;

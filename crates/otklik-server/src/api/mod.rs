@@ -6,6 +6,7 @@ mod customers;
 mod feedback;
 mod locations;
 mod replies;
+mod surveys;
 mod views;
 mod webhooks;
 mod workflow;
@@ -47,6 +48,9 @@ use crate::startup::AppState;
         webhooks::list,
         webhooks::create,
         webhooks::remove,
+        surveys::list,
+        surveys::create,
+        surveys::show,
         locations::list,
         locations::create,
         locations::update,
@@ -148,6 +152,8 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}/identities", axum::routing::post(customers::add_identity))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
+        .route("/nps/campaigns", get(surveys::list).post(surveys::create))
+        .route("/nps/campaigns/{id}", get(surveys::show))
         .route("/locations", get(locations::list).post(locations::create))
         .route("/locations/{slug}", axum::routing::patch(locations::update))
         .route("/replies/check", axum::routing::post(replies::check_draft))

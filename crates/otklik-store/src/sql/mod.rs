@@ -6,6 +6,7 @@
 
 pub(crate) mod exec;
 pub(crate) mod intake;
+mod nps;
 mod search;
 mod webhooks;
 mod workflow;
@@ -1194,10 +1195,66 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(ReplyThread { thread, last_inbound })
     }
 
+    async fn create_nps_campaign(
+        &self,
+        name: &str,
+        channel: Channel,
+        customers: &[i64],
+        stamp: Stamp,
+    ) -> Result<crate::NpsCampaign, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let id = nps::create(&mut tx, name, channel, customers, &stamp).await?;
+        let campaign = nps::campaign_by_id(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(campaign)
+    }
+
+    async fn nps_campaigns(&self) -> Result<Vec<crate::NpsCampaign>, StoreError> {
+        nps::campaigns(&mut self.backend.read().await?).await
+    }
+
+    async fn nps_campaign(&self, id: i64) -> Result<crate::NpsCampaign, StoreError> {
+        nps::campaign_by_id(&mut self.backend.read().await?, id).await
+    }
+
+    async fn nps_request(&self, id: i64) -> Result<crate::NpsRequest, StoreError> {
+        nps::request_by_id(&mut self.backend.read().await?, id).await
+    }
+
+    async fn awaiting_nps(
+        &self,
+        channel: Channel,
+        identity: &otklik_core::Identity,
+        since: OffsetDateTime,
+    ) -> Result<Option<crate::NpsRequest>, StoreError> {
+        nps::awaiting(&mut self.backend.read().await?, channel, identity, since).await
+    }
+
+    async fn answer_nps(
+        &self,
+        request_id: i64,
+        score: u8,
+        answer_ref: Option<&str>,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let answered = nps::answer(&mut tx, request_id, score, answer_ref, at).await?;
+        tx.commit().await?;
+        Ok(answered)
+    }
+
+    async fn nps_answered_by(
+        &self,
+        channel: Channel,
+        answer_ref: &str,
+    ) -> Result<Option<crate::NpsRequest>, StoreError> {
+        nps::answered_by(&mut self.backend.read().await?, channel, answer_ref).await
+    }
+
     async fn notify(
         &self,
         recipient: &Recipient,
-        case_id: i64,
+        case_id: Option<i64>,
         what: &str,
         body: &str,
         at: OffsetDateTime,

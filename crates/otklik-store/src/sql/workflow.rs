@@ -70,11 +70,12 @@ async fn event<C: Conn + ?Sized>(
 pub(crate) async fn notify<C: Conn + ?Sized>(
     tx: &mut C,
     recipient: &Recipient,
-    case_id: i64,
+    case_id: impl Into<Option<i64>>,
     what: &str,
     body: &str,
     at: i64,
 ) -> Result<(), StoreError> {
+    let case_id: Option<i64> = case_id.into();
     query("INSERT INTO notifications (recipient, case_id, what, body, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(recipient.key())
         .bind(case_id)
@@ -519,10 +520,23 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
     })
 }
 
-type OutboxRow =
-    (i64, i64, String, String, Option<String>, String, i64, i64, Option<String>, i64, Option<i64>, Option<String>);
+type OutboxRow = (
+    i64,
+    Option<i64>,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
 const OUTBOX_COLUMNS: &str = "id, case_id, template, channel, body, status, attempts, next_attempt_at, \
-                              last_error, created_at, sent_at, note";
+                              last_error, created_at, sent_at, note, survey_id";
 
 fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -538,6 +552,7 @@ fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
         created_at: from_millis(row.9)?,
         sent_at: optional_time(row.10)?,
         note: row.11,
+        survey_id: row.12,
     })
 }
 
@@ -1049,6 +1064,7 @@ pub(crate) async fn merge_customers<C: Conn + ?Sized>(
             .execute(&mut *tx)
             .await?;
     }
+    super::nps::merge(&mut *tx, into, from).await?;
     // The guards again, as the writes themselves: two merges at once cannot both win.
     let merged = query("UPDATE customers SET merged_into = $1 WHERE id = $2 AND merged_into IS NULL")
         .bind(into)
