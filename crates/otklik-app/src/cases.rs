@@ -232,7 +232,8 @@ impl App {
         };
         let mut overridden = Vec::new();
         if direction == Direction::Outbound {
-            let draft = Draft { text: &body, kind: case.kind, public: public && case.public, language: None };
+            let draft =
+                Draft { text: &body, kind: case.kind, public: public && case.public, language: None, purpose: None };
             let checked = self.check(&draft, writing.explain_in);
             if !checked.ok && !writing.override_standard {
                 return Err(AppError::Standard(checked.findings));
@@ -278,9 +279,34 @@ impl App {
         }
     }
 
-    /// Checks a draft for a person writing one.
+    /// Checks a draft for a person writing one. A stated purpose must be one the playbooks'
+    /// messages or the rules know.
     pub fn check_draft(&self, actor: &Actor, draft: &Draft, explain_in: Language) -> Result<Checked, AppError> {
         actor.require(Right::WorkCases)?;
+        if let Some(purpose) = draft.purpose {
+            let known = self.purposes();
+            if !known.iter().any(|known| known == purpose) {
+                return Err(AppError::Invalid(format!("purpose: `{purpose}` is not one of {}", known.join(", "))));
+            }
+        }
         Ok(self.check(draft, explain_in))
+    }
+
+    /// The purposes a message can have: the second parts of the template keys the playbooks
+    /// emit (and of the follow-ups), and those the house-standard rules name.
+    pub fn purposes(&self) -> Vec<String> {
+        let mut purposes: Vec<String> = self.rules.purposes().into_iter().map(str::to_owned).collect();
+        for kind in otklik_core::Kind::ALL {
+            let playbook = self.workflow.playbooks.get(*kind);
+            for key in playbook.actions.iter().filter_map(|action| action.emits.as_deref()) {
+                if let Some((_, purpose)) = key.split_once('.') {
+                    purposes.push(purpose.to_owned());
+                }
+            }
+        }
+        purposes.extend(["follow_up".to_owned(), "received".to_owned()]);
+        purposes.sort_unstable();
+        purposes.dedup();
+        purposes
     }
 }

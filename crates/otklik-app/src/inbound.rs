@@ -55,7 +55,10 @@ impl App {
         let related = incoming.related.into_iter().filter_map(|key| input::line("related", Some(key)).ok().flatten());
         let stamp = actor.stamp(&*self.clock);
         let keys: Vec<String> = thread.iter().cloned().chain(related).collect();
-        if let Some(external_id) = &external_id
+        // An answer to an NPS survey is a lone number: seen already, or for a waiting request.
+        let recommendation = if incoming.automatic { None } else { surveys::lone_recommendation(&text) };
+        if recommendation.is_some()
+            && let Some(external_id) = &external_id
             && let Some(request) = self.store.nps_answered_by(incoming.channel, external_id).await?
         {
             let score = request.score.unwrap_or_default();
@@ -63,7 +66,6 @@ impl App {
         }
         let conversation =
             self.conversation(actor, incoming.channel, &keys, &incoming.claims, &incoming.customer).await?;
-        let recommendation = if incoming.automatic { None } else { surveys::lone_recommendation(&text) };
         if let Some(score) = recommendation
             && let Some(request) =
                 self.survey_answered(incoming.channel, &incoming.customer, score, conversation).await?

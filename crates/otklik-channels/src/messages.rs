@@ -220,8 +220,13 @@ mod tests {
             for language in [Language::Ru, Language::Uk, Language::En] {
                 let text = messages.render(&key, language, &values(None));
                 assert!(text.contains("01.12.2026 18:00") && text.contains("OT-2026-000007"), "{text}");
-                let draft =
-                    otklik_core::standard::Draft { text: &text, kind: *kind, public: false, language: Some(language) };
+                let draft = otklik_core::standard::Draft {
+                    text: &text,
+                    kind: *kind,
+                    public: false,
+                    language: Some(language),
+                    purpose: None,
+                };
                 let errors: Vec<_> = otklik_core::standard::check(&rules, &draft, Language::En)
                     .into_iter()
                     .filter(|finding| finding.severity == otklik_core::standard::Severity::Error)

@@ -327,7 +327,10 @@ fn allowed_actions_depend_on_the_role() {
     let agent = case.allowed(Role::Agent);
     assert!(agent.contains(&"offer_solution".to_owned()) && agent.contains(&"add_task".to_owned()));
     assert_eq!(case.allowed(Role::Manager), agent, "a manager may do what an agent may");
-    assert_eq!(case.allowed(Role::Admin), vec!["add_task", "report_progress", "inform_customer", "offer_solution"]);
+    assert_eq!(
+        case.allowed(Role::Admin),
+        vec!["add_task", "report_progress", "inform_customer", "offer_solution", "refuse"]
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn builtin() -> &'static Rules {
 }
 
 fn findings(rules: &Rules, text: &str, kind: Kind, public: bool) -> Vec<Finding> {
-    check(rules, &Draft { text, kind, public, language: None }, Language::En)
+    check(rules, &Draft { text, kind, public, language: None, purpose: None }, Language::En)
 }
 
 /// Asserts that `rule` flags every sentence of `flagged` and none of `fine`, listing every miss.
@@ -940,7 +940,8 @@ fn realistic_good_replies_have_no_findings() {
     ];
     let mut wrong = Vec::new();
     for (kind, public, text) in good {
-        let found = check(rules, &Draft { text, kind: *kind, public: *public, language: None }, Language::En);
+        let found =
+            check(rules, &Draft { text, kind: *kind, public: *public, language: None, purpose: None }, Language::En);
         if !found.is_empty() {
             wrong.push(format!(
                 "{:?}: {text}",
@@ -974,7 +975,11 @@ fn realistic_bad_replies_are_flagged() {
     ];
     let mut wrong = Vec::new();
     for (rule, text) in bad {
-        let found = check(rules, &Draft { text, kind: Kind::Complaint, public: true, language: None }, Language::En);
+        let found = check(
+            rules,
+            &Draft { text, kind: Kind::Complaint, public: true, language: None, purpose: None },
+            Language::En,
+        );
         if !found.iter().any(|f| f.rule == *rule) {
             wrong.push(format!("{rule}: {text}"));
         }
@@ -988,7 +993,9 @@ fn realistic_bad_replies_are_flagged() {
 fn explanation_follows_the_agents_language() {
     let rules = builtin();
     let draft =
-        Draft { text: "Вы допустили ошибку.", kind: Kind::Question, public: false, language: None };
+        Draft {
+            text: "Вы допустили ошибку.", kind: Kind::Question, public: false, language: None, purpose: None
+        };
     for (agent, expected) in [(Language::Ru, "упрёк"), (Language::Uk, "докір"), (Language::En, "blames")] {
         let finding = check(rules, &draft, agent).into_iter().find(|f| f.rule == "blame_customer").expect("flagged");
         assert!(finding.explanation.contains(expected), "{agent}: {}", finding.explanation);
@@ -1115,7 +1122,11 @@ fn language_is_taken_from_the_draft_when_given() {
     let rules = builtin();
     // Without a hint this short reply reads as Russian; the agent says it is Ukrainian.
     let draft = Draft {
-        text: "Ви помилилися.", kind: Kind::Complaint, public: false, language: Some(Language::Uk)
+        text: "Ви помилилися.",
+        kind: Kind::Complaint,
+        public: false,
+        language: Some(Language::Uk),
+        purpose: None,
     };
     let apology =
         check(rules, &draft, Language::En).into_iter().find(|f| f.rule == "missing_apology").expect("flagged");
@@ -1170,7 +1181,8 @@ fn every_template_passes_the_checker() {
             None => vec![true, false],
         };
         for public in audiences {
-            let draft = Draft { text: &text, kind: template.kind, public, language: Some(template.language) };
+            let draft =
+                Draft { text: &text, kind: template.kind, public, language: Some(template.language), purpose: None };
             let found = check(rules, &draft, Language::En);
             assert_eq!(found, [], "{:?} {:?} public={public}: {text}", template.kind, template.language);
         }
@@ -1200,4 +1212,159 @@ fn templates_file_errors_name_the_line() {
     let error =
         standard::parse_templates("[[template]]\nkind = \"gripe\"\nlanguage = \"ru\"\ntext = \"x\"\n").unwrap_err();
     assert_eq!(error.line, 2, "{error}");
+}
+
+// ── Rules by purpose ──────────────────────────────────────────────────────────────────────
+
+/// The error rules a complaint message of `purpose` breaks.
+fn errors_for(purpose: &str, text: &str) -> Vec<String> {
+    let draft = Draft { text, kind: Kind::Complaint, public: false, language: None, purpose: Some(purpose) };
+    check(builtin(), &draft, Language::En)
+        .into_iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .map(|finding| finding.rule)
+        .collect()
+}
+
+/// A purpose, messages of it that pass, and messages flagged with the named rule.
+type PurposeCase = (&'static str, &'static [&'static str], &'static [(&'static str, &'static str)]);
+
+/// For each purpose: messages that must pass (no error) and messages that must be flagged with
+/// the named rule, in Russian, Ukrainian and English.
+#[test]
+fn each_purpose_is_held_to_its_own_rules() {
+    let cases: &[PurposeCase] = &[
+        (
+            "apology",
+            &[
+                "Приносим извинения за задержку — это наша ошибка. Мы заменим товар сегодня до 18:00.",
+                "Просимо вибачення за затримку — це наша помилка. Ми замінимо товар сьогодні до 18:00.",
+                "We are sorry for the delay; this is our mistake. We will replace the item today by 6 pm.",
+            ],
+            &[
+                ("Мы заменим товар сегодня до 18:00.", "missing_apology"),
+                ("Ми замінимо товар сьогодні до 18:00.", "missing_apology"),
+                ("We will replace the item today by 6 pm.", "missing_apology"),
+                ("Приносим извинения. Мы заменим товар.", "missing_time"),
+            ],
+        ),
+        (
+            "apology_again",
+            &[
+                "Простите, что с первого раза не получилось. Мы привезём новый заказ завтра до 12:00.",
+                "Вибачте, що з першого разу не вийшло. Ми привеземо нове замовлення завтра до 12:00.",
+                "We are sorry it did not work the first time. We will deliver a new order tomorrow by noon.",
+            ],
+            &[
+                ("Мы привезём новый заказ завтра до 12:00.", "missing_apology"),
+                ("Ми привеземо нове замовлення завтра до 12:00.", "missing_apology"),
+                ("We are sorry it did not work the first time.", "missing_next_step"),
+            ],
+        ),
+        (
+            "progress",
+            &[
+                "Мы передали заказ курьеру, он привезёт его сегодня до 19:00.",
+                "Ми передали замовлення кур'єру, він привезе його сьогодні до 19:00.",
+                "We have passed your order to the courier; he will deliver it today by 7 pm.",
+            ],
+            &[
+                ("Мы проверим склад и перезвоним.", "missing_time"),
+                ("Ми перевіримо склад і передзвонимо.", "missing_time"),
+                ("We will check the stock and call you back.", "missing_time"),
+                ("Работа идёт.", "missing_next_step"),
+            ],
+        ),
+        (
+            "confirmation_request",
+            &[
+                "Подскажите, пожалуйста, всё ли теперь в порядке с заказом?",
+                "Підкажіть, будь ласка, чи все тепер гаразд із замовленням?",
+                "Could you tell us whether everything is in order with your order now?",
+            ],
+            &[
+                ("Вы сами виноваты, что указали не тот адрес. Всё ли теперь в порядке?", "blame_customer"),
+                ("Ви самі винні, що вказали не ту адресу. Чи все тепер гаразд?", "blame_customer"),
+                ("It was your fault for giving the wrong address. Is everything in order now?", "blame_customer"),
+                ("Всё ли в порядке? Если нет, мы перезвоним.", "missing_time"),
+            ],
+        ),
+        (
+            "thanks",
+            &[
+                "Спасибо, что рассказали нам об этом!",
+                "Дякуємо, що розповіли нам про це!",
+                "Thank you for telling us about it!",
+            ],
+            &[
+                ("Спасибо. Это ваша ошибка.", "blame_customer"),
+                ("Дякуємо. Це ваша помилка.", "blame_customer"),
+                ("Thank you. This is your mistake.", "blame_customer"),
+            ],
+        ),
+        (
+            "refusal",
+            &[
+                "К сожалению, вернуть деньги за вскрытый товар мы не можем: по закону о защите прав потребителей он обмену не подлежит. Вместо этого мы можем предложить скидку 15% на следующий заказ.",
+                "На жаль, повернути кошти за розпакований товар ми не можемо: за законом про захист прав споживачів він обміну не підлягає. Натомість ми можемо запропонувати знижку 15% на наступне замовлення.",
+                "Unfortunately we cannot refund an opened item: under consumer protection law it cannot be returned. Instead, we can offer you 15% off your next order.",
+            ],
+            &[
+                (
+                    "К сожалению, вернуть деньги мы не можем. Вместо этого предлагаем скидку 15%.",
+                    "refusal_without_reason",
+                ),
+                ("На жаль, повернути кошти ми не можемо. Натомість пропонуємо знижку 15%.", "refusal_without_reason"),
+                ("Unfortunately we cannot refund it. Instead, we can offer you 15% off.", "refusal_without_reason"),
+                ("Вернуть деньги мы не можем по закону о защите прав потребителей.", "refusal_without_alternative"),
+                ("Повернути кошти ми не можемо за законом про захист прав споживачів.", "refusal_without_alternative"),
+                ("We cannot refund it because the law does not allow it.", "refusal_without_alternative"),
+            ],
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (purpose, pass, flag) in cases {
+        for text in *pass {
+            let errors = errors_for(purpose, text);
+            if !errors.is_empty() {
+                wrong.push(format!("{purpose}: flagged {errors:?}: {text}"));
+            }
+        }
+        for (text, rule) in *flag {
+            let errors = errors_for(purpose, text);
+            if !errors.iter().any(|error| error == rule) {
+                wrong.push(format!("{purpose}: not flagged {rule} (got {errors:?}): {text}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn a_draft_without_a_purpose_is_checked_by_every_rule_of_its_kind_but_the_purpose_only_ones() {
+    let text = "Спасибо, что написали.";
+    let unstated: Vec<String> =
+        findings(builtin(), text, Kind::Complaint, false).into_iter().map(|finding| finding.rule).collect();
+    for rule in ["missing_apology", "missing_next_step", "missing_time"] {
+        assert!(unstated.iter().any(|found| found == rule), "{rule}: {unstated:?}");
+    }
+    assert!(!unstated.iter().any(|found| found.starts_with("refusal_")), "{unstated:?}");
+}
+
+#[test]
+fn a_rule_applying_if_another_is_found_must_name_one_that_exists() {
+    let business = r#"
+[[rule]]
+id = "needs_link"
+check = "require"
+severity = "warning"
+if_found = "no_such_rule"
+explanation.en = "x"
+patterns.en = ["=link"]
+"#;
+    let error = Rules::builtin_with(business).unwrap_err();
+    assert!(error.message.contains("no_such_rule"), "{error}");
+    assert_eq!(error.line, 2);
+    builtin().check_references().unwrap();
+    assert!(builtin().purposes().contains(&"refusal"));
 }

@@ -290,6 +290,7 @@ action-lose = Lost
 action-mark_implemented = Mark implemented
 action-not_resolved = Not resolved
 action-offer_solution = Offer a solution
+action-refuse = Refuse, with the reason and an alternative
 action-record_lead = Record the lead
 action-report_progress = Report progress
 action-start_work = Start work

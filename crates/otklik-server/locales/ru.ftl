@@ -290,6 +290,7 @@ action-lose = Не вышло
 action-mark_implemented = Внедрено
 action-not_resolved = Не решено
 action-offer_solution = Предложить решение
+action-refuse = Отказать — с причиной и альтернативой
 action-record_lead = Записать контакт
 action-report_progress = Отметить ход работ
 action-start_work = Взять в работу

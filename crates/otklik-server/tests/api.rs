@@ -416,6 +416,44 @@ async fn replies_are_checked_against_the_house_standard(db: Db) {
     assert_eq!(checked["language"], "en");
     let explanation = checked["findings"][0]["explanation"].as_str().unwrap();
     assert!(explanation.chars().any(|c| ('а'..='я').contains(&c)), "explained in Ukrainian: {explanation}");
+    // By purpose: a confirmation request needs no apology; the first reply does; a refusal
+    // needs its reason and an alternative; an unknown purpose is refused with the known ones.
+    let check =
+        |text: &str, purpose: &str| json!({"text": text, "kind": "complaint", "purpose": purpose, "language": "ru"});
+    let asking = "Подскажите, пожалуйста, всё ли теперь в порядке с заказом?";
+    let (status, checked) = app.post(&app.agent, "/api/v1/replies/check", check(asking, "confirmation_request")).await;
+    assert_eq!((status, &checked["ok"]), (StatusCode::OK, &json!(true)), "{checked}");
+    let (_, checked) = app.post(&app.agent, "/api/v1/replies/check", check(asking, "apology")).await;
+    assert_eq!(checked["ok"], false, "{checked}");
+    let (_, checked) =
+        app.post(&app.agent, "/api/v1/replies/check", check("Вернуть деньги мы не можем.", "refusal")).await;
+    let rules: Vec<&str> = checked["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["refusal_without_reason", "refusal_without_alternative"], "{checked}");
+    let (status, problem) = app.post(&app.agent, "/api/v1/replies/check", check(asking, "gossip")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("purpose") && detail.contains("confirmation_request"), "{detail}");
+
+    // The `refuse` action's message is checked as a refusal: without an alternative it is held.
+    let id = created["id"].as_i64().unwrap();
+    for action in ["acknowledge", "start_work"] {
+        let body = json!({"apology_form": "email", "note": null});
+        let (status, answer) = app.post(&app.agent, &format!("/api/v1/feedback/{id}/actions/{action}"), body).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+    }
+    let refuse = format!("/api/v1/feedback/{id}/actions/refuse");
+    let bare = json!({"reason": "Закон о защите прав потребителей", "note": "Вернуть деньги мы не можем по закону."});
+    let (status, problem) = app.post(&app.agent, &refuse, bare).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(problem["findings"][0]["rule"], "refusal_without_alternative", "{problem}");
+    let full = json!({
+        "reason": "Закон о защите прав потребителей",
+        "note": "Вернуть деньги за вскрытый товар мы не можем: по закону о защите прав потребителей он обмену не подлежит. Вместо этого мы можем предложить скидку 15% на следующий заказ."
+    });
+    let (status, answer) = app.post(&app.agent, &refuse, full).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["stage"], "solution_offered", "{answer}");
+
     let (status, templates) =
         app.get(&app.agent, "/api/v1/replies/templates?kind=complaint&language=ru&public=true").await;
     assert_eq!(status, StatusCode::OK);

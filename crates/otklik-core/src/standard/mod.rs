@@ -38,6 +38,11 @@ pub struct Draft<'a> {
     pub public: bool,
     /// The draft's language; detected from the text when `None`.
     pub language: Option<Language>,
+    /// What the message is for: the second part of its template key (`apology`, `progress`,
+    /// `solution`, `confirmation_request`, `apology_again`, `refusal`, `thanks`, …). Rules
+    /// declare the purposes they apply to; `None` (not stated) is checked by every rule of the
+    /// kind that applies to unstated drafts.
+    pub purpose: Option<&'a str>,
 }
 
 /// One departure from the house standard found in a draft.
@@ -88,6 +93,17 @@ pub fn check(rules: &Rules, draft: &Draft, agent_language: Language) -> Vec<Find
     let draft_language = draft.language.unwrap_or_else(|| detect_language(&tokens));
     let mut findings = Vec::new();
     for rule in rules.rules.iter().filter(|rule| applies(rule, draft)) {
+        // A rule that applies only when another's words are found (a time, for a promise).
+        if draft.purpose.is_some()
+            && let Some(other) = &rule.if_found
+            && rules
+                .rules
+                .iter()
+                .find(|known| &known.id == other)
+                .is_none_or(|known| hits(known, draft.text, &tokens, draft_language).is_empty())
+        {
+            continue;
+        }
         let hits = hits(rule, draft.text, &tokens, draft_language);
         match rule.check {
             Check::Forbid => {
@@ -111,7 +127,11 @@ pub fn check(rules: &Rules, draft: &Draft, agent_language: Language) -> Vec<Find
 }
 
 fn applies(rule: &Rule, draft: &Draft) -> bool {
-    (draft.public || !rule.public_only) && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
+    let purpose = match draft.purpose {
+        None => rule.unstated,
+        Some(purpose) => rule.purposes.is_empty() || rule.purposes.iter().any(|known| known == purpose),
+    };
+    purpose && (draft.public || !rule.public_only) && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
 }
 
 fn finding(

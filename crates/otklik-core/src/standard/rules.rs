@@ -40,6 +40,16 @@ pub(crate) struct Rule {
     pub kinds: Vec<Kind>,
     pub public_only: bool,
     pub ignore_quoted: bool,
+    /// The purposes of the messages it applies to, when the draft states one (the template
+    /// key's second part: `apology`, `confirmation_request`, …); empty means every purpose.
+    pub purposes: Vec<String>,
+    /// Whether it applies to a draft whose purpose is not stated.
+    pub unstated: bool,
+    /// A rule whose words must be found in a draft of a stated purpose for this one to apply
+    /// (a promise of action needs a time).
+    pub if_found: Option<String>,
+    /// Where it is defined, for errors that name it.
+    pub line: usize,
     pub explanation: Texts,
     pub suggestion: Texts,
     pub patterns: Vec<Pattern>,
@@ -104,6 +114,7 @@ impl Rules {
     pub fn builtin_with(business_toml: &str) -> Result<Rules, RulesError> {
         let mut rules = Rules::builtin();
         rules.extend(Rules::from_toml(business_toml)?)?;
+        rules.check_references()?;
         Ok(rules)
     }
 
@@ -178,6 +189,30 @@ impl Rules {
         Ok(())
     }
 
+    /// Every rule's `if_found` names a rule in force (checked once a set is complete).
+    pub fn check_references(&self) -> Result<(), RulesError> {
+        for rule in &self.rules {
+            if let Some(other) = &rule.if_found
+                && !self.rules.iter().any(|known| &known.id == other)
+            {
+                return Err(RulesError {
+                    line: rule.line,
+                    message: format!("rule `{}` applies if rule `{other}` is found, which does not exist", rule.id),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The purposes the rules name, sorted.
+    pub fn purposes(&self) -> Vec<&str> {
+        let mut purposes: Vec<&str> =
+            self.rules.iter().flat_map(|rule| rule.purposes.iter().map(String::as_str)).collect();
+        purposes.sort_unstable();
+        purposes.dedup();
+        purposes
+    }
+
     /// The ids of the rules in force, in the order they are checked.
     pub fn ids(&self) -> impl Iterator<Item = &str> {
         self.rules.iter().map(|rule| rule.id.as_str())
@@ -197,6 +232,10 @@ impl Rules {
         }
         unapplied
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The id of the rule the `[jargon]` table feeds.
@@ -226,6 +265,11 @@ struct RuleToml {
     public_only: bool,
     #[serde(default)]
     ignore_quoted: bool,
+    #[serde(default)]
+    purposes: Vec<String>,
+    #[serde(default = "yes")]
+    unstated: bool,
+    if_found: Option<String>,
     #[serde(default)]
     explanation: TextsToml,
     #[serde(default)]
@@ -300,6 +344,13 @@ fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, Rules
     if patterns.is_empty() && rule.check == Check::Require {
         return Err(RulesError { line, message: format!("rule `{}` requires something but has no patterns", rule.id) });
     }
+    let plain = |word: &str| !word.is_empty() && word.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    if let Some(purpose) = rule.purposes.iter().find(|purpose| !plain(purpose)) {
+        return Err(RulesError {
+            line,
+            message: format!("rule `{}`: purpose `{purpose}` must be lowercase letters and `_`", rule.id),
+        });
+    }
     Ok(Rule {
         id: rule.id,
         check: rule.check,
@@ -307,6 +358,10 @@ fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, Rules
         kinds: rule.kinds,
         public_only: rule.public_only,
         ignore_quoted: rule.ignore_quoted,
+        purposes: rule.purposes,
+        unstated: rule.unstated,
+        if_found: rule.if_found,
+        line,
         explanation,
         suggestion: texts(rule.suggestion),
         patterns,

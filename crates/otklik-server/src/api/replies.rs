@@ -32,6 +32,13 @@ pub struct CheckRequest {
     pub public: bool,
     /// The draft's language; detected when absent.
     pub language: Option<Language>,
+    /// What the message is for, named after its template key's second part: `apology` (the
+    /// first reply), `progress`, `solution`, `confirmation_request`, `apology_again`, `refusal`,
+    /// `thanks`, … The rules apply by purpose: an apology is required of `apology` and
+    /// `apology_again`, a promise of action needs a time, a confirmation request or a thank-you
+    /// needs neither. Absent: every rule of the kind.
+    #[schema(pattern = r"^[a-z_]{1,64}$")]
+    pub purpose: Option<String>,
 }
 
 /// What the checker found; `ok` is false when any finding is an error.
@@ -65,7 +72,13 @@ pub async fn check_draft(
 ) -> Result<Json<CheckResponse>, ApiError> {
     let request: CheckRequest = parse_json(&headers, &body)?;
     let draft_text = text("text", &request.text)?;
-    let draft = Draft { text: &draft_text, kind: request.kind, public: request.public, language: request.language };
+    let draft = Draft {
+        text: &draft_text,
+        kind: request.kind,
+        public: request.public,
+        language: request.language,
+        purpose: request.purpose.as_deref(),
+    };
     let checked = state.app.check_draft(&principal, &draft, agent_language(&headers))?;
     Ok(Json(CheckResponse { ok: checked.ok, language: checked.language, findings: checked.findings }))
 }

@@ -506,8 +506,13 @@ pub(super) async fn check(
     let findings = if text.is_empty() {
         Vec::new()
     } else {
-        let draft =
-            Draft { text, kind: case.kind, public: posted.form.public.is_some() && case.public, language: None };
+        let draft = Draft {
+            text,
+            kind: case.kind,
+            public: posted.form.public.is_some() && case.public,
+            language: None,
+            purpose: None,
+        };
         match state.app.check_draft(&actor, &draft, chrome.language) {
             Ok(checked) => finding_lines(checked.findings),
             Err(error) => return refused(&chrome, error, None),
