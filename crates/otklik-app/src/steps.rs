@@ -73,6 +73,7 @@ fn facts(state: &CaseState) -> CaseFacts<'_> {
         status: state.case.status,
         open_tasks: state.open_tasks,
         pending_compensations: state.pending_compensations,
+        pending_amount: state.pending_amount,
     }
 }
 
@@ -106,7 +107,9 @@ impl App {
                     Refusal::UnknownAction { .. } | Refusal::NotInThisStage { .. } => {
                         AppError::Conflict { detail: refusal.to_string(), allowed: allowed() }
                     }
-                    Refusal::RoleNotPermitted { .. } => AppError::Forbidden(refusal.to_string()),
+                    Refusal::RoleNotPermitted { .. } | Refusal::AboveLimit { .. } => {
+                        AppError::Forbidden(refusal.to_string())
+                    }
                     Refusal::RequirementUnmet { .. } | Refusal::CompensationNotOffered { .. } => {
                         AppError::Invalid(refusal.to_string())
                     }

@@ -30,6 +30,7 @@ impl Case {
             status: self.status,
             open_tasks: self.open_tasks,
             pending_compensations: self.pending_compensations,
+            pending_amount: (self.pending_compensations > 0).then_some(1_000_000),
         }
     }
 
@@ -40,7 +41,9 @@ impl Case {
         if transition.effects.contains(&Effect::CreateTask) {
             self.open_tasks += 1;
         }
-        if transition.effects.contains(&Effect::ApproveCompensation) {
+        if transition.effects.contains(&Effect::ApproveCompensation)
+            || transition.effects.contains(&Effect::RejectCompensation)
+        {
             self.pending_compensations -= 1;
         }
         if transition.compensation.as_ref().is_some_and(|offer| offer.needs_approval) {
@@ -168,9 +171,56 @@ fn compensation_over_the_agents_limit_waits_for_a_manager() {
 }
 
 #[test]
+fn a_managers_listed_limit_holds_for_approving_and_a_manager_may_reject_with_a_reason() {
+    let file =
+        include_str!("../playbooks/default.toml").replace("agent = 500_000", "agent = 100_000\nmanager = 500_000");
+    let playbooks = Playbooks::from_toml(&file).expect("the file with a manager's limit loads");
+    let facts = |amount| CaseFacts {
+        stage: "solution_offered",
+        status: Status::Open,
+        open_tasks: 0,
+        pending_compensations: 1,
+        pending_amount: Some(amount),
+    };
+    // Within the manager's limit: approved; above it: refused, naming both figures; an admin
+    // has no limit.
+    assert!(playbooks.take(Kind::Complaint, "approve_compensation", &facts(500_000), Role::Manager, &none()).is_ok());
+    let refused =
+        playbooks.take(Kind::Complaint, "approve_compensation", &facts(500_001), Role::Manager, &none()).unwrap_err();
+    assert!(matches!(refused, Refusal::AboveLimit { amount: 500_001, limit: 500_000, .. }), "{refused}");
+    assert!(refused.to_string().contains("500001") && refused.to_string().contains("500000"), "{refused}");
+    assert!(playbooks.take(Kind::Complaint, "approve_compensation", &facts(u64::MAX), Role::Admin, &none()).is_ok());
+    // Rejecting needs a reason and is for managers.
+    let rejected = playbooks.take(Kind::Complaint, "reject_compensation", &facts(500_001), Role::Manager, &none());
+    assert!(
+        matches!(rejected, Err(Refusal::RequirementUnmet { requirement: Requirement::Reason, .. })),
+        "{rejected:?}"
+    );
+    let by_agent = playbooks.take(Kind::Complaint, "reject_compensation", &facts(1), Role::Agent, &reason("дорого"));
+    assert!(matches!(by_agent, Err(Refusal::RoleNotPermitted { .. })), "{by_agent:?}");
+    let done = playbooks
+        .take(
+            Kind::Complaint,
+            "reject_compensation",
+            &facts(500_001),
+            Role::Manager,
+            &reason("выше политики возвратов"),
+        )
+        .unwrap();
+    assert_eq!(done.effects, vec![Effect::RejectCompensation]);
+    assert_eq!(done.to, "solution_offered", "the agent then offers something else");
+}
+
+#[test]
 fn compensation_within_the_limit_or_by_a_manager_needs_no_approval() {
     let playbooks = Playbooks::builtin();
-    let facts = CaseFacts { stage: "in_progress", status: Status::Open, open_tasks: 0, pending_compensations: 0 };
+    let facts = CaseFacts {
+        stage: "in_progress",
+        status: Status::Open,
+        open_tasks: 0,
+        pending_compensations: 0,
+        pending_amount: None,
+    };
     let discount = Compensation { kind: CompensationKind::Discount, amount: 500_000, description: None };
     let input = ActionInput { compensation: Some(discount), ..note("10% off") };
     for role in [Role::Agent, Role::Manager, Role::Admin] {
@@ -188,7 +238,13 @@ fn compensation_within_the_limit_or_by_a_manager_needs_no_approval() {
 #[test]
 fn compensation_on_an_action_that_does_not_offer_it_is_refused() {
     let playbooks = Playbooks::builtin();
-    let facts = CaseFacts { stage: "in_progress", status: Status::Open, open_tasks: 0, pending_compensations: 0 };
+    let facts = CaseFacts {
+        stage: "in_progress",
+        status: Status::Open,
+        open_tasks: 0,
+        pending_compensations: 0,
+        pending_amount: None,
+    };
     let input = ActionInput {
         compensation: Some(Compensation { kind: CompensationKind::Other, amount: 1, description: None }),
         ..note("x")
@@ -365,7 +421,13 @@ fn case_in_a_renamed_stage_can_still_act() {
         "name = \"in_progress\"\nstatus = \"open\"\nformerly = [\"working_on_it\"]",
     );
     let playbooks = Playbooks::from_toml(&renamed).unwrap();
-    let facts = CaseFacts { stage: "working_on_it", status: Status::Open, open_tasks: 0, pending_compensations: 0 };
+    let facts = CaseFacts {
+        stage: "working_on_it",
+        status: Status::Open,
+        open_tasks: 0,
+        pending_compensations: 0,
+        pending_amount: None,
+    };
     let moved = playbooks.take(Kind::Complaint, "offer_solution", &facts, Role::Agent, &note("fix")).unwrap();
     assert_eq!((moved.from.as_str(), moved.to.as_str()), ("in_progress", "solution_offered"));
 }

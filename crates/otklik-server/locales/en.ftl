@@ -290,6 +290,7 @@ action-lose = Lost
 action-mark_implemented = Mark implemented
 action-not_resolved = Not resolved
 action-offer_solution = Offer a solution
+action-reject_compensation = Reject the compensation, saying why
 action-refuse = Refuse, with the reason and an alternative
 action-record_lead = Record the lead
 action-report_progress = Report progress

@@ -290,6 +290,7 @@ action-lose = Не вышло
 action-mark_implemented = Внедрено
 action-not_resolved = Не решено
 action-offer_solution = Предложить решение
+action-reject_compensation = Отклонить компенсацию с причиной
 action-refuse = Отказать — с причиной и альтернативой
 action-record_lead = Записать контакт
 action-report_progress = Отметить ход работ

@@ -290,6 +290,7 @@ action-lose = Не вдалося
 action-mark_implemented = Впроваджено
 action-not_resolved = Не вирішено
 action-offer_solution = Запропонувати рішення
+action-reject_compensation = Відхилити компенсацію з причиною
 action-refuse = Відмовити — з причиною й альтернативою
 action-record_lead = Записати контакт
 action-report_progress = Відмітити хід робіт

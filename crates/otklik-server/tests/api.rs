@@ -595,7 +595,58 @@ async fn the_status_link_opens_the_customers_page_in_their_language_with_the_rep
     app.finish().await;
 }
 
+/// A manager approves compensation only within their own listed limit, and may reject an offer
+/// with a reason, which the case's work shows.
+async fn a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_a_reason(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("playbooks.toml");
+    let limits = otklik_core::Workflow::builtin_toml().replace("agent = 500_000", "agent = 100_000\nmanager = 500_000");
+    std::fs::write(&file, limits).unwrap();
+    let Some(app) = TestApp::start_on(db, |config| config.playbooks_file = Some(file.clone())).await else { return };
+    let (manager, digest) = mint_token();
+    app.store.create_token("boris", Role::Manager, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    let (_, created) = app
+        .post(&app.intake, "/api/v1/feedback", json!({"text": "Курьер опоздал на три часа", "kind": "complaint"}))
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let act = |action: &str| format!("/api/v1/feedback/{id}/actions/{action}");
+    let offer = |amount: u64| {
+        json!({
+            "note": "Приносим извинения за опоздание. Мы вернём стоимость доставки сегодня до 18:00.",
+            "compensation": {"kind": "refund", "amount": amount}
+        })
+    };
+    for (action, body) in [
+        ("acknowledge", json!({"apology_form": "email"})),
+        ("start_work", json!({})),
+        ("offer_solution", offer(600_000)),
+    ] {
+        let (status, answer) = app.post(&app.agent, &act(action), body).await;
+        assert_eq!(status, StatusCode::OK, "{action}: {answer}");
+    }
+    // 6,000.00 is above the manager's 5,000.00: refused, naming both.
+    let (status, problem) = app.post(&manager, &act("approve_compensation"), json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("600000") && detail.contains("500000"), "{detail}");
+    // Rejecting needs the reason; with it, the offer is rejected and the reason kept.
+    let (status, problem) = app.post(&manager, &act("reject_compensation"), json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, answer) =
+        app.post(&manager, &act("reject_compensation"), json!({"reason": "Выше политики возвратов"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+    let rejected = &work["compensations"][0];
+    assert_eq!((rejected["status"].as_str(), rejected["decided_by"].as_str()), (Some("rejected"), Some("boris")));
+    assert_eq!(rejected["decision_reason"], "Выше политики возвратов", "{work}");
+    // Nothing waits for approval any more: the agent can ask whether it is resolved.
+    let (status, answer) = app.post(&app.agent, &act("ask_if_resolved"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_a_reason,
     null_is_refused_where_the_document_says_a_field_is_never_null,
     submitted_feedback_is_acknowledged_with_reference_and_status_link,
     a_reference_with_another_year_is_not_found,

@@ -156,6 +156,8 @@ pub struct CaseState {
     pub case: Case,
     pub open_tasks: u32,
     pub pending_compensations: u32,
+    /// The amount of the oldest compensation waiting for approval.
+    pub pending_amount: Option<u64>,
 }
 
 /// A playbook step the engine allowed, stored with everything it causes in one transaction: the
@@ -224,6 +226,8 @@ pub struct CompensationRecord {
     pub offered_at: OffsetDateTime,
     pub decided_by: Option<String>,
     pub decided_at: Option<OffsetDateTime>,
+    /// Why a manager rejected it.
+    pub decision_reason: Option<String>,
 }
 
 /// A message owed to the customer, and how its delivery went.

@@ -528,8 +528,13 @@ async fn corrected_cases_become_training_rows(store: Arc<dyn Store>) {
 
 fn step(store_kind: Kind, action: &str, stage: &str, input: otklik_core::ActionInput) -> otklik_store::Step {
     let playbooks = otklik_core::Playbooks::builtin();
-    let facts =
-        otklik_core::CaseFacts { stage, status: otklik_core::Status::New, open_tasks: 0, pending_compensations: 0 };
+    let facts = otklik_core::CaseFacts {
+        stage,
+        status: otklik_core::Status::New,
+        open_tasks: 0,
+        pending_compensations: 0,
+        pending_amount: None,
+    };
     let transition = playbooks.take(store_kind, action, &facts, Role::Agent, &input).expect("allowed");
     let follow_up_at = Some(T0 + time::Duration::hours(72));
     otklik_store::Step { transition, input, currency: "RUB".into(), channel: Channel::Web, follow_up_at }

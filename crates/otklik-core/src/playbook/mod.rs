@@ -127,8 +127,10 @@ pub enum Effect {
     RecordLead,
     /// The action may carry [`ActionInput::compensation`].
     OfferCompensation,
-    /// Approve the compensation waiting for approval.
+    /// Approve the compensation waiting for approval (within the approver's own limit).
     ApproveCompensation,
+    /// Reject the compensation waiting for approval, for [`ActionInput::reason`].
+    RejectCompensation,
     /// The case's resolution is due on [`ActionInput::due_date`] (an accepted idea).
     SetDueDate,
     /// Ask the customer again after this many hours unless the case moved on by then.
@@ -143,6 +145,7 @@ impl Effect {
         "record_lead",
         "offer_compensation",
         "approve_compensation",
+        "reject_compensation",
         "set_due_date",
         "follow_up(<hours>h)",
     ];
@@ -154,6 +157,7 @@ impl Effect {
             Effect::RecordLead => &[Requirement::LeadContact],
             Effect::SetDueDate => &[Requirement::DueDate],
             Effect::ApproveCompensation => &[Requirement::PendingCompensation],
+            Effect::RejectCompensation => &[Requirement::PendingCompensation, Requirement::Reason],
             Effect::CreateOpportunity | Effect::OfferCompensation | Effect::FollowUp { .. } => &[],
         }
     }
@@ -167,6 +171,7 @@ impl fmt::Display for Effect {
             Effect::RecordLead => "record_lead",
             Effect::OfferCompensation => "offer_compensation",
             Effect::ApproveCompensation => "approve_compensation",
+            Effect::RejectCompensation => "reject_compensation",
             Effect::SetDueDate => "set_due_date",
             Effect::FollowUp { after_hours } => return write!(f, "follow_up({after_hours}h)"),
         };
@@ -187,6 +192,7 @@ impl FromStr for Effect {
             "record_lead" => Effect::RecordLead,
             "offer_compensation" => Effect::OfferCompensation,
             "approve_compensation" => Effect::ApproveCompensation,
+            "reject_compensation" => Effect::RejectCompensation,
             "set_due_date" => Effect::SetDueDate,
             _ => return Err(unknown()),
         })
@@ -202,6 +208,8 @@ pub struct CaseFacts<'a> {
     pub status: Status,
     pub open_tasks: u32,
     pub pending_compensations: u32,
+    /// The amount of the compensation next in line for approval (the oldest pending one).
+    pub pending_amount: Option<u64>,
 }
 
 /// What a person gives with an action; the action's requirements say which parts it needs.
@@ -245,6 +253,10 @@ pub enum Refusal {
     RequirementUnmet { action: String, requirement: Requirement, why: String },
     #[error("`{action}` does not offer compensation")]
     CompensationNotOffered { action: String },
+    #[error(
+        "`{action}`: the compensation of {amount} is above the limit of {limit} for role {role}; someone with a higher limit (an admin) approves it"
+    )]
+    AboveLimit { action: String, role: Role, amount: u64, limit: u64 },
 }
 
 fn list<T: fmt::Display>(items: &[T]) -> String {
@@ -352,6 +364,14 @@ impl Playbooks {
             if let Some(why) = unmet(requirement, facts, input) {
                 return Err(Refusal::RequirementUnmet { action: chosen.name.clone(), requirement, why });
             }
+        }
+        // A listed limit holds for approving as it does for granting.
+        if chosen.effects.contains(&Effect::ApproveCompensation)
+            && let Some(amount) = facts.pending_amount
+            && let Some(limit) = self.approval_limits.limit(role)
+            && amount > limit
+        {
+            return Err(Refusal::AboveLimit { action: chosen.name.clone(), role, amount, limit });
         }
         let compensation = match &input.compensation {
             None => None,

@@ -257,6 +257,8 @@ pub struct CompensationView {
     pub status: CompensationStatus,
     pub offered_by: String,
     pub decided_by: Option<String>,
+    /// Why a manager rejected it.
+    pub decision_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -361,6 +363,7 @@ pub async fn work(
                 status: c.status,
                 offered_by: c.offered_by,
                 decided_by: c.decided_by,
+                decision_reason: c.decision_reason,
             })
             .collect(),
         outbox: work

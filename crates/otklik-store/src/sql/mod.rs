@@ -1023,8 +1023,8 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn case_state(&self, case_id: i64) -> Result<CaseState, StoreError> {
         let mut conn = self.backend.read().await?;
         let case = case_in::<B, _>(&mut conn, case_id).await?;
-        let (open_tasks, pending_compensations) = workflow::counts(&mut conn, case_id).await?;
-        Ok(CaseState { case, open_tasks, pending_compensations })
+        let (open_tasks, pending_compensations, pending_amount) = workflow::counts(&mut conn, case_id).await?;
+        Ok(CaseState { case, open_tasks, pending_compensations, pending_amount })
     }
 
     async fn take_step(&self, case_id: i64, expected_stage: &str, step: &Step, stamp: Stamp) -> Result<(), StoreError> {

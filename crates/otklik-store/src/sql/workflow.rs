@@ -31,15 +31,20 @@ pub(crate) fn pauses(rows: Vec<(i64, Option<i64>)>) -> Result<Vec<Pause>, StoreE
 }
 
 /// Open tasks and compensation waiting for approval on a case.
-pub(crate) async fn counts<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> Result<(u32, u32), StoreError> {
-    let (tasks, compensations): (i64, i64) = query(
+/// A case's open tasks, pending compensations, and the amount of the oldest pending one.
+pub(crate) async fn counts<C: Conn + ?Sized>(
+    conn: &mut C,
+    case_id: i64,
+) -> Result<(u32, u32, Option<u64>), StoreError> {
+    let (tasks, compensations, amount): (i64, i64, Option<i64>) = query(
         "SELECT (SELECT count(*) FROM tasks WHERE case_id = $1 AND status = 'open'), \
-         (SELECT count(*) FROM compensations WHERE case_id = $1 AND status = 'pending')",
+         (SELECT count(*) FROM compensations WHERE case_id = $1 AND status = 'pending'), \
+         (SELECT amount FROM compensations WHERE case_id = $1 AND status = 'pending' ORDER BY id LIMIT 1)",
     )
     .bind(case_id)
     .fetch_one(conn)
     .await?;
-    Ok((tasks as u32, compensations as u32))
+    Ok((tasks as u32, compensations as u32, amount.and_then(|amount| u64::try_from(amount).ok())))
 }
 
 async fn event<C: Conn + ?Sized>(
@@ -291,6 +296,21 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
                 .await?;
                 event(tx, case_id, stamp, "compensation", None, Some("pending"), Some("approved")).await?;
             }
+            Effect::RejectCompensation => {
+                query(
+                    "UPDATE compensations SET status = $1, decided_by = $2, decided_at = $3, decision_reason = $6 \
+                     WHERE id = (SELECT min(id) FROM compensations WHERE case_id = $4 AND status = $5)",
+                )
+                .bind(CompensationStatus::Rejected.as_str())
+                .bind(&stamp.actor)
+                .bind(at)
+                .bind(case_id)
+                .bind(CompensationStatus::Pending.as_str())
+                .bind(&step.input.reason)
+                .execute(tx)
+                .await?;
+                event(tx, case_id, stamp, "compensation", None, Some("pending"), Some("rejected")).await?;
+            }
             Effect::FollowUp { .. } => {
                 let Some(run_at) = step.follow_up_at else { continue };
                 query(
@@ -445,11 +465,23 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
         .fetch_all(conn)
         .await?;
     let tasks = tasks_from_rows(conn, rows).await?;
-    type CompensationRow =
-        (i64, String, i64, String, Option<String>, Option<String>, String, String, i64, Option<String>, Option<i64>);
+    type CompensationRow = (
+        i64,
+        String,
+        i64,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        i64,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    );
     let rows: Vec<CompensationRow> = query(
         "SELECT id, kind, amount, currency, description, apology_form, status, offered_by, offered_at, \
-         decided_by, decided_at FROM compensations WHERE case_id = $1 ORDER BY id",
+         decided_by, decided_at, decision_reason FROM compensations WHERE case_id = $1 ORDER BY id",
     )
     .bind(case_id)
     .fetch_all(conn)
@@ -469,6 +501,7 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
                 offered_at: from_millis(row.8)?,
                 decided_by: row.9,
                 decided_at: optional_time(row.10)?,
+                decision_reason: row.11,
             })
         })
         .collect::<Result<_, StoreError>>()?;
