@@ -37,6 +37,9 @@ pub struct BusinessCalendar {
     time_zone_name: String,
     week: [Vec<WorkingHours>; 7],
     holidays: BTreeSet<Holiday>,
+    /// Days worked although their weekday is off or they are holidays (a working Saturday, a
+    /// day off moved), with the hours of an ordinary working day.
+    working_days: BTreeSet<time::Date>,
 }
 
 /// A stretch during which a case's clock was stopped (it waited on the customer). `to: None`
@@ -80,7 +83,16 @@ impl BusinessCalendar {
             time_zone_name: time_zone.to_owned(),
             week,
             holidays: holidays.into_iter().collect(),
+            working_days: BTreeSet::new(),
         })
+    }
+
+    /// This calendar with `days` worked although their weekday is off or they are holidays (a
+    /// working Saturday): they get the hours of an ordinary working day (the first weekday,
+    /// from Monday, that has hours).
+    pub fn with_working_days(mut self, days: impl IntoIterator<Item = time::Date>) -> BusinessCalendar {
+        self.working_days.extend(days);
+        self
     }
 
     /// The same hours and holidays in another IANA time zone (a location far from the head
@@ -100,6 +112,7 @@ impl BusinessCalendar {
             week.unwrap_or_else(|| self.week.clone()),
             self.holidays.iter().copied(),
         )
+        .map(|calendar| calendar.with_working_days(self.working_days.iter().copied()))
     }
 
     /// Round the clock in UTC with no holidays: for targets counted in calendar hours.
@@ -110,6 +123,7 @@ impl BusinessCalendar {
             time_zone_name: "UTC".to_owned(),
             week: std::array::from_fn(|_| whole_day.clone()),
             holidays: BTreeSet::new(),
+            working_days: BTreeSet::new(),
         }
     }
 
@@ -190,11 +204,16 @@ impl BusinessCalendar {
 
     /// Working intervals of `date` as unix nanoseconds, in order; none on a holiday.
     fn intervals_on(&self, date: Date) -> impl Iterator<Item = (i128, i128)> + '_ {
-        let holiday = time::Month::try_from(date.month() as u8)
+        let day = time::Month::try_from(date.month() as u8)
             .and_then(|month| time::Date::from_calendar_date(i32::from(date.year()), month, date.day() as u8))
-            .is_ok_and(|date| self.is_holiday(date));
-        let hours: &[WorkingHours] =
-            if holiday { &[] } else { &self.week[date.weekday().to_monday_zero_offset() as usize] };
+            .ok();
+        let hours: &[WorkingHours] = if day.is_some_and(|day| self.working_days.contains(&day)) {
+            self.week.iter().find(|hours| !hours.is_empty()).map_or(&[], Vec::as_slice)
+        } else if day.is_some_and(|day| self.is_holiday(day)) {
+            &[]
+        } else {
+            &self.week[date.weekday().to_monday_zero_offset() as usize]
+        };
         hours.iter().filter_map(move |hours| {
             Some((self.at_minute(date, hours.start_minute)?, self.at_minute(date, hours.end_minute)?))
         })

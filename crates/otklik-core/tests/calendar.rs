@@ -359,3 +359,28 @@ fn a_week_is_written_in_one_line() {
         assert!(otklik_core::parse_week(wrong).is_err(), "{wrong:?}");
     }
 }
+
+#[test]
+fn a_working_saturday_counts_and_a_listed_day_off_does_not() {
+    // 2026-11-28 is a Saturday, 2026-11-30 a Monday.
+    let file = Workflow::builtin_toml()
+        .replace("working_days = []", "working_days = [\"2026-11-28\", \"2026-01-02\"]")
+        .replace("\"02-23\",", "\"02-23\", \"2026-11-30\",");
+    let calendar = Workflow::from_toml(&file).expect("the calendar loads").deadlines.calendar;
+    // Friday 17:00 Moscow + 2 working hours: one on Friday, one on the working Saturday.
+    let friday = datetime!(2026-11-27 14:00 UTC);
+    assert_eq!(calendar.add_business(friday, Duration::hours(2)), datetime!(2026-11-28 07:00 UTC));
+    assert!(calendar.is_business_time(datetime!(2026-11-28 10:00 UTC)));
+    assert!(!moscow().is_business_time(datetime!(2026-11-28 10:00 UTC)), "an ordinary Saturday is off");
+    // The listed Monday is off: Saturday 17:00 + 2 hours lands on Tuesday.
+    assert_eq!(
+        calendar.add_business(datetime!(2026-11-28 14:00 UTC), Duration::hours(2)),
+        datetime!(2026-12-01 07:00 UTC)
+    );
+    // A working day wins over an every-year holiday.
+    assert!(calendar.is_business_time(datetime!(2026-01-02 08:00 UTC)));
+    // Only dates are working days.
+    let wrong = Workflow::builtin_toml().replace("working_days = []", "working_days = [\"11-28\"]");
+    let errors = Workflow::from_toml(&wrong).unwrap_err().to_string();
+    assert!(errors.contains("working day `11-28`"), "{errors}");
+}

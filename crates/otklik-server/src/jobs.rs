@@ -23,6 +23,8 @@ use time::{Duration, OffsetDateTime};
 use crate::startup::AppState;
 
 /// How often a node looks at the clocks and the job queue.
+/// How long after reminding its assignee an overdue task is escalated to the managers.
+pub const TASK_ESCALATION_AFTER: Duration = Duration::days(1);
 pub const WORK_EVERY: StdDuration = StdDuration::from_secs(10);
 /// How long a claimed job stays with its node before another may take it.
 const LEASE: Duration = Duration::minutes(5);
@@ -41,7 +43,8 @@ const SENT_AT_ONCE: usize = 16;
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pass {
-    /// Deadline warnings, breaches and escalations this node recorded.
+    /// Deadline warnings, breaches and escalations this node recorded, and overdue tasks it
+    /// reminded of or escalated.
     pub marks: usize,
     /// Jobs this node finished.
     pub jobs: usize,
@@ -162,6 +165,10 @@ impl Runner {
                 }
             }
         }
+        // Overdue tasks: the business's calendar says which day it is.
+        let today = self.state.app.workflow.deadlines.calendar.local(now).date();
+        let (reminded, escalated) = self.state.app.store.chase_overdue_tasks(today, now, TASK_ESCALATION_AFTER).await?;
+        pass.marks += (reminded + escalated) as usize;
         self.deliver(now, &mut pass).await?;
         self.notify_subscribers(now, &mut pass).await?;
         Ok(pass)

@@ -723,3 +723,69 @@ async fn a_job_of_an_unknown_kind_is_given_up_with_the_reason_and_the_queue_goes
     assert_eq!(status, "failed");
     assert!(error.unwrap_or_default().contains("mystery"));
 }
+
+/// How many notifications of `what` the holder of `token` has.
+async fn count(desk: &Desk, token: &str, what: &str) -> usize {
+    let notes = desk.get(token, "/api/v1/notifications").await;
+    notes.as_array().unwrap().iter().filter(|n| n["what"] == what).count()
+}
+
+/// Nothing is dropped half-way: a task still open after its day reminds its assignee once, and
+/// a day later is escalated to the managers once, however many nodes run the pass — on SQLite
+/// and on two PostgreSQL nodes.
+async fn overdue_tasks_remind_then_escalate(a: &Desk, b: &Desk) {
+    let t = a.tokens.clone();
+    let case = a.submit("complaint", "Заказ так и не привезли, жду третий день", false).await;
+    a.step(&t.agent, case, "acknowledge", json!({"apology_form": "call"})).await;
+    a.step(&t.agent, case, "start_work", json!({})).await;
+    // Due on Monday (today): not overdue until the day is over.
+    let body = json!({"title": "Проверить, где заказ", "assignee": "ivan", "due_on": "2026-11-23"});
+    let (status, created) =
+        a.send(reqwest::Method::POST, &t.agent, &format!("/api/v1/feedback/{case}/tasks"), Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let both = || async {
+        let (one, two) = tokio::join!(a.runner.pass(), b.runner.pass());
+        one.unwrap();
+        two.unwrap();
+    };
+    both().await;
+    assert_eq!(count(a, &t.executor, "task_overdue").await, 0, "still its day");
+    // Tuesday morning in Moscow: reminded once, however many passes.
+    a.clock.advance(Duration::hours(24));
+    both().await;
+    both().await;
+    assert_eq!(count(a, &t.executor, "task_overdue").await, 1);
+    assert_eq!(count(a, &t.manager, "task_escalated").await, 0, "not before a day has passed");
+    // A day after the reminder, still open: the managers hear of it, once.
+    a.clock.advance(Duration::hours(25));
+    both().await;
+    both().await;
+    assert_eq!(count(b, &t.manager, "task_escalated").await, 1);
+    assert_eq!(count(b, &t.executor, "task_overdue").await, 1);
+}
+
+#[tokio::test]
+async fn overdue_tasks_remind_then_escalate_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
+    let a = Desk::start(store.clone(), clock.clone(), None).await;
+    let b = Desk::start(store, clock, Some(a.tokens.clone())).await;
+    overdue_tasks_remind_then_escalate(&a, &b).await;
+    a.server.abort();
+    b.server.abort();
+}
+
+#[tokio::test]
+async fn overdue_tasks_remind_then_escalate_on_postgres() {
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
+    let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
+    let store_a: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let store_b: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let a = Desk::start(store_a, clock.clone(), None).await;
+    let b = Desk::start(store_b, clock, Some(a.tokens.clone())).await;
+    overdue_tasks_remind_then_escalate(&a, &b).await;
+    a.server.abort();
+    b.server.abort();
+    schema.drop().await;
+}

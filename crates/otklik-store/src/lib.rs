@@ -910,6 +910,17 @@ pub trait Store: Send + Sync + 'static {
     /// The request a message with this id at its source answered, if one did.
     async fn nps_answered_by(&self, channel: Channel, answer_ref: &str) -> Result<Option<NpsRequest>, StoreError>;
 
+    /// Chases the open tasks whose day (`due_on`) ended before `today`: each reminds its
+    /// assignee once (the case's agents when it has none), and one still open `escalate_after`
+    /// the reminder is escalated to the managers, once. Returns how many were reminded and
+    /// escalated by this call.
+    async fn chase_overdue_tasks(
+        &self,
+        today: time::Date,
+        now: OffsetDateTime,
+        escalate_after: time::Duration,
+    ) -> Result<(u32, u32), StoreError>;
+
     /// Leaves a notification about a case (a channel that is failing, say), or about none.
     async fn notify(
         &self,

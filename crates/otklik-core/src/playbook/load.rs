@@ -221,6 +221,8 @@ struct CalendarToml {
     sun: Vec<Spanned<String>>,
     #[serde(default)]
     holidays: Vec<Spanned<String>>,
+    #[serde(default)]
+    working_days: Vec<Spanned<String>>,
     /// `[calendar.location."Невский, 28"]`: a location's own hours (same keys, no `location`).
     #[serde(default)]
     location: BTreeMap<String, Spanned<CalendarToml>>,
@@ -488,10 +490,23 @@ fn calendar(errors: &mut Errors, raw: Spanned<CalendarToml>) -> Option<BusinessC
         .iter()
         .filter_map(|holiday| holiday_of(holiday.get_ref()).map_err(|message| errors.at(holiday.span(), message)).ok())
         .collect();
+    let working_days: Vec<time::Date> = raw
+        .working_days
+        .iter()
+        .filter_map(|day| {
+            match holiday_of(day.get_ref()) {
+                Ok(Holiday::Date(date)) => Ok(date),
+                _ => Err(format!("working day `{}` should be a date like `2025-11-01`", day.get_ref())),
+            }
+            .map_err(|message| errors.at(day.span(), message))
+            .ok()
+        })
+        .collect();
     if errors.found.len() > errors_before {
         return None;
     }
     BusinessCalendar::new(raw.time_zone.get_ref(), week, holidays)
+        .map(|calendar| calendar.with_working_days(working_days))
         .map_err(|error| {
             let at = match error {
                 crate::calendar::CalendarError::UnknownTimeZone(_) => raw.time_zone.span(),

@@ -1243,6 +1243,18 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(answered)
     }
 
+    async fn chase_overdue_tasks(
+        &self,
+        today: time::Date,
+        now: OffsetDateTime,
+        escalate_after: time::Duration,
+    ) -> Result<(u32, u32), StoreError> {
+        let mut tx = self.backend.write().await?;
+        let chased = workflow::chase_overdue_tasks(&mut tx, today, now, escalate_after).await?;
+        tx.commit().await?;
+        Ok(chased)
+    }
+
     async fn nps_answered_by(
         &self,
         channel: Channel,

@@ -1175,3 +1175,45 @@ pub(crate) async fn add_identity<C: Conn + ?Sized>(
     .await?;
     Ok(())
 }
+
+/// See `Store::chase_overdue_tasks`. Each mark is set by the update that picks the task, so a
+/// task is reminded and escalated once however many nodes chase at once.
+pub(crate) async fn chase_overdue_tasks<C: Conn + ?Sized>(
+    tx: &mut C,
+    today: Date,
+    now: OffsetDateTime,
+    escalate_after: time::Duration,
+) -> Result<(u32, u32), StoreError> {
+    type Chased = (i64, i64, String, Option<String>, String);
+    let reminded: Vec<Chased> = query(
+        "UPDATE tasks SET reminded_at = $1 WHERE status = 'open' AND due_on IS NOT NULL AND due_on < $2 \
+         AND reminded_at IS NULL RETURNING id, case_id, title, assignee, due_on",
+    )
+    .bind(millis(now))
+    .bind(date_text(today))
+    .fetch_all(&mut *tx)
+    .await?;
+    for (_, case_id, title, assignee, due_on) in &reminded {
+        let recipient = match assignee {
+            Some(person) => Recipient::User(person.clone()),
+            None => Recipient::Role(Role::Agent),
+        };
+        let body = format!("task `{title}` was due on {due_on} and is still open");
+        notify(tx, &recipient, *case_id, "task_overdue", &body, millis(now)).await?;
+    }
+    let escalated: Vec<Chased> = query(
+        "UPDATE tasks SET escalated_at = $1 WHERE status = 'open' AND reminded_at IS NOT NULL \
+         AND reminded_at <= $2 AND escalated_at IS NULL RETURNING id, case_id, title, assignee, due_on",
+    )
+    .bind(millis(now))
+    .bind(millis(now - escalate_after))
+    .fetch_all(&mut *tx)
+    .await?;
+    for (_, case_id, title, assignee, due_on) in &escalated {
+        let who = assignee.as_deref().unwrap_or("nobody");
+        let body =
+            format!("task `{title}` ({who}) was due on {due_on}; its assignee was reminded and it is still open");
+        notify(tx, &Recipient::Role(Role::Manager), *case_id, "task_escalated", &body, millis(now)).await?;
+    }
+    Ok((reminded.len() as u32, escalated.len() as u32))
+}
