@@ -520,9 +520,12 @@ async fn a_follow_up_due_while_the_server_was_down_runs_once_after_it_starts_aga
     let offer = json!({"note": "Приносим извинения: привезём новую пиццу сегодня до 20:00."});
     first.step(&t.agent, case, "offer_solution", offer).await;
     first.step(&t.agent, case, "ask_if_resolved", json!({})).await;
-    // The first node stops, its worker with it, before the clock moves on.
-    first.server.abort();
-    let _ = first.server.await;
+    // The first node stops, its worker with it, before the clock moves on; its connections
+    // close with it (a stopped process holds no lock on the database).
+    let Desk { server, runner, .. } = first;
+    server.abort();
+    let _ = server.await;
+    drop(runner);
 
     clock.advance(Duration::hours(73));
     let second = Desk::start(sqlite_store(&dir).await, clock.clone(), Some(t.clone())).await;

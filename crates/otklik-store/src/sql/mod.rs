@@ -1249,6 +1249,10 @@ impl<B: Backend> Store for SqlStore<B> {
         now: OffsetDateTime,
         escalate_after: time::Duration,
     ) -> Result<(u32, u32), StoreError> {
+        // Most passes find nothing: they read, and write only when there is something to mark.
+        if !workflow::overdue_tasks_due(&mut self.backend.read().await?, today, now, escalate_after).await? {
+            return Ok((0, 0));
+        }
         let mut tx = self.backend.write().await?;
         let chased = workflow::chase_overdue_tasks(&mut tx, today, now, escalate_after).await?;
         tx.commit().await?;

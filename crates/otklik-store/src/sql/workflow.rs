@@ -1176,6 +1176,24 @@ pub(crate) async fn add_identity<C: Conn + ?Sized>(
     Ok(())
 }
 
+/// Whether some open task is owed a reminder or an escalation.
+pub(crate) async fn overdue_tasks_due<C: Conn + ?Sized>(
+    conn: &mut C,
+    today: Date,
+    now: OffsetDateTime,
+    escalate_after: time::Duration,
+) -> Result<bool, StoreError> {
+    let found: Option<i64> = query(
+        "SELECT id FROM tasks WHERE status = 'open' AND due_on IS NOT NULL AND due_on < $1 \
+         AND (reminded_at IS NULL OR (reminded_at <= $2 AND escalated_at IS NULL)) LIMIT 1",
+    )
+    .bind(date_text(today))
+    .bind(millis(now - escalate_after))
+    .scalar_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
 /// See `Store::chase_overdue_tasks`. Each mark is set by the update that picks the task, so a
 /// task is reminded and escalated once however many nodes chase at once.
 pub(crate) async fn chase_overdue_tasks<C: Conn + ?Sized>(
