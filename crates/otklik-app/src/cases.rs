@@ -197,6 +197,7 @@ impl App {
                     .into(),
             ));
         }
+        patch.employees = patch.employees.map(crate::input::employees).transpose()?;
         let case = self.case_state(raw).await?.case;
         if patch.kind.unwrap_or(case.kind) != Kind::Complaint && matches!(patch.cause, Some(Some(_))) {
             return Err(AppError::Invalid("cause: only a complaint has a cause".into()));

@@ -51,6 +51,31 @@ pub fn optional_text(field: &str, value: Option<String>) -> Result<Option<String
     }
 }
 
+/// The most employees one case names.
+pub const MAX_EMPLOYEES: usize = 20;
+
+/// The employees a case concerns, as given: each a name of 1 to 100 characters without commas
+/// or control characters, trimmed; sorted, each once.
+pub fn employees(names: Vec<String>) -> Result<Vec<String>, AppError> {
+    if names.len() > MAX_EMPLOYEES {
+        return Err(AppError::Invalid(format!("employees: at most {MAX_EMPLOYEES}")));
+    }
+    let mut kept = Vec::with_capacity(names.len());
+    for name in names {
+        let name = line("employees", Some(name))?
+            .ok_or_else(|| AppError::Invalid("employees: a name must not be blank".into()))?;
+        if name.chars().count() > 100 || name.contains(',') {
+            return Err(AppError::Invalid(format!(
+                "employees: `{name}` must be at most 100 characters, without commas"
+            )));
+        }
+        kept.push(name);
+    }
+    kept.sort();
+    kept.dedup();
+    Ok(kept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

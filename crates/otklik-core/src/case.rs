@@ -134,6 +134,9 @@ pub struct Case {
     pub product: Option<String>,
     pub assignee: Option<String>,
     pub tags: Vec<String>,
+    /// The employees the feedback concerns (a waiter, a courier), apart from the assignee, by
+    /// name, sorted: the reports count by them.
+    pub employees: Vec<String>,
     pub public: bool,
     pub hidden: bool,
     pub external_id: Option<String>,
@@ -215,6 +218,8 @@ pub struct CasePatch {
     pub product: Option<Option<String>>,
     pub subject: Option<Option<String>>,
     pub tags: Option<Vec<String>>,
+    /// The whole new list of employees concerned.
+    pub employees: Option<Vec<String>>,
     pub public: Option<bool>,
     pub hidden: Option<bool>,
 }
@@ -267,6 +272,7 @@ impl Case {
         record(&mut changes, "product", &mut self.product, &patch.product, Clone::clone);
         record(&mut changes, "subject", &mut self.subject, &patch.subject, Clone::clone);
         record(&mut changes, "tags", &mut self.tags, &patch.tags, |v| Some(v.join(",")));
+        record(&mut changes, "employees", &mut self.employees, &patch.employees, |v| Some(v.join(", ")));
         record(&mut changes, "public", &mut self.public, &patch.public, |v| word(v));
         record(&mut changes, "hidden", &mut self.hidden, &patch.hidden, |v| word(v));
         changes

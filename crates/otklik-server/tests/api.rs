@@ -645,7 +645,43 @@ async fn a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_
     app.finish().await;
 }
 
+/// Who was involved: a case names the employees and the product it concerns, apart from the
+/// assignee; each change is an event, a name with a comma or a blank one is refused.
+async fn a_case_names_the_employees_and_the_product_concerned(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (_, created) = app
+        .post(
+            &app.intake,
+            "/api/v1/feedback",
+            json!({"text": "Официант нагрубил, суп был холодный", "kind": "complaint"}),
+        )
+        .await;
+    let path = format!("/api/v1/feedback/{}", created["id"]);
+    let patch = json!({"employees": [" Пётр Иванов ", "Анна Смирнова", "Пётр Иванов"], "product": "Борщ"});
+    let (status, case) = app.patch(&path, patch).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(case["employees"], json!(["Анна Смирнова", "Пётр Иванов"]), "trimmed, sorted, each once: {case}");
+    assert_eq!(case["product"], "Борщ");
+    let (_, listed) = app.get(&app.agent, "/api/v1/feedback?limit=5").await;
+    assert_eq!(listed["items"][0]["employees"], json!(["Анна Смирнова", "Пётр Иванов"]), "{listed}");
+    for wrong in [json!({"employees": ["Иванов, Пётр"]}), json!({"employees": ["  "]}), json!({"employees": null})]
+    {
+        let (status, problem) = app.patch(&path, wrong.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}: {problem}");
+        assert!(problem["detail"].as_str().unwrap().contains("employees"), "{problem}");
+    }
+    let (_, case) = app.patch(&path, json!({"employees": []})).await;
+    assert_eq!(case["employees"], json!([]));
+    let (_, detail) = app.get(&app.agent, &path).await;
+    let changes: Vec<&Value> =
+        detail["events"].as_array().unwrap().iter().filter(|e| e["field"] == "employees").collect();
+    assert_eq!(changes.len(), 2, "{detail}");
+    assert_eq!(changes[0]["new_value"], "Анна Смирнова, Пётр Иванов");
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_case_names_the_employees_and_the_product_concerned,
     a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_a_reason,
     null_is_refused_where_the_document_says_a_field_is_never_null,
     submitted_feedback_is_acknowledged_with_reference_and_status_link,

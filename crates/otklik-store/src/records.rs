@@ -59,6 +59,7 @@ pub(crate) struct CaseRow {
     updated_at: i64,
     due_at: i64,
     tags: Option<String>,
+    employees: Option<String>,
 }
 
 impl CaseRow {
@@ -66,6 +67,9 @@ impl CaseRow {
         let mut tags: Vec<String> =
             self.tags.unwrap_or_default().split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect();
         tags.sort();
+        let mut employees: Vec<String> =
+            self.employees.unwrap_or_default().split(',').filter(|e| !e.is_empty()).map(str::to_owned).collect();
+        employees.sort();
         Ok(Case {
             id: self.id,
             channel: word(&self.channel)?,
@@ -82,6 +86,7 @@ impl CaseRow {
             product: self.product,
             assignee: self.assignee,
             tags,
+            employees,
             public: self.public,
             hidden: self.hidden,
             external_id: self.external_id,

@@ -168,6 +168,8 @@ pub struct CaseSummary {
     pub product: Option<String>,
     pub assignee: Option<String>,
     pub tags: Vec<String>,
+    /// The employees the feedback concerns, apart from the assignee.
+    pub employees: Vec<String>,
     pub public: bool,
     pub hidden: bool,
     pub external_id: Option<String>,
@@ -199,6 +201,7 @@ impl From<Case> for CaseSummary {
             product: case.product,
             assignee: case.assignee,
             tags: case.tags,
+            employees: case.employees,
             public: case.public,
             hidden: case.hidden,
             external_id: case.external_id,
@@ -325,6 +328,11 @@ pub struct PatchRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, max_items = 50, inline, value_type = Vec<Tag>)]
     pub tags: Option<Vec<String>>,
+    /// The whole new list of employees the feedback concerns (a waiter, a courier), apart from
+    /// the assignee, by name (1 to 100 characters, no commas); the reports count by them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_items = 20, inline, value_type = Vec<Employee>)]
+    pub employees: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub public: Option<bool>,
@@ -341,6 +349,14 @@ pub struct PatchRequest {
 )]
 #[allow(dead_code)]
 pub struct Tag(String);
+
+/// An employee's name: 1 to 100 characters, no commas.
+#[derive(ToSchema)]
+#[schema(
+    pattern = r"^[\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[^,\t\n\u000B\u000C\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F][^,\u0000-\u001F\u007F-\u009F]{0,99}$"
+)]
+#[allow(dead_code)]
+pub struct Employee(String);
 
 /// A field that may be left out but is never `null` (its schema says so): `null` is refused as a
 /// wrong type, like any other value the field cannot take.
@@ -379,6 +395,7 @@ impl PatchRequest {
             product: clearable_line("product", self.product)?,
             subject: clearable_line("subject", self.subject)?,
             tags,
+            employees: self.employees,
             public: self.public,
             hidden: self.hidden,
         };

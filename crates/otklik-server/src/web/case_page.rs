@@ -37,6 +37,9 @@ struct CasePage {
     cause_value: String,
     channel: String,
     location: String,
+    product: String,
+    /// The employees concerned, separated by commas.
+    employees: String,
     assignee: String,
     public: bool,
     received: String,
@@ -364,6 +367,8 @@ async fn render(
         cause_value: case.cause.map(|c| c.to_string()).unwrap_or_default(),
         channel: chrome.t(&format!("channel-{}", case.channel)),
         location: case.location.clone().unwrap_or_default(),
+        product: case.product.clone().unwrap_or_default(),
+        employees: case.employees.join(", "),
         assignee: case.assignee.clone().unwrap_or_default(),
         public: case.public,
         received: chrome.when(case.created_at),
@@ -631,11 +636,15 @@ pub(super) struct CorrectForm {
     priority: Option<String>,
     cause: Option<String>,
     location: Option<String>,
+    product: Option<String>,
+    /// Names separated by commas.
+    employees: Option<String>,
     assignee: Option<String>,
 }
 
-/// `POST /cases/{reference}/correct`: corrections of kind, priority, cause, location and
-/// assignee (only what differs from the case is changed; corrected labels feed retraining).
+/// `POST /cases/{reference}/correct`: corrections of kind, priority, cause, location, product,
+/// the employees concerned and the assignee (only what differs from the case is changed;
+/// corrected labels feed retraining).
 pub(super) async fn correct(
     State(state): State<AppState>,
     Path(reference): Path<String>,
@@ -654,6 +663,13 @@ pub(super) async fn correct(
         let priority: Option<Priority> = word("priority", form.priority.clone())?;
         let cause: Option<Cause> = word("cause", form.cause.clone())?;
         let location = given(form.location.clone());
+        let product = given(form.product.clone());
+        let employees = form
+            .employees
+            .as_deref()
+            .map(|names| names.split(',').map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned).collect())
+            .map(otklik_app::input::employees)
+            .transpose()?;
         let assignee = form.assignee.as_ref().map(|a| given(Some(a.clone())));
         let final_kind = kind.unwrap_or(case.kind);
         Ok(CasePatch {
@@ -661,6 +677,8 @@ pub(super) async fn correct(
             priority: priority.filter(|p| *p != case.priority),
             cause: if final_kind == Kind::Complaint && cause != case.cause { Some(cause) } else { None },
             location: (location != case.location).then_some(location),
+            product: (form.product.is_some() && product != case.product).then_some(product),
+            employees: employees.filter(|names| *names != case.employees),
             assignee: assignee.filter(|a| *a != case.assignee),
             ..CasePatch::default()
         })

@@ -6,3 +6,12 @@ ALTER TABLE compensations ADD COLUMN decision_reason TEXT;
 ALTER TABLE tasks ADD COLUMN reminded_at INTEGER;
 ALTER TABLE tasks ADD COLUMN escalated_at INTEGER;
 CREATE INDEX tasks_open_by_due ON tasks (due_on) WHERE status = 'open' AND due_on IS NOT NULL;
+
+-- Who was involved: the employees a case concerns (a waiter, a courier), apart from its
+-- assignee, by name, for the reports per employee.
+CREATE TABLE case_employees (
+    case_id   INTEGER NOT NULL REFERENCES cases (id),
+    employee  TEXT NOT NULL,
+    PRIMARY KEY (case_id, employee)
+);
+CREATE INDEX case_employees_by_employee ON case_employees (employee, case_id);

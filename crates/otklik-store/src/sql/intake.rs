@@ -47,6 +47,7 @@ impl Intake {
             product: feedback.product.clone(),
             assignee: None,
             tags: Vec::new(),
+            employees: Vec::new(),
             public: feedback.public,
             hidden: false,
             external_id: feedback.external_id.clone(),

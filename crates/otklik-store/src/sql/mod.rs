@@ -105,11 +105,19 @@ impl Dialect {
     }
 
     /// The aggregate that joins a case's tags with commas.
-    fn tag_list(self) -> &'static str {
-        match self {
-            Dialect::Sqlite => "group_concat(tag, ',')",
-            Dialect::Postgres => "string_agg(tag, ',')",
-        }
+    /// The case's tags and employees, as the two last columns of a case row (`tags`,
+    /// `employees`); neither holds a comma.
+    pub(crate) fn case_lists(self) -> String {
+        let aggregate = |column: &str| match self {
+            Dialect::Sqlite => format!("group_concat({column}, ',')"),
+            Dialect::Postgres => format!("string_agg({column}, ',')"),
+        };
+        format!(
+            "(SELECT {} FROM case_tags t WHERE t.case_id = c.id) AS tags, \
+             (SELECT {} FROM case_employees e WHERE e.case_id = c.id) AS employees",
+            aggregate("tag"),
+            aggregate("employee")
+        )
     }
 
     /// The column of `case_search` that holds the case id (FTS5 tables key on `rowid`).
@@ -137,10 +145,7 @@ pub(crate) struct SqlStore<B> {
 }
 
 fn select_case<B: Backend>() -> String {
-    format!(
-        "SELECT {CASE_COLUMNS}, (SELECT {} FROM case_tags t WHERE t.case_id = c.id) AS tags FROM cases c",
-        B::DIALECT.tag_list()
-    )
+    format!("SELECT {CASE_COLUMNS}, {} FROM cases c", B::DIALECT.case_lists())
 }
 
 async fn case_in<B: Backend, C: Conn + ?Sized>(conn: &mut C, id: i64) -> Result<Case, StoreError> {

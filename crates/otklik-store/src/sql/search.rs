@@ -19,10 +19,7 @@ pub(super) async fn list_cases<C: Conn + ?Sized>(
     let terms = filter.query.as_deref().map(query_terms);
     let ranked = terms.is_some() || filter.sort.by_offset();
     let offset = search_offset(filter, ranked)?;
-    let mut sql = query(format!(
-        "SELECT {CASE_COLUMNS}, (SELECT {} FROM case_tags t WHERE t.case_id = c.id) AS tags ",
-        dialect.tag_list()
-    ));
+    let mut sql = query(format!("SELECT {CASE_COLUMNS}, {} ", dialect.case_lists()));
     match &terms {
         Some(terms) if terms.is_empty() => return Ok(Page { items: Vec::new(), next_cursor: None }),
         Some(terms) => {

@@ -1015,6 +1015,16 @@ pub(crate) async fn store_case_changes<C: Conn + ?Sized>(
             query("INSERT INTO case_tags (case_id, tag) VALUES ($1, $2)").bind(case.id).bind(tag).execute(tx).await?;
         }
     }
+    if changes.iter().any(|change| change.field == "employees") {
+        query("DELETE FROM case_employees WHERE case_id = $1").bind(case.id).execute(tx).await?;
+        for employee in &case.employees {
+            query("INSERT INTO case_employees (case_id, employee) VALUES ($1, $2)")
+                .bind(case.id)
+                .bind(employee)
+                .execute(tx)
+                .await?;
+        }
+    }
     for change in changes {
         event(
             tx,
