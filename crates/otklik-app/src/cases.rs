@@ -233,8 +233,14 @@ impl App {
         };
         let mut overridden = Vec::new();
         if direction == Direction::Outbound {
-            let draft =
-                Draft { text: &body, kind: case.kind, public: public && case.public, language: None, purpose: None };
+            let draft = Draft {
+                text: &body,
+                kind: case.kind,
+                public: public && case.public,
+                language: None,
+                purpose: None,
+                audience: Some(case.audience),
+            };
             let checked = self.check(&draft, writing.explain_in);
             if !checked.ok && !writing.override_standard {
                 return Err(AppError::Standard(checked.findings));

@@ -18,13 +18,27 @@ impl App {
     pub async fn update_customer(&self, actor: &Actor, id: i64, patch: &CustomerPatch) -> Result<Customer, AppError> {
         actor.require(Right::ManageCustomers)?;
         if patch.is_empty() {
-            return Err(AppError::Invalid("the patch changes nothing: give `name` or `vip`".into()));
+            return Err(AppError::Invalid("the patch changes nothing: give `name`, `vip` or `identities`".into()));
         }
         self.store
             .update_customer(id, patch, actor.stamp(&*self.clock))
             .await
             .map_err(missing(|| format!("no customer `{id}`")))
     }
+}
+
+/// An identity as given: its kind (`email`, `phone`, `telegram`, `handle`) and value.
+pub fn parse_identity(kind: &str, value: &str) -> Result<Identity, AppError> {
+    let parsed = match kind {
+        "email" => Identity::email(value),
+        "phone" => Identity::phone(value),
+        "telegram" => Identity::telegram(value),
+        "handle" => Identity::handle(value),
+        other => {
+            return Err(AppError::Invalid(format!("kind: `{other}` is not one of email, phone, telegram, handle")));
+        }
+    };
+    parsed.map_err(|error| AppError::Invalid(format!("identities: {error}")))
 }
 
 impl App {
@@ -43,16 +57,7 @@ impl App {
     /// Adds a way to reach or recognise a customer: `email`, `phone`, `telegram` or `handle`.
     pub async fn add_identity(&self, actor: &Actor, id: i64, kind: &str, value: &str) -> Result<Customer, AppError> {
         actor.require(Right::WorkCases)?;
-        let parsed = match kind {
-            "email" => Identity::email(value),
-            "phone" => Identity::phone(value),
-            "telegram" => Identity::telegram(value),
-            "handle" => Identity::handle(value),
-            other => {
-                return Err(AppError::Invalid(format!("kind: `{other}` is not one of email, phone, telegram, handle")));
-            }
-        };
-        let identity = parsed.map_err(|error| AppError::Invalid(error.to_string()))?;
+        let identity = parse_identity(kind, value)?;
         self.store.add_identity(id, &identity, actor.stamp(&*self.clock)).await.map_err(|error| match error {
             otklik_store::StoreError::NotFound(_) => AppError::NotFound(format!("no customer `{id}`")),
             otklik_store::StoreError::Conflict(detail) => AppError::Conflict { detail, allowed: Vec::new() },

@@ -27,6 +27,7 @@ use otklik_core::{Case, Clock, Right, Role, Workflow};
 use otklik_store::{Stamp, Store};
 
 pub use cases::{CaseAddress, DueRisk, Writing, WritingKind};
+pub use customers::parse_identity;
 pub use error::AppError;
 pub use inbound::{MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, Received};
 pub use intake::{Idempotency, Receipt, Submission, mint_link_secret};

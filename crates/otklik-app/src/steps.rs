@@ -121,7 +121,14 @@ impl App {
         {
             // The message is checked for what it is for: the second part of its template key.
             let purpose = transition.emits.as_deref().and_then(|key| key.split_once('.')).map(|(_, purpose)| purpose);
-            let draft = Draft { text: note, kind: case.kind, public: case.public, language: None, purpose };
+            let draft = Draft {
+                text: note,
+                kind: case.kind,
+                public: case.public,
+                language: None,
+                purpose,
+                audience: Some(case.audience),
+            };
             let checked = self.check(&draft, request.explain_in);
             if !checked.ok {
                 return Err(AppError::Standard(checked.findings));

@@ -226,6 +226,7 @@ mod tests {
                     public: false,
                     language: Some(language),
                     purpose: None,
+                    audience: None,
                 };
                 let errors: Vec<_> = otklik_core::standard::check(&rules, &draft, Language::En)
                     .into_iter()

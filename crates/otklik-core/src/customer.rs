@@ -145,11 +145,14 @@ pub struct CustomerPatch {
     pub name: Option<Option<String>>,
     /// A VIP's complaints and questions are answered sooner (triage raises their priority).
     pub vip: Option<bool>,
+    /// Ways to reach them to add (a phone, an e-mail, a Telegram): one that is another
+    /// customer's joins that customer into this one.
+    pub identities: Vec<Identity>,
 }
 
 impl CustomerPatch {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.vip.is_none()
+        self.name.is_none() && self.vip.is_none() && self.identities.is_empty()
     }
 }
 

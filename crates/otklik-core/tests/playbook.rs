@@ -358,7 +358,7 @@ fn action_in_the_wrong_stage_is_refused_with_what_is_allowed() {
     match case.try_take("confirm_resolved", Role::Agent, none()) {
         Err(Refusal::NotInThisStage { stage, allowed, .. }) => {
             assert_eq!(stage, "new");
-            assert_eq!(allowed, vec!["acknowledge".to_owned()]);
+            assert_eq!(allowed, vec!["acknowledge".to_owned(), "ask_contact".to_owned()]);
         }
         other => panic!("expected NotInThisStage, got {other:?}"),
     }
@@ -626,4 +626,25 @@ fn errors_print_one_line_each() {
     assert!(message.lines().all(|line| line.starts_with("line ")), "{message}");
     let parsed = Workflow::from_toml(&text).unwrap_err();
     assert_eq!(parsed.0[0].column, "status = ".len() + 1, "the column of the opening quote");
+}
+
+#[test]
+fn the_satisfied_are_thanked_and_invited_to_share_with_an_optional_reward() {
+    let playbooks = Playbooks::builtin();
+    let facts =
+        CaseFacts { stage: "new", status: Status::New, open_tasks: 0, pending_compensations: 0, pending_amount: None };
+    let plain = playbooks.take(Kind::Praise, "thank_and_invite", &facts, Role::Agent, &none()).unwrap();
+    assert_eq!((plain.emits.as_deref(), plain.to.as_str()), (Some("praise.invite_share"), "thanked"));
+    assert!(plain.compensation.is_none());
+    let gift = Compensation { kind: CompensationKind::Discount, amount: 50_000, description: Some("10%".into()) };
+    let rewarded = playbooks
+        .take(
+            Kind::Praise,
+            "thank_and_invite",
+            &facts,
+            Role::Agent,
+            &ActionInput { compensation: Some(gift), ..none() },
+        )
+        .unwrap();
+    assert!(!rewarded.compensation.expect("a reward").needs_approval, "within the agent's limit");
 }

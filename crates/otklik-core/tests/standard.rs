@@ -13,7 +13,7 @@ fn builtin() -> &'static Rules {
 }
 
 fn findings(rules: &Rules, text: &str, kind: Kind, public: bool) -> Vec<Finding> {
-    check(rules, &Draft { text, kind, public, language: None, purpose: None }, Language::En)
+    check(rules, &Draft { text, kind, public, language: None, purpose: None, audience: None }, Language::En)
 }
 
 /// Asserts that `rule` flags every sentence of `flagged` and none of `fine`, listing every miss.
@@ -940,8 +940,11 @@ fn realistic_good_replies_have_no_findings() {
     ];
     let mut wrong = Vec::new();
     for (kind, public, text) in good {
-        let found =
-            check(rules, &Draft { text, kind: *kind, public: *public, language: None, purpose: None }, Language::En);
+        let found = check(
+            rules,
+            &Draft { text, kind: *kind, public: *public, language: None, purpose: None, audience: None },
+            Language::En,
+        );
         if !found.is_empty() {
             wrong.push(format!(
                 "{:?}: {text}",
@@ -977,7 +980,7 @@ fn realistic_bad_replies_are_flagged() {
     for (rule, text) in bad {
         let found = check(
             rules,
-            &Draft { text, kind: Kind::Complaint, public: true, language: None, purpose: None },
+            &Draft { text, kind: Kind::Complaint, public: true, language: None, purpose: None, audience: None },
             Language::En,
         );
         if !found.iter().any(|f| f.rule == *rule) {
@@ -992,10 +995,14 @@ fn realistic_bad_replies_are_flagged() {
 #[test]
 fn explanation_follows_the_agents_language() {
     let rules = builtin();
-    let draft =
-        Draft {
-            text: "Вы допустили ошибку.", kind: Kind::Question, public: false, language: None, purpose: None
-        };
+    let draft = Draft {
+        text: "Вы допустили ошибку.",
+        kind: Kind::Question,
+        public: false,
+        language: None,
+        purpose: None,
+        audience: None,
+    };
     for (agent, expected) in [(Language::Ru, "упрёк"), (Language::Uk, "докір"), (Language::En, "blames")] {
         let finding = check(rules, &draft, agent).into_iter().find(|f| f.rule == "blame_customer").expect("flagged");
         assert!(finding.explanation.contains(expected), "{agent}: {}", finding.explanation);
@@ -1127,6 +1134,7 @@ fn language_is_taken_from_the_draft_when_given() {
         public: false,
         language: Some(Language::Uk),
         purpose: None,
+        audience: None,
     };
     let apology =
         check(rules, &draft, Language::En).into_iter().find(|f| f.rule == "missing_apology").expect("flagged");
@@ -1181,8 +1189,14 @@ fn every_template_passes_the_checker() {
             None => vec![true, false],
         };
         for public in audiences {
-            let draft =
-                Draft { text: &text, kind: template.kind, public, language: Some(template.language), purpose: None };
+            let draft = Draft {
+                text: &text,
+                kind: template.kind,
+                public,
+                language: Some(template.language),
+                purpose: None,
+                audience: None,
+            };
             let found = check(rules, &draft, Language::En);
             assert_eq!(found, [], "{:?} {:?} public={public}: {text}", template.kind, template.language);
         }
@@ -1218,7 +1232,8 @@ fn templates_file_errors_name_the_line() {
 
 /// The error rules a complaint message of `purpose` breaks.
 fn errors_for(purpose: &str, text: &str) -> Vec<String> {
-    let draft = Draft { text, kind: Kind::Complaint, public: false, language: None, purpose: Some(purpose) };
+    let draft =
+        Draft { text, kind: Kind::Complaint, public: false, language: None, purpose: Some(purpose), audience: None };
     check(builtin(), &draft, Language::En)
         .into_iter()
         .filter(|finding| finding.severity == Severity::Error)
@@ -1367,4 +1382,55 @@ patterns.en = ["=link"]
     assert_eq!(error.line, 2);
     builtin().check_references().unwrap();
     assert!(builtin().purposes().contains(&"refusal"));
+}
+
+// ── misinformed_without_fact ────────────────────────────────────────────────────────────────
+
+/// Whether `rule` flags `text` as a public reply to the `audience`.
+fn flags_for_audience(rule: &str, text: &str, audience: otklik_core::Audience) -> bool {
+    let draft =
+        Draft { text, kind: Kind::Unclassified, public: true, language: None, purpose: None, audience: Some(audience) };
+    check(builtin(), &draft, Language::En).iter().any(|finding| finding.rule == rule)
+}
+
+#[test]
+fn a_reply_to_the_misinformed_carries_a_fact_or_a_link() {
+    use otklik_core::Audience;
+    let rule = "misinformed_without_fact";
+    let flagged = [
+        "Это неправда, не распространяйте слухи.",
+        "Це неправда, не поширюйте чутки.",
+        "That is not true, please do not spread rumours.",
+    ];
+    let fine = [
+        "На самом деле доставка у нас бесплатная от 1000 рублей.",
+        "Насправді доставка в нас безкоштовна, умови тут: https://zerno.example/delivery",
+        "In fact, all our coffee is certified organic: see www.zerno.example/organic",
+        "Спасибо за вопрос! Согласно сертификату, наши продукты без пальмового масла.",
+    ];
+    let mut wrong = Vec::new();
+    for text in flagged {
+        if !flags_for_audience(rule, text, Audience::Misinformed) {
+            wrong.push(format!("not flagged: {text}"));
+        }
+        if flags_for_audience(rule, text, Audience::Dissatisfied) {
+            wrong.push(format!("flagged for another audience: {text}"));
+        }
+    }
+    for text in fine {
+        if flags_for_audience(rule, text, Audience::Misinformed) {
+            wrong.push(format!("flagged: {text}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // A draft whose audience is not known is not held to it.
+    let unknown = Draft {
+        text: flagged[0],
+        kind: Kind::Unclassified,
+        public: true,
+        language: None,
+        purpose: None,
+        audience: None,
+    };
+    assert!(!check(builtin(), &unknown, Language::En).iter().any(|finding| finding.rule == rule));
 }

@@ -433,6 +433,26 @@ async fn replies_are_checked_against_the_house_standard(db: Db) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     let detail = problem["detail"].as_str().unwrap();
     assert!(detail.contains("purpose") && detail.contains("confirmation_request"), "{detail}");
+    // The OpenAPI document lists exactly the purposes the built-in playbooks and rules know.
+    let known: Vec<&str> = detail.rsplit("is not one of ").next().unwrap().split(", ").collect();
+    let (_, document) = app.get(&app.agent, "/api/v1/openapi.json").await;
+    let listed: Vec<&str> = document["components"]["schemas"]["Purpose"]["enum"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", document["components"]["schemas"]["Purpose"]))
+        .iter()
+        .map(|value| value.as_str().unwrap())
+        .collect();
+    assert_eq!(listed, known);
+
+    // A public reply to the misinformed must carry the fact.
+    let rumour = json!({"text": "Это неправда.", "kind": "unclassified", "public": true, "audience": "misinformed"});
+    let (_, checked) = app.post(&app.agent, "/api/v1/replies/check", rumour).await;
+    let rules: Vec<&str> = checked["findings"].as_array().unwrap().iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert!(rules.contains(&"misinformed_without_fact"), "{checked}");
+    let fact = json!({"text": "На самом деле доставка бесплатная от 1000 рублей.", "kind": "unclassified",
+        "public": true, "audience": "misinformed"});
+    let (_, checked) = app.post(&app.agent, "/api/v1/replies/check", fact).await;
+    assert_eq!(checked["ok"], true, "{checked}");
 
     // The `refuse` action's message is checked as a refusal: without an alternative it is held.
     let id = created["id"].as_i64().unwrap();
@@ -680,7 +700,56 @@ async fn a_case_names_the_employees_and_the_product_concerned(db: Db) {
     app.finish().await;
 }
 
+/// Get the contact, take it private: under a public complaint the agent posts the brand's line
+/// asking for a phone or an e-mail; what the customer sends is added to their record, and an
+/// address another customer has joins that customer into this one, recorded on both.
+async fn a_public_complainer_is_asked_for_a_contact_which_joins_their_other_record(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let (manager, digest) = mint_token();
+    app.store.create_token("boris", Role::Manager, None, &digest, OffsetDateTime::now_utc()).await.unwrap();
+    let post = json!({"text": "Третий раз привозят холодную пиццу, позор!", "kind": "complaint", "channel": "social",
+        "public": true, "customer": {"handle": "@pizza_lover", "name": "Ольга"}});
+    let (status, public) = app.post(&app.intake, "/api/v1/feedback", post).await;
+    assert_eq!(status, StatusCode::CREATED, "{public}");
+    let earlier = json!({"text": "Где мой заказ?", "kind": "question", "customer": {"email": "olga@example.test"}});
+    let (_, private) = app.post(&app.intake, "/api/v1/feedback", earlier).await;
+    let id = public["id"].as_i64().unwrap();
+    let (status, answer) = app.post(&app.agent, &format!("/api/v1/feedback/{id}/actions/ask_contact"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["stage"], "acknowledged");
+    let (_, work) = app.get(&app.agent, &format!("/api/v1/feedback/{id}/work")).await;
+    let templates: Vec<&str> =
+        work["outbox"].as_array().unwrap().iter().filter_map(|m| m["template"].as_str()).collect();
+    assert_eq!(templates, ["public.received", "complaint.ask_contact"], "{work}");
+
+    let (_, detail) = app.get(&app.agent, &format!("/api/v1/feedback/{id}")).await;
+    let customer = detail["customer"]["id"].as_i64().unwrap();
+    let (_, other) = app.get(&app.agent, &format!("/api/v1/feedback/{}", private["id"])).await;
+    let other = other["customer"]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/customers/{customer}");
+    let add = json!({"identities": [{"kind": "phone", "value": "+7 999 123-45-67"}, {"kind": "email", "value": "OLGA@example.test"}]});
+    let send = |token: &str, body: Value| app.client.patch(app.url(&path)).bearer_auth(token).json(&body).send();
+    assert_eq!(send(&app.agent, add.clone()).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let wrong = json!({"identities": [{"kind": "phone", "value": "not a phone"}]});
+    let response = send(&manager, wrong).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = send(&manager, add).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let joined: Value = response.json().await.unwrap();
+    let mut kinds: Vec<&str> =
+        joined["identities"].as_array().unwrap().iter().map(|i| i["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["email", "handle", "phone"], "{joined}");
+    // The other record is this customer now: its case came along, and both histories say so.
+    let (_, found) = app.get(&app.agent, &format!("/api/v1/customers/{other}")).await;
+    assert_eq!(found["id"].as_i64(), Some(customer), "{found}");
+    assert_eq!(found["cases"].as_array().unwrap().len(), 2, "{found}");
+    assert!(found["events"].as_array().unwrap().iter().any(|e| e["action"] == "merged"), "{found}");
+    app.finish().await;
+}
+
 on_both_backends!(
+    a_public_complainer_is_asked_for_a_contact_which_joins_their_other_record,
     a_case_names_the_employees_and_the_product_concerned,
     a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_a_reason,
     null_is_refused_where_the_document_says_a_field_is_never_null,

@@ -186,14 +186,14 @@ async fn a_complaint_goes_from_apology_to_a_confirmed_resolution_and_back_when_i
     let desk = Desk::on_sqlite(&dir).await;
     let t = desk.tokens.clone();
     let case = desk.submit("complaint", "Курьер опоздал на два часа и нагрубил", false).await;
-    assert_eq!(desk.allowed(&t.agent, case).await, ["acknowledge"]);
+    assert_eq!(desk.allowed(&t.agent, case).await, ["acknowledge", "ask_contact"]);
 
     let (status, problem) = desk.act(&t.agent, case, "acknowledge", json!({})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
     assert!(problem["detail"].as_str().unwrap().contains("apology_form"), "{problem}");
     let (status, problem) = desk.act(&t.agent, case, "offer_solution", json!({"note": "x"})).await;
     assert_eq!(status, StatusCode::CONFLICT, "an action of a later stage: {problem}");
-    assert_eq!(problem["allowed"], json!(["acknowledge"]));
+    assert_eq!(problem["allowed"], json!(["acknowledge", "ask_contact"]));
     let (status, _) = desk.act(&t.agent, case, "fly_to_the_moon", json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
 

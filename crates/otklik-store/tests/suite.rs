@@ -673,7 +673,10 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
     assert_eq!(first.priority, Priority::Normal);
     let customer_id = first.customer_id;
 
-    let patch = otklik_core::CustomerPatch { name: Some(Some("Анна Петрова".into())), vip: Some(true) };
+    let patch =
+        otklik_core::CustomerPatch {
+            name: Some(Some("Анна Петрова".into())), vip: Some(true), identities: Vec::new()
+        };
     let customer = store.update_customer(customer_id, &patch, stamp(T0)).await.unwrap();
     assert!(customer.vip);
     assert_eq!(customer.name.as_deref(), Some("Анна Петрова"));
@@ -684,7 +687,7 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
     assert_eq!(submit(&store, again).await.priority, Priority::Urgent, "a VIP's next case");
 
     // Only the fields given change; `Some(None)` clears the name.
-    let clear_name = otklik_core::CustomerPatch { name: Some(None), vip: None };
+    let clear_name = otklik_core::CustomerPatch { name: Some(None), vip: None, identities: Vec::new() };
     let cleared = store.update_customer(customer_id, &clear_name, stamp(T0)).await.unwrap();
     assert!(cleared.vip);
     assert_eq!(cleared.name, None);
@@ -693,7 +696,11 @@ async fn a_customer_made_vip_gets_the_vip_priority(store: Arc<dyn Store>) {
 
     // Every change is an event on the customer; a field given with its current value is none.
     store
-        .update_customer(customer_id, &otklik_core::CustomerPatch { name: None, vip: Some(true) }, stamp(T0))
+        .update_customer(
+            customer_id,
+            &otklik_core::CustomerPatch { name: None, vip: Some(true), identities: Vec::new() },
+            stamp(T0),
+        )
         .await
         .unwrap();
     let events: Vec<(Option<String>, Option<String>, Option<String>)> = store

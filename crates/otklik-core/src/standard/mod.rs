@@ -43,6 +43,9 @@ pub struct Draft<'a> {
     /// declare the purposes they apply to; `None` (not stated) is checked by every rule of the
     /// kind that applies to unstated drafts.
     pub purpose: Option<&'a str>,
+    /// Who the case's author is to the public (a troll, the misinformed, …), when known: rules
+    /// for an audience apply only to replies to it.
+    pub audience: Option<crate::Audience>,
 }
 
 /// One departure from the house standard found in a draft.
@@ -131,7 +134,12 @@ fn applies(rule: &Rule, draft: &Draft) -> bool {
         None => rule.unstated,
         Some(purpose) => rule.purposes.is_empty() || rule.purposes.iter().any(|known| known == purpose),
     };
-    purpose && (draft.public || !rule.public_only) && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
+    let audience =
+        rule.audiences.is_empty() || draft.audience.is_some_and(|audience| rule.audiences.contains(&audience));
+    purpose
+        && audience
+        && (draft.public || !rule.public_only)
+        && (rule.kinds.is_empty() || rule.kinds.contains(&draft.kind))
 }
 
 fn finding(

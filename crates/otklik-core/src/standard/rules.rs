@@ -45,6 +45,9 @@ pub(crate) struct Rule {
     pub purposes: Vec<String>,
     /// Whether it applies to a draft whose purpose is not stated.
     pub unstated: bool,
+    /// The public audiences it applies to (a reply to the misinformed); empty means every one.
+    /// A draft whose audience is not known is checked by it only when this is empty.
+    pub audiences: Vec<crate::Audience>,
     /// A rule whose words must be found in a draft of a stated purpose for this one to apply
     /// (a promise of action needs a time).
     pub if_found: Option<String>,
@@ -269,6 +272,8 @@ struct RuleToml {
     purposes: Vec<String>,
     #[serde(default = "yes")]
     unstated: bool,
+    #[serde(default)]
+    audiences: Vec<crate::Audience>,
     if_found: Option<String>,
     #[serde(default)]
     explanation: TextsToml,
@@ -360,6 +365,7 @@ fn compile_rule(source: &str, rule: RuleToml, line: usize) -> Result<Rule, Rules
         ignore_quoted: rule.ignore_quoted,
         purposes: rule.purposes,
         unstated: rule.unstated,
+        audiences: rule.audiences,
         if_found: rule.if_found,
         line,
         explanation,

@@ -37,8 +37,34 @@ pub struct CheckRequest {
     /// `thanks`, … The rules apply by purpose: an apology is required of `apology` and
     /// `apology_again`, a promise of action needs a time, a confirmation request or a thank-you
     /// needs neither. Absent: every rule of the kind.
-    #[schema(pattern = r"^[a-z_]{1,64}$")]
+    #[schema(value_type = Option<Purpose>)]
     pub purpose: Option<String>,
+    /// Who the case's author is to the public, when known: a reply to the `misinformed` must
+    /// carry a fact or a link.
+    pub audience: Option<otklik_core::Audience>,
+}
+
+/// What a message is for, named after its template key's second part: the built-in playbooks'
+/// purposes (a business's playbook file may add its own, which the server then accepts too).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum Purpose {
+    Accepted,
+    Answer,
+    Apology,
+    ApologyAgain,
+    AskContact,
+    ConfirmationRequest,
+    Declined,
+    FollowUp,
+    Implemented,
+    InviteShare,
+    Progress,
+    Received,
+    Refusal,
+    Solution,
+    Thanks,
 }
 
 /// What the checker found; `ok` is false when any finding is an error.
@@ -78,6 +104,7 @@ pub async fn check_draft(
         public: request.public,
         language: request.language,
         purpose: request.purpose.as_deref(),
+        audience: request.audience,
     };
     let checked = state.app.check_draft(&principal, &draft, agent_language(&headers))?;
     Ok(Json(CheckResponse { ok: checked.ok, language: checked.language, findings: checked.findings }))

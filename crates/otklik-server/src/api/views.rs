@@ -414,11 +414,24 @@ pub struct CustomerPatchRequest {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     pub vip: Option<bool>,
+    /// Ways to reach the customer to add (a phone, an e-mail, a Telegram): one that is
+    /// another customer's merges that customer into this one, recorded on both.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, max_items = 10)]
+    pub identities: Option<Vec<super::customers::IdentityRequest>>,
 }
 
 impl CustomerPatchRequest {
     pub fn parse(self) -> Result<CustomerPatch, ApiError> {
-        Ok(CustomerPatch { name: clearable_line("name", self.name)?, vip: self.vip })
+        let identities = self.identities.unwrap_or_default();
+        if identities.len() > 10 {
+            return Err(ApiError::Unprocessable("identities: at most 10 at once".into()));
+        }
+        let identities = identities
+            .into_iter()
+            .map(|identity| otklik_app::parse_identity(identity.kind.as_str(), &identity.value))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CustomerPatch { name: clearable_line("name", self.name)?, vip: self.vip, identities })
     }
 }
 

@@ -517,6 +517,7 @@ pub(super) async fn check(
             public: posted.form.public.is_some() && case.public,
             language: None,
             purpose: None,
+            audience: Some(case.audience),
         };
         match state.app.check_draft(&actor, &draft, chrome.language) {
             Ok(checked) => finding_lines(checked.findings),

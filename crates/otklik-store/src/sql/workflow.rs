@@ -902,8 +902,21 @@ pub(crate) async fn update_customer<C: Conn + ?Sized>(
     stamp: &Stamp,
 ) -> Result<(), StoreError> {
     let current: Option<(Option<String>, bool)> =
-        query("SELECT name, vip FROM customers WHERE id = $1").bind(id).fetch_optional(tx).await?;
+        query("SELECT name, vip FROM customers WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
     let (name, vip) = current.ok_or(StoreError::NotFound("customer"))?;
+    // An identity another customer has is that customer: they are one person, merged here.
+    for identity in &patch.identities {
+        let owner: Option<i64> = query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
+            .bind(identity.kind.as_str())
+            .bind(&identity.value)
+            .scalar_optional(&mut *tx)
+            .await?;
+        match owner {
+            Some(owner) if owner == id => {}
+            Some(owner) => merge_customers(&mut *tx, id, owner, stamp).await?,
+            None => add_identity(&mut *tx, id, identity, stamp).await?,
+        }
+    }
     let mut changes: Vec<(&str, Option<String>, Option<String>)> = Vec::new();
     if let Some(new_name) = &patch.name
         && *new_name != name
