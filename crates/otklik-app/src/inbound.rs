@@ -69,9 +69,17 @@ impl App {
         if let Some(score) = recommendation
             && let Some(request) =
                 self.survey_answered(incoming.channel, &incoming.customer, score, conversation).await?
-            && self.store.answer_nps(request.id, score, external_id.as_deref(), stamp.at).await?
         {
-            return Ok(Received::Answered { request, score, again: false });
+            if self.store.answer_nps(request.id, score, external_id.as_deref(), stamp.at).await? {
+                return Ok(Received::Answered { request, score, again: false });
+            }
+            // The same message delivered twice at once: the other delivery recorded it.
+            if let Some(external_id) = &external_id
+                && let Some(request) = self.store.nps_answered_by(incoming.channel, external_id).await?
+            {
+                let score = request.score.unwrap_or_default();
+                return Ok(Received::Answered { request, score, again: true });
+            }
         }
         if let Some(case_id) = conversation {
             if let Some(external_id) = &external_id
@@ -171,9 +179,10 @@ impl App {
     }
 
     /// The NPS request a lone number from `author` answers: their newest unanswered one sent on
-    /// the channel within `surveys::ANSWER_WITHIN` — unless the number can be a rating (1 to 5)
-    /// of their resolved, unrated case in this conversation that was resolved after the survey
-    /// left: then the later question gets the answer.
+    /// the channel within `surveys::ANSWER_WITHIN` — unless the later question was the case's: an
+    /// open case in this conversation whose agent wrote after the survey left ("how many
+    /// guests?"), or a resolved, unrated case that changed after it, which a number from 1 to 5
+    /// rates.
     async fn survey_answered(
         &self,
         channel: otklik_core::Channel,
@@ -190,13 +199,19 @@ impl App {
             }
         }
         let Some(request) = request else { return Ok(None) };
-        if let Some(case_id) = conversation
-            && (1..=5).contains(&score)
-        {
-            let case = self.store.case(case_id).await?.case;
-            let rateable =
-                matches!(case.status, Status::Resolved | Status::Closed) && self.store.rating(case_id).await?.is_none();
-            if rateable && request.sent_at.is_none_or(|sent| case.updated_at > sent) {
+        if let Some(case_id) = conversation {
+            let detail = self.store.case(case_id).await?;
+            let later = |at: time::OffsetDateTime| request.sent_at.is_none_or(|sent| at > sent);
+            if !matches!(detail.case.status, Status::Resolved | Status::Closed) {
+                // An open case whose agent wrote after the survey left asked the later question.
+                let asked = detail.messages.iter().filter(|m| m.direction == Direction::Outbound).map(|m| m.created_at);
+                if asked.max().is_some_and(later) {
+                    return Ok(None);
+                }
+            } else if (1..=5).contains(&score)
+                && self.store.rating(case_id).await?.is_none()
+                && later(detail.case.updated_at)
+            {
                 return Ok(None);
             }
         }

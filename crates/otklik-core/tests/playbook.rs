@@ -208,7 +208,7 @@ fn a_managers_listed_limit_holds_for_approving_and_a_manager_may_reject_with_a_r
         )
         .unwrap();
     assert_eq!(done.effects, vec![Effect::RejectCompensation]);
-    assert_eq!(done.to, "solution_offered", "the agent then offers something else");
+    assert_eq!(done.to, "in_progress", "back to work: the agent offers something else");
 }
 
 #[test]

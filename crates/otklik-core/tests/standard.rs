@@ -1434,3 +1434,19 @@ fn a_reply_to_the_misinformed_carries_a_fact_or_a_link() {
     };
     assert!(!check(builtin(), &unknown, Language::En).iter().any(|finding| finding.rule == rule));
 }
+
+#[test]
+fn disabling_the_rule_another_applies_after_leaves_that_one_standing_alone() {
+    let rules = Rules::builtin_with("disable = [\"missing_next_step\"]\n").expect("the file loads");
+    let draft = Draft {
+        text: "Приносим извинения.",
+        kind: Kind::Complaint,
+        public: false,
+        language: None,
+        purpose: Some("apology"),
+        audience: None,
+    };
+    let found: Vec<String> = check(&rules, &draft, Language::En).into_iter().map(|f| f.rule).collect();
+    assert!(found.contains(&"missing_time".to_owned()), "{found:?}");
+    assert!(!found.contains(&"missing_next_step".to_owned()), "{found:?}");
+}

@@ -22,9 +22,9 @@ use time::{Duration, OffsetDateTime};
 
 use crate::startup::AppState;
 
-/// How often a node looks at the clocks and the job queue.
 /// How long after reminding its assignee an overdue task is escalated to the managers.
 pub const TASK_ESCALATION_AFTER: Duration = Duration::days(1);
+/// How often a node looks at the clocks and the job queue.
 pub const WORK_EVERY: StdDuration = StdDuration::from_secs(10);
 /// How long a claimed job stays with its node before another may take it.
 const LEASE: Duration = Duration::minutes(5);

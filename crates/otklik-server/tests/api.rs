@@ -659,8 +659,11 @@ async fn a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_
     let rejected = &work["compensations"][0];
     assert_eq!((rejected["status"].as_str(), rejected["decided_by"].as_str()), (Some("rejected"), Some("boris")));
     assert_eq!(rejected["decision_reason"], "Выше политики возвратов", "{work}");
-    // Nothing waits for approval any more: the agent can ask whether it is resolved.
-    let (status, answer) = app.post(&app.agent, &act("ask_if_resolved"), json!({})).await;
+    // The case is back at work: the agent offers something else, within the manager's limit.
+    assert_eq!(answer["stage"], "in_progress", "{answer}");
+    let (status, answer) = app.post(&app.agent, &act("offer_solution"), offer(200_000)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = app.post(&manager, &act("approve_compensation"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     app.finish().await;
 }

@@ -954,6 +954,23 @@ async fn nps_campaigns(db: Db) {
     let again = br#"{"from":"+79991112233","text":"3","id":"a-2"}"#;
     let (_, answer) = hook(&app, "/hooks/sms", "application/json", again, Some(sign(secret, again))).await;
     assert_ne!(answer["outcome"], "answered", "{answer}");
+    // Asked again, but the agent of their open case asks something after it: a number answers
+    // the agent, and the survey still waits.
+    let body = json!({"name": "Зима", "channel": "sms", "customers": [by_sms]});
+    let (status, started) = app.post(&manager, "/api/v1/nps/campaigns", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let winter = started["campaign"]["id"].as_i64().unwrap();
+    eventually("the second question by SMS", || async {
+        (provider.sent.lock().unwrap().len() == sms_before + 2).then_some(())
+    })
+    .await;
+    let open_case = cases(&app).await.into_iter().find(|c| c["channel"] == "sms").unwrap()["id"].as_i64().unwrap();
+    reply(&app, open_case, "Спасибо! Подскажите, сколько гостей будет на вашем празднике?").await;
+    let guests = br#"{"from":"+79991112233","text":"4","id":"a-3"}"#;
+    let (_, answer) = hook(&app, "/hooks/sms", "application/json", guests, Some(sign(secret, guests))).await;
+    assert_eq!(answer["outcome"], "continued", "{answer}");
+    let (_, tally) = app.get(&manager, &format!("/api/v1/nps/campaigns/{winter}")).await;
+    assert_eq!(tally["answered"], 0, "{tally}");
 
     // By Telegram: buttons 0 to 10; another person's press is not the customer's answer.
     let body = json!({"name": "Telegram", "channel": "telegram", "customers": [by_telegram]});
@@ -989,7 +1006,7 @@ async fn nps_campaigns(db: Db) {
     );
     let (_, listed) = app.get(&manager, "/api/v1/nps/campaigns").await;
     let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids, vec![second, campaign], "newest first");
+    assert_eq!(ids, vec![second, winter, campaign], "newest first");
     app.finish().await;
 }
 

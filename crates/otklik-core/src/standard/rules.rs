@@ -188,6 +188,12 @@ impl Rules {
             if self.rules.len() == before {
                 return Err(RulesError { line, message: format!("disables rule `{id}`, which does not exist") });
             }
+            // A rule that applied only where the disabled one's words were found now stands alone.
+            for rule in &mut self.rules {
+                if rule.if_found.as_deref() == Some(id.as_str()) {
+                    rule.if_found = None;
+                }
+            }
         }
         Ok(())
     }

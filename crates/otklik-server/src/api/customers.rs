@@ -48,6 +48,7 @@ pub async fn show(
         (status = 200, description = "The changed customer", body = Customer),
         (status = 403, description = "Not a manager or admin", body = Problem),
         (status = 404, description = "No such customer", body = Problem),
+        (status = 409, description = "An identity's customer, or this one, was merged into another already", body = Problem),
         (status = 422, description = "A field is wrong, or nothing to change", body = Problem),
     )
 )]

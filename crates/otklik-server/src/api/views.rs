@@ -329,7 +329,7 @@ pub struct PatchRequest {
     #[schema(nullable = false, max_items = 50, inline, value_type = Vec<Tag>)]
     pub tags: Option<Vec<String>>,
     /// The whole new list of employees the feedback concerns (a waiter, a courier), apart from
-    /// the assignee, by name (1 to 100 characters, no commas); the reports count by them.
+    /// the assignee, by name (1 to 100 characters, no commas), kept for the reports per employee.
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, max_items = 20, inline, value_type = Vec<Employee>)]
     pub employees: Option<Vec<String>>,
