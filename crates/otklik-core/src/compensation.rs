@@ -20,6 +20,9 @@ pub struct Compensation {
 pub struct CompensationOffer {
     pub compensation: Compensation,
     pub needs_approval: bool,
+    /// Who is asked to approve it: managers, or the admins when it is above the managers' own
+    /// listed limit.
+    pub approver: Role,
 }
 
 /// How much each role may grant on its own, in minor units of one currency.
@@ -33,6 +36,11 @@ pub struct ApprovalLimits {
 }
 
 impl ApprovalLimits {
+    /// Who approves `amount`: a manager, unless it is above the managers' listed limit.
+    pub fn approver(&self, amount: u64) -> Role {
+        if self.needs_approval(Role::Manager, amount) { Role::Admin } else { Role::Manager }
+    }
+
     /// The largest amount `role` may grant without approval; `None` when unlimited.
     pub fn limit(&self, role: Role) -> Option<u64> {
         match (role, self.limits.get(&role)) {

@@ -644,7 +644,12 @@ async fn a_managers_limit_holds_for_approvals_and_an_offer_can_be_rejected_with_
         let (status, answer) = app.post(&app.agent, &act(action), body).await;
         assert_eq!(status, StatusCode::OK, "{action}: {answer}");
     }
-    // 6,000.00 is above the manager's 5,000.00: refused, naming both.
+    // 6,000.00 is above the manager's 5,000.00: the admins are asked, not the managers, and a
+    // manager approving it is refused, naming both figures.
+    let notes = app.store.notifications(&otklik_store::Recipient::Role(Role::Admin)).await.unwrap();
+    assert!(notes.iter().any(|n| n.what == "approval"), "{notes:?}");
+    let notes = app.store.notifications(&otklik_store::Recipient::Role(Role::Manager)).await.unwrap();
+    assert!(!notes.iter().any(|n| n.what == "approval"), "{notes:?}");
     let (status, problem) = app.post(&manager, &act("approve_compensation"), json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     let detail = problem["detail"].as_str().unwrap();

@@ -381,6 +381,7 @@ impl Playbooks {
             Some(compensation) => Some(CompensationOffer {
                 compensation: compensation.clone(),
                 needs_approval: self.approval_limits.needs_approval(role, compensation.amount),
+                approver: self.approval_limits.approver(compensation.amount),
             }),
         };
         let target = chosen.to.as_deref().and_then(|name| playbook.stage(name)).unwrap_or(stage);

@@ -279,7 +279,7 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
                 .await?;
                 if offer.needs_approval {
                     let body = format!("{} of {amount} waits for your approval", offer.compensation.kind);
-                    notify(tx, &Recipient::Role(Role::Manager), case_id, "approval", &body, at).await?;
+                    notify(tx, &Recipient::Role(offer.approver), case_id, "approval", &body, at).await?;
                 }
             }
             Effect::ApproveCompensation => {
