@@ -1,7 +1,8 @@
 //! What a channel receives: an `Incoming` message opens a case, continues the open case of its
 //! conversation, or is recognised as one seen already. Every inbound channel driver calls
-//! `App::receive`; nothing about a case is decided in a driver. Here too: a rating given by reply
-//! or button, a channel's delivery report, and a driver's position at its source.
+//! `App::receive`; nothing about a case is decided in a driver. A lone number may instead answer
+//! the customer's NPS survey (`surveys`). Here too: a rating given by reply or button, a channel's
+//! delivery report, and a driver's position at its source.
 
 use otklik_core::{Attachment, Case, CaseRef, Direction, Incoming, Message, NewMessage, Right, Status};
 use otklik_store::{NewAttachment, NpsRequest, Stamp};
@@ -58,11 +59,9 @@ impl App {
         // An answer to an NPS survey is a lone number: seen already, or for a waiting request.
         let recommendation = if incoming.automatic { None } else { surveys::lone_recommendation(&text) };
         if recommendation.is_some()
-            && let Some(external_id) = &external_id
-            && let Some(request) = self.store.nps_answered_by(incoming.channel, external_id).await?
+            && let Some(seen) = self.answered_before(incoming.channel, external_id.as_deref()).await?
         {
-            let score = request.score.unwrap_or_default();
-            return Ok(Received::Answered { request, score, again: true });
+            return Ok(seen);
         }
         let conversation =
             self.conversation(actor, incoming.channel, &keys, &incoming.claims, &incoming.customer).await?;
@@ -74,11 +73,8 @@ impl App {
                 return Ok(Received::Answered { request, score, again: false });
             }
             // The same message delivered twice at once: the other delivery recorded it.
-            if let Some(external_id) = &external_id
-                && let Some(request) = self.store.nps_answered_by(incoming.channel, external_id).await?
-            {
-                let score = request.score.unwrap_or_default();
-                return Ok(Received::Answered { request, score, again: true });
+            if let Some(seen) = self.answered_before(incoming.channel, external_id.as_deref()).await? {
+                return Ok(seen);
             }
         }
         if let Some(case_id) = conversation {
@@ -176,6 +172,17 @@ impl App {
             .ok_or_else(|| AppError::Invalid("id: the provider's message id is needed".into()))?;
         let error = input::line("error", error)?;
         Ok(self.store.delivery_report(channel, &provider_id, delivered, error.as_deref()).await?)
+    }
+
+    /// An NPS answer this message (by its id at the source) gave already.
+    async fn answered_before(
+        &self,
+        channel: otklik_core::Channel,
+        external_id: Option<&str>,
+    ) -> Result<Option<Received>, AppError> {
+        let Some(external_id) = external_id else { return Ok(None) };
+        let found = self.store.nps_answered_by(channel, external_id).await?;
+        Ok(found.map(|request| Received::Answered { score: request.score.unwrap_or_default(), request, again: true }))
     }
 
     /// The NPS request a lone number from `author` answers: their newest unanswered one sent on

@@ -1,5 +1,6 @@
 //! The shapes every caller's free text must have, checked the same way whoever hands it in: one
-//! line fields (names, subjects, locations) and message texts. Each error names the field.
+//! line fields (names, subjects, locations), message texts and the employees named on a case.
+//! Each error names the field.
 
 use otklik_core::case::MAX_TEXT_CHARS;
 

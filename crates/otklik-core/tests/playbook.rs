@@ -647,4 +647,11 @@ fn the_satisfied_are_thanked_and_invited_to_share_with_an_optional_reward() {
         )
         .unwrap();
     assert!(!rewarded.compensation.expect("a reward").needs_approval, "within the agent's limit");
+    // A reward above it waits for a manager, who approves or rejects it on the thanked case.
+    let thanked = CaseFacts { stage: "thanked", status: Status::Resolved, pending_compensations: 1, ..facts };
+    for (action, input) in [("approve_compensation", none()), ("reject_compensation", reason("слишком щедро"))]
+    {
+        let taken = playbooks.take(Kind::Praise, action, &thanked, Role::Manager, &input);
+        assert!(taken.is_ok(), "{action}: {taken:?}");
+    }
 }

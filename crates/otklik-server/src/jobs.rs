@@ -1,5 +1,6 @@
-//! Work that happens on the clock: the deadline watch, the job queue, the outbox (every message
-//! owed to a customer, handed to its channel's driver) and the webhook feeds. Every node runs the
+//! Work that happens on the clock: the deadline watch, overdue tasks' reminders and escalations,
+//! the job queue, the outbox (every message owed to a customer or asked of them in a survey,
+//! handed to its channel's driver) and the webhook feeds. Every node runs the
 //! same loop; what makes it safe to run on several nodes at once lives in the store: a deadline
 //! mark is recorded once per case, clock and state (the first node to insert it wins), a job, an
 //! outbox message or a webhook subscriber is claimed by one node at a time and finished only by

@@ -906,12 +906,7 @@ pub(crate) async fn update_customer<C: Conn + ?Sized>(
     let (name, vip) = current.ok_or(StoreError::NotFound("customer"))?;
     // An identity another customer has is that customer: they are one person, merged here.
     for identity in &patch.identities {
-        let owner: Option<i64> = query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
-            .bind(identity.kind.as_str())
-            .bind(&identity.value)
-            .scalar_optional(&mut *tx)
-            .await?;
-        match owner {
+        match identity_owner(&mut *tx, identity).await? {
             Some(owner) if owner == id => {}
             Some(owner) => merge_customers(&mut *tx, id, owner, stamp).await?,
             None => add_identity(&mut *tx, id, identity, stamp).await?,
@@ -1152,6 +1147,18 @@ pub(crate) async fn merge_customers<C: Conn + ?Sized>(
     Ok(())
 }
 
+/// The customer who has `identity`, if one does.
+async fn identity_owner<C: Conn + ?Sized>(
+    conn: &mut C,
+    identity: &otklik_core::Identity,
+) -> Result<Option<i64>, StoreError> {
+    query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
+        .bind(identity.kind.as_str())
+        .bind(&identity.value)
+        .scalar_optional(conn)
+        .await
+}
+
 pub(crate) async fn add_identity<C: Conn + ?Sized>(
     tx: &mut C,
     customer_id: i64,
@@ -1163,12 +1170,7 @@ pub(crate) async fn add_identity<C: Conn + ?Sized>(
     if let Some(Some(into)) = merged {
         return Err(StoreError::Conflict(format!("the customer was merged into customer {into}: add it there")));
     }
-    let owner: Option<i64> = query("SELECT customer_id FROM customer_identities WHERE kind = $1 AND value = $2")
-        .bind(identity.kind.as_str())
-        .bind(&identity.value)
-        .scalar_optional(&mut *tx)
-        .await?;
-    match owner {
+    match identity_owner(&mut *tx, identity).await? {
         Some(owner) if owner == customer_id => return Ok(()),
         Some(owner) => {
             return Err(StoreError::Conflict(format!(
