@@ -100,6 +100,11 @@ impl App {
             vip_complained_before: raised(true, true),
         };
         let priority = raised(false, false);
+        // A public comment triage is sure comes from a troll is hidden at once: no clock, no
+        // reply owed. One it is less sure of stays in view, its audience telling the agent.
+        let hidden = submission.public
+            && triaged.audience == Audience::Troll
+            && triaged.audience_confidence >= otklik_triage::TROLL_HIDE_THRESHOLD;
         let entry = self.workflow.playbooks.get(kind).initial_stage();
         let (stage, status) = (entry.name.clone(), entry.status);
         let mut feedback = NewFeedback {
@@ -116,6 +121,7 @@ impl App {
             cause: if kind == Kind::Complaint { triaged.cause } else { None },
             sentiment: Some(triaged.sentiment),
             audience: if submission.public { triaged.audience } else { Audience::None },
+            hidden,
             language: Some(triaged.language),
             priority,
             external_id: submission.external_id,
@@ -127,6 +133,7 @@ impl App {
             // Where a channel can carry it, the customer is told at once that the message
             // arrived, who handles it and by when; under a public post, the brand's public line.
             acknowledge: match submission.channel {
+                _ if hidden => None,
                 Channel::Email | Channel::Telegram | Channel::Sms => Some(format!("{kind}.received")),
                 Channel::Social | Channel::Review if submission.public => Some("public.received".to_owned()),
                 _ => None,
@@ -135,7 +142,9 @@ impl App {
             customer: submission.customer,
             text: submission.text,
         };
-        (feedback.watch_at, feedback.due_at) = self.first_watch(&feedback);
+        if !hidden {
+            (feedback.watch_at, feedback.due_at) = self.first_watch(&feedback);
+        }
         feedback
     }
 

@@ -12,6 +12,10 @@ use time::{Duration, OffsetDateTime};
 use crate::error::missing;
 use crate::{Actor, App, AppError};
 
+/// When an apology call or meeting is due if the person did not set a time: within this many
+/// working hours.
+pub const APOLOGY_WITHIN: Duration = Duration::hours(4);
+
 /// What the house-standard checker found; `ok` is false when any finding is an error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checked {
@@ -139,12 +143,29 @@ impl App {
             Effect::FollowUp { after_hours } => Some(stamp.at + Duration::hours(i64::from(*after_hours))),
             _ => None,
         });
+        let apology_due_at = match (request.input.apology_task(), request.input.apology_at) {
+            (None, _) => None,
+            (Some(_), Some(at)) if at < stamp.at - Duration::minutes(5) || at > stamp.at + Duration::days(90) => {
+                return Err(AppError::Invalid(
+                    "apology_at: the call or meeting must be from now to 90 days ahead".to_owned(),
+                ));
+            }
+            (Some(_), Some(at)) => Some(at),
+            // Not agreed yet: within the working hours that follow, where the case is.
+            (Some(_), None) => Some(
+                self.workflow
+                    .deadlines
+                    .calendar_at(case.location.as_deref(), otklik_core::Hours::Business)
+                    .add_business(stamp.at, APOLOGY_WITHIN),
+            ),
+        };
         let step = Step {
             transition,
             input: request.input,
             currency: playbooks.approval_limits().currency.clone(),
             channel: case.channel,
             follow_up_at,
+            apology_due_at,
         };
         let emits = step.transition.emits.is_some();
         self.store.take_step(case.id, facts.stage, &step, stamp).await?;
@@ -203,7 +224,9 @@ impl App {
             .ok_or_else(|| AppError::Invalid("title: must not be blank".into()))?;
         let assignee = crate::input::line("assignee", task.assignee)?;
         let case = self.case_state(raw).await?.case;
-        let task = NewTask { title, assignee, due_on: task.due_on };
+        // A time it is due gives its day too.
+        let due_on = task.due_at.map(|at| at.date()).or(task.due_on);
+        let task = NewTask { title, assignee, due_on, due_at: task.due_at };
         Ok(self.store.add_task(case.id, task, actor.stamp(&*self.clock)).await?)
     }
 

@@ -65,6 +65,9 @@ pub struct NewFeedback {
     pub cause: Option<Cause>,
     pub sentiment: Option<Sentiment>,
     pub audience: Audience,
+    /// Hidden at once: triage is sure it is a troll's comment (it stays, one click from view,
+    /// with no clock and no reply owed).
+    pub hidden: bool,
     pub language: Option<Language>,
     pub priority: Priority,
     pub external_id: Option<String>,

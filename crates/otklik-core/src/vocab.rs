@@ -157,9 +157,10 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// How the apology reaches the customer, chosen per customer.
+    /// How the apology reaches the customer, chosen per customer (one or more: a call, then a
+    /// handwritten letter). A call or a meeting is work with a time: it becomes a task.
     ApologyForm as "apology form" {
-        Call = "call", Email = "email", Letter = "letter", Meeting = "meeting",
+        Call = "call", Email = "email", Letter = "letter", HandwrittenLetter = "handwritten_letter", Meeting = "meeting",
     }
 }
 

@@ -103,7 +103,7 @@ fn builtin_file_is_valid_and_has_every_kind() {
 #[test]
 fn complaint_walks_to_resolution_and_hands_the_customer_to_sales() {
     let mut case = Case::new(Kind::Complaint);
-    let apology = ActionInput { apology_form: Some(ApologyForm::Call), ..none() };
+    let apology = ActionInput { apology_forms: vec![ApologyForm::Call], ..none() };
     let acknowledged = case.take("acknowledge", Role::Agent, apology);
     assert_eq!(acknowledged.emits.as_deref(), Some("complaint.apology"));
     assert_eq!((acknowledged.from.as_str(), acknowledged.to.as_str()), ("new", "acknowledged"));
@@ -128,7 +128,7 @@ fn complaint_walks_to_resolution_and_hands_the_customer_to_sales() {
 #[test]
 fn complaint_not_resolved_goes_back_to_work() {
     let mut case = Case::new(Kind::Complaint);
-    case.take("acknowledge", Role::Agent, ActionInput { apology_form: Some(ApologyForm::Email), ..none() });
+    case.take("acknowledge", Role::Agent, ActionInput { apology_forms: vec![ApologyForm::Email], ..none() });
     case.take("start_work", Role::Agent, none());
     case.take("offer_solution", Role::Agent, note("we will re-deliver"));
     case.take("ask_if_resolved", Role::Agent, none());
@@ -151,7 +151,7 @@ fn complaint_acknowledgement_needs_a_chosen_apology_form() {
 #[test]
 fn compensation_over_the_agents_limit_waits_for_a_manager() {
     let mut case = Case::new(Kind::Complaint);
-    case.take("acknowledge", Role::Agent, ActionInput { apology_form: Some(ApologyForm::Meeting), ..none() });
+    case.take("acknowledge", Role::Agent, ActionInput { apology_forms: vec![ApologyForm::Meeting], ..none() });
     case.take("start_work", Role::Agent, none());
     let refund = Compensation { kind: CompensationKind::Refund, amount: 1_200_000, description: None };
     let input = ActionInput { compensation: Some(refund.clone()), ..note("full refund") };

@@ -199,7 +199,7 @@ async fn a_complaint_goes_from_apology_to_a_confirmed_resolution_and_back_when_i
 
     let note = "Приносим извинения за опоздание. Мы проверим заказ и позвоним вам сегодня до 18:00.";
     assert_eq!(
-        desk.step(&t.agent, case, "acknowledge", json!({"apology_form": "call", "note": note})).await,
+        desk.step(&t.agent, case, "acknowledge", json!({"apology_form": "email", "note": note})).await,
         "acknowledged"
     );
     assert_eq!(templates(&desk.work(case).await), ["complaint.apology"]);
@@ -739,7 +739,7 @@ async fn count(desk: &Desk, token: &str, what: &str) -> usize {
 async fn overdue_tasks_remind_then_escalate(a: &Desk, b: &Desk) {
     let t = a.tokens.clone();
     let case = a.submit("complaint", "Заказ так и не привезли, жду третий день", false).await;
-    a.step(&t.agent, case, "acknowledge", json!({"apology_form": "call"})).await;
+    a.step(&t.agent, case, "acknowledge", json!({"apology_form": "email"})).await;
     a.step(&t.agent, case, "start_work", json!({})).await;
     // Due on Monday (today): not overdue until the day is over.
     let body = json!({"title": "Проверить, где заказ", "assignee": "ivan", "due_on": "2026-11-23"});
@@ -790,5 +790,80 @@ async fn overdue_tasks_remind_then_escalate_on_postgres() {
     overdue_tasks_remind_then_escalate(&a, &b).await;
     a.server.abort();
     b.server.abort();
+    schema.drop().await;
+}
+
+/// Apology in the right form: one form or more; a call or a meeting becomes a task with a time
+/// (the one agreed, or four working hours on), reminded once that time has passed.
+async fn apology_forms_and_their_tasks(desk: &Desk) {
+    let t = desk.tokens.clone();
+    let note = "Приносим извинения за опоздание. Мы проверим заказ и позвоним вам сегодня до 18:00.";
+    let case = desk.submit("complaint", "Курьер опоздал на два часа и нагрубил", false).await;
+    for (body, why) in [
+        (json!({"apology_forms": ["fax"], "note": note}), "an unknown form"),
+        (json!({"apology_forms": [], "note": note}), "no form"),
+        (json!({"apology_forms": ["call"], "apology_at": "2026-11-20T12:00:00Z", "note": note}), "a call in the past"),
+        (json!({"apology_forms": ["call"], "apology_at": "tomorrow", "note": note}), "not a time"),
+    ] {
+        let (status, problem) = desk.act(&t.agent, case, "acknowledge", body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {problem}");
+    }
+    assert!(desk.work(case).await["tasks"].as_array().unwrap().is_empty(), "a refused step leaves no task");
+    let body = json!({"apology_forms": ["call", "handwritten_letter"], "apology_at": "2026-11-23T12:00:00Z", "note": note});
+    assert_eq!(desk.step(&t.agent, case, "acknowledge", body).await, "acknowledged");
+    let work = desk.work(case).await;
+    let tasks = work["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{work}");
+    assert!(tasks[0]["title"].as_str().unwrap().starts_with("apology call"), "{work}");
+    assert_eq!(tasks[0]["assignee"], "anna", "the agent who chose the call makes it");
+    assert_eq!(tasks[0]["due_at"], "2026-11-23T12:00:00Z");
+    assert_eq!(tasks[0]["due_on"], "2026-11-23");
+    assert_eq!(tasks[0]["overdue"], false);
+    let detail = desk.get(&t.agent, &format!("/api/v1/feedback/{case}")).await;
+    assert!(detail.to_string().contains("apology: call, handwritten_letter"), "the step's note names both forms");
+
+    // A letter and a meeting with no time agreed: due four working hours on (Monday 10:00 in
+    // Moscow → 14:00, 11:00 UTC). A letter alone makes no task.
+    let other = desk.submit("complaint", "Официант нагрубил и принёс не то блюдо", false).await;
+    let body = json!({"apology_form": "letter", "apology_forms": ["meeting"], "note": note});
+    desk.step(&t.agent, other, "acknowledge", body).await;
+    let work = desk.work(other).await;
+    assert!(work["tasks"][0]["title"].as_str().unwrap().starts_with("apology meeting"), "{work}");
+    assert_eq!(work["tasks"][0]["due_at"], "2026-11-23T11:00:00Z");
+    assert_eq!(work["tasks"][0]["assignee"], "anna");
+    let third = desk.submit("complaint", "Привезли холодную пиццу", false).await;
+    desk.step(&t.agent, third, "acknowledge", json!({"apology_forms": ["letter", "email"], "note": note})).await;
+    assert!(desk.work(third).await["tasks"].as_array().unwrap().is_empty());
+
+    // The call's time passes on the same day: its assignee is reminded, once.
+    desk.runner.pass().await.unwrap();
+    assert_eq!(count(desk, &t.agent, "task_overdue").await, 0);
+    desk.clock.advance(Duration::hours(4) + Duration::minutes(30));
+    desk.runner.pass().await.unwrap();
+    desk.runner.pass().await.unwrap();
+    assert_eq!(count(desk, &t.agent, "task_overdue").await, 1, "the meeting (11:00 UTC) is past, the call (12:00) not");
+    desk.clock.advance(Duration::hours(1));
+    desk.runner.pass().await.unwrap();
+    assert_eq!(count(desk, &t.agent, "task_overdue").await, 2);
+    let mine = desk.get(&t.agent, "/api/v1/tasks").await;
+    assert!(mine.as_array().unwrap().iter().all(|task| task["overdue"] == true), "{mine}");
+}
+
+#[tokio::test]
+async fn apology_forms_and_their_tasks_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    apology_forms_and_their_tasks(&desk).await;
+    desk.server.abort();
+}
+
+#[tokio::test]
+async fn apology_forms_and_their_tasks_on_postgres() {
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
+    let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
+    let store: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let desk = Desk::start(store, clock, None).await;
+    apology_forms_and_their_tasks(&desk).await;
+    desk.server.abort();
     schema.drop().await;
 }

@@ -173,6 +173,9 @@ pub struct Step {
     pub channel: Channel,
     /// When the follow-up the step schedules is due, if it schedules one.
     pub follow_up_at: Option<OffsetDateTime>,
+    /// When the apology call or meeting the step chose is due: the step creates a task for
+    /// it (see `ActionInput::apology_task`), for the actor or, for a token, the assignee.
+    pub apology_due_at: Option<OffsetDateTime>,
 }
 
 /// A task on a case, for an executor or an expert.
@@ -183,6 +186,8 @@ pub struct Task {
     pub title: String,
     pub assignee: Option<String>,
     pub due_on: Option<Date>,
+    /// The time it is due, for work with a time (an apology call); its day is `due_on`.
+    pub due_at: Option<OffsetDateTime>,
     pub status: TaskStatus,
     pub created_by: String,
     pub created_at: OffsetDateTime,
@@ -202,6 +207,8 @@ pub struct NewTask {
     pub title: String,
     pub assignee: Option<String>,
     pub due_on: Option<Date>,
+    /// A time it is due (`due_on` is then its day).
+    pub due_at: Option<OffsetDateTime>,
 }
 
 /// A change to a task: its status, a comment, or both.
@@ -220,7 +227,8 @@ pub struct CompensationRecord {
     pub amount: u64,
     pub currency: String,
     pub description: Option<String>,
-    pub apology_form: Option<ApologyForm>,
+    /// How the apology that came with it was made, one form or more.
+    pub apology_forms: Vec<ApologyForm>,
     pub status: CompensationStatus,
     pub offered_by: String,
     pub offered_at: OffsetDateTime,

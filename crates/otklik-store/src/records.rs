@@ -220,6 +220,11 @@ impl NewIdentities<'_> {
     }
 }
 
+/// The event that says why new feedback came in hidden (triage was sure it is a troll's).
+pub(crate) fn hidden_event(feedback: &otklik_core::NewFeedback) -> Option<(&'static str, String)> {
+    feedback.hidden.then(|| ("hidden", format!("audience: {}", feedback.audience)))
+}
+
 /// A redelivered case: one from the same source, channel and external id, with its first text
 /// (the same statement on both backends).
 pub(crate) const REDELIVERED_CASE: &str = "SELECT c.id, m.body FROM cases c \

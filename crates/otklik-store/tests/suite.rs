@@ -134,6 +134,7 @@ fn feedback(text: &str) -> NewFeedback {
         cause: None,
         sentiment: None,
         audience: otklik_core::Audience::None,
+        hidden: false,
         language: None,
         priority: Priority::Normal,
         external_id: None,
@@ -537,7 +538,7 @@ fn step(store_kind: Kind, action: &str, stage: &str, input: otklik_core::ActionI
     };
     let transition = playbooks.take(store_kind, action, &facts, Role::Agent, &input).expect("allowed");
     let follow_up_at = Some(T0 + time::Duration::hours(72));
-    otklik_store::Step { transition, input, currency: "RUB".into(), channel: Channel::Web, follow_up_at }
+    otklik_store::Step { transition, input, currency: "RUB".into(), channel: Channel::Web, follow_up_at, apology_due_at: None }
 }
 
 async fn a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused(store: Arc<dyn Store>) {
@@ -545,7 +546,7 @@ async fn a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused(store: 
     complaint.kind = Kind::Complaint;
     let case = submit(&store, complaint).await;
     let input = otklik_core::ActionInput {
-        apology_form: Some(otklik_core::ApologyForm::Call),
+        apology_forms: vec![otklik_core::ApologyForm::Call],
         note: Some("Приносим извинения".into()),
         ..Default::default()
     };

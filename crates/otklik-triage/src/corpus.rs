@@ -120,6 +120,9 @@ pub(crate) const FILES: &[(&str, &str)] = corpus_files![
     "social_referral_ru.csv",
     "social_referral_uk.csv",
     "social_referral_en.csv",
+    "audience_ru.csv",
+    "audience_uk.csv",
+    "audience_en.csv",
 ];
 
 /// Which part of the corpus to take.

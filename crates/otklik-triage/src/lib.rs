@@ -34,6 +34,11 @@ const SHIPPED_MODEL: &[u8] = include_bytes!("../models/shipped.otkm");
 pub const KIND_THRESHOLD: f32 = 0.5;
 /// Below this confidence a complaint's cause is left unknown.
 pub const CAUSE_THRESHOLD: f32 = 0.5;
+/// The audience model's confidence at or above which a public comment it calls a troll's is hidden
+/// without a person deciding; below it the comment is only marked for an agent. Chosen on the
+/// training part's out-of-fold predictions by the `troll_threshold` example; its held-out
+/// precision is in `EVALUATION.md` (and a test holds it at 0.95 or more).
+pub const TROLL_HIDE_THRESHOLD: f32 = 0.9;
 
 /// What went wrong reading data or models, or training.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +88,8 @@ pub struct Triaged {
     pub sentiment_confidence: f32,
     /// `None` unless the message is public.
     pub audience: Audience,
+    /// The audience model's confidence in `audience` (0 for a private message).
+    pub audience_confidence: f32,
     /// Set for complaints whose cause the model can tell.
     pub cause: Option<Cause>,
     pub priority: Priority,
@@ -193,8 +200,12 @@ impl Triage {
         let kind_word = Kind::ALL[kind.label];
         let sentiment_word = Sentiment::ALL[sentiment.label];
         let kind_word = if kind.confidence < self.kind_threshold { Kind::Unclassified } else { kind_word };
-        let audience =
-            if input.public { Audience::ALL[self.audience.predict_sums(audience_sums).label] } else { Audience::None };
+        let (audience, audience_confidence) = if input.public {
+            let audience = self.audience.predict_sums(audience_sums);
+            (Audience::ALL[audience.label], audience.confidence)
+        } else {
+            (Audience::None, 0.0)
+        };
         let cause = (kind_word == Kind::Complaint)
             .then(|| self.cause.predict_sums(cause_sums))
             .filter(|cause| cause.confidence >= CAUSE_THRESHOLD)
@@ -206,6 +217,7 @@ impl Triage {
             sentiment: sentiment_word,
             sentiment_confidence: sentiment.confidence,
             audience,
+            audience_confidence,
             cause,
             priority: priority(kind_word, sentiment_word, audience, input),
         }

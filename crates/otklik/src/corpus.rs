@@ -130,6 +130,7 @@ pub fn feedback(rng: &mut SmallRng) -> NewFeedback {
         cause: None,
         sentiment: None,
         audience: Audience::None,
+        hidden: false,
         language: None,
         priority: *[Priority::Low, Priority::Normal, Priority::Normal, Priority::High, Priority::Urgent]
             .choose(rng)

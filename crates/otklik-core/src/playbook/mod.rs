@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use time::Date;
+use time::{Date, OffsetDateTime};
 use utoipa::ToSchema;
 
 use crate::compensation::{ApprovalLimits, Compensation, CompensationOffer};
@@ -111,7 +111,7 @@ vocabulary! {
         LeadContact = "lead_contact",
         /// A note in words ([`ActionInput::note`]).
         Note = "note",
-        /// How the apology is made ([`ActionInput::apology_form`]).
+        /// How the apology is made, one form or more ([`ActionInput::apology_forms`]).
         ApologyForm = "apology_form",
     }
 }
@@ -219,8 +219,20 @@ pub struct ActionInput {
     pub due_date: Option<Date>,
     pub lead_contact: Option<String>,
     pub note: Option<String>,
-    pub apology_form: Option<ApologyForm>,
+    /// How the apology is made: one or more forms, each once, in the order given.
+    pub apology_forms: Vec<ApologyForm>,
+    /// When the apology call or meeting is to happen, if the person set it (see
+    /// [`ActionInput::apology_task`]).
+    pub apology_at: Option<OffsetDateTime>,
     pub compensation: Option<Compensation>,
+}
+
+impl ActionInput {
+    /// The apology form that is work with a time, a call or a meeting (a meeting if both), for
+    /// the task the step creates: someone must make the call or hold the meeting by then.
+    pub fn apology_task(&self) -> Option<ApologyForm> {
+        [ApologyForm::Meeting, ApologyForm::Call].into_iter().find(|form| self.apology_forms.contains(form))
+    }
 }
 
 /// An action the engine allowed: what the caller stores, sends and schedules.
@@ -415,8 +427,8 @@ fn unmet(requirement: Requirement, facts: &CaseFacts, input: &ActionInput) -> Op
         Requirement::Note if !given(&input.note) => Some("write a note".to_owned()),
         Requirement::LeadContact if !given(&input.lead_contact) => Some("give the lead's contact details".to_owned()),
         Requirement::DueDate if input.due_date.is_none() => Some("give a due date".to_owned()),
-        Requirement::ApologyForm if input.apology_form.is_none() => {
-            Some("choose how to apologise (call, email, letter, meeting)".to_owned())
+        Requirement::ApologyForm if input.apology_forms.is_empty() => {
+            Some("choose how to apologise (call, email, letter, handwritten_letter, meeting)".to_owned())
         }
         _ => None,
     }

@@ -87,7 +87,17 @@ pub struct ActionRequest {
         max_length = 65536
     )]
     pub note: Option<String>,
+    /// How the apology is made, when it is one form (kept for older callers; `apology_forms`
+    /// takes several).
     pub apology_form: Option<ApologyForm>,
+    /// How the apology is made: one form or more (a call and a handwritten letter). A call or
+    /// a meeting creates a task due at `apology_at`.
+    pub apology_forms: Option<Vec<ApologyForm>>,
+    /// When the apology call or meeting is agreed to happen (RFC 3339); without it, within
+    /// four working hours.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub apology_at: Option<OffsetDateTime>,
     pub compensation: Option<CompensationRequest>,
     /// Send words the house-standard checker flagged anyway.
     #[serde(default)]
@@ -134,7 +144,16 @@ impl ActionRequest {
             due_date: parse_date("due_date", self.due_date)?,
             lead_contact: text("lead_contact", self.lead_contact)?,
             note: text("note", self.note)?,
-            apology_form: self.apology_form,
+            apology_forms: {
+                let mut forms: Vec<ApologyForm> = Vec::new();
+                for form in self.apology_form.into_iter().chain(self.apology_forms.into_iter().flatten()) {
+                    if !forms.contains(&form) {
+                        forms.push(form);
+                    }
+                }
+                forms
+            },
+            apology_at: self.apology_at,
             compensation: self.compensation.map(|c| Compensation {
                 kind: c.kind,
                 amount: c.amount,
@@ -207,8 +226,12 @@ pub struct TaskView {
     pub assignee: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<String>,
+    /// The time it is due, for work with a time (an apology call or meeting).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<OffsetDateTime>,
     pub status: TaskStatus,
-    /// Open and past its due date.
+    /// Open and past its due time, or its due date.
     pub overdue: bool,
     pub created_by: String,
     #[serde(with = "time::serde::rfc3339")]
@@ -226,9 +249,14 @@ pub struct TaskCommentView {
     pub at: OffsetDateTime,
 }
 
-fn task_view(task: Task, today: Date) -> TaskView {
+fn task_view(task: Task, now: OffsetDateTime) -> TaskView {
+    let past = match task.due_at {
+        Some(at) => at < now,
+        None => task.due_on.is_some_and(|due| due < now.date()),
+    };
     TaskView {
-        overdue: task.status == TaskStatus::Open && task.due_on.is_some_and(|due| due < today),
+        overdue: task.status == TaskStatus::Open && past,
+        due_at: task.due_at,
         id: task.id,
         case_id: task.case_id,
         title: task.title,
@@ -253,7 +281,10 @@ pub struct CompensationView {
     pub amount: u64,
     pub currency: String,
     pub description: Option<String>,
+    /// The first of `apology_forms` (kept for older callers).
     pub apology_form: Option<ApologyForm>,
+    /// How the apology that came with it was made.
+    pub apology_forms: Vec<ApologyForm>,
     pub status: CompensationStatus,
     pub offered_by: String,
     pub decided_by: Option<String>,
@@ -345,8 +376,7 @@ pub async fn work(
             paused: clock.paused,
         })
         .collect();
-    let today = now.date();
-    let tasks: Vec<TaskView> = work.tasks.into_iter().map(|t| task_view(t, today)).collect();
+    let tasks: Vec<TaskView> = work.tasks.into_iter().map(|t| task_view(t, now)).collect();
     Ok(Json(WorkView {
         overdue_tasks: tasks.iter().filter(|t| t.overdue).count(),
         tasks,
@@ -359,7 +389,8 @@ pub async fn work(
                 amount: c.amount,
                 currency: c.currency,
                 description: c.description,
-                apology_form: c.apology_form,
+                apology_form: c.apology_forms.first().copied(),
+                apology_forms: c.apology_forms,
                 status: c.status,
                 offered_by: c.offered_by,
                 decided_by: c.decided_by,
@@ -406,6 +437,10 @@ pub struct NewTaskRequest {
     pub assignee: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     pub due_on: Option<String>,
+    /// A time it is due (RFC 3339), for work with a time; its day becomes `due_on`.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<OffsetDateTime>,
 }
 
 /// Add a task to a case (for an executor or an expert).
@@ -428,9 +463,9 @@ pub async fn add_task(
 ) -> Result<Response, ApiError> {
     let request: NewTaskRequest = parse_json(&headers, &body)?;
     let task =
-        NewTask { title: request.title, assignee: request.assignee, due_on: parse_date("due_on", request.due_on)? };
+        NewTask { title: request.title, assignee: request.assignee, due_on: parse_date("due_on", request.due_on)?, due_at: request.due_at };
     let task = state.app.add_task(&principal, &id, task).await?;
-    Ok((StatusCode::CREATED, Json(task_view(task, state.clock().now().date()))).into_response())
+    Ok((StatusCode::CREATED, Json(task_view(task, state.clock().now()))).into_response())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -469,7 +504,7 @@ pub async fn update_task(
     let request: TaskUpdateRequest = parse_json(&headers, &body)?;
     let update = TaskUpdate { status: request.status, comment: request.comment };
     let task = state.app.update_task(&principal, task_id, update).await?;
-    Ok(Json(task_view(task, state.clock().now().date())))
+    Ok(Json(task_view(task, state.clock().now())))
 }
 
 #[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
@@ -495,9 +530,9 @@ pub async fn tasks(
     principal: Principal,
     Query(query): Query<TasksQuery>,
 ) -> Result<Json<Vec<TaskView>>, ApiError> {
-    let today = state.clock().now().date();
+    let now = state.clock().now();
     let found = state.app.tasks(&principal, query.assignee).await?;
-    Ok(Json(found.into_iter().map(|t| task_view(t, today)).collect()))
+    Ok(Json(found.into_iter().map(|t| task_view(t, now)).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

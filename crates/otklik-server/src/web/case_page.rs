@@ -42,6 +42,11 @@ struct CasePage {
     employees: String,
     assignee: String,
     public: bool,
+    hidden: bool,
+    /// Who the public author is to the public (triage's reading), in words; empty if private.
+    audience: String,
+    /// Triage reads a troll but was not sure enough to hide it: an agent decides.
+    suspected_troll: bool,
     received: String,
     clocks: Vec<Clock>,
     customer: CustomerCard,
@@ -371,6 +376,11 @@ async fn render(
         employees: case.employees.join(", "),
         assignee: case.assignee.clone().unwrap_or_default(),
         public: case.public,
+        hidden: case.hidden,
+        audience: (case.audience != otklik_core::Audience::None)
+            .then(|| chrome.t(&format!("audience-{}", case.audience)))
+            .unwrap_or_default(),
+        suspected_troll: case.audience == otklik_core::Audience::Troll && !case.hidden,
         received: chrome.when(case.created_at),
         clocks,
         customer: card,
@@ -527,13 +537,15 @@ pub(super) async fn check(
     page(StatusCode::OK, &FindingsFragment { chrome, findings, checked: !text.is_empty() })
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 pub(super) struct ActionFormInput {
     reason: Option<String>,
     due_date: Option<String>,
     lead_contact: Option<String>,
     note: Option<String>,
-    apology_form: Option<String>,
+    /// Each ticked apology form (the field repeats).
+    #[serde(skip)]
+    apology_forms: Vec<String>,
     compensation_kind: Option<String>,
     compensation_amount: Option<String>,
     compensation_description: Option<String>,
@@ -563,7 +575,13 @@ fn action_input(form: &ActionFormInput) -> Result<ActionInput, AppError> {
         due_date,
         lead_contact: given(form.lead_contact.clone()),
         note: given(form.note.clone()),
-        apology_form: word("apology_form", form.apology_form.clone())?,
+        apology_forms: form
+            .apology_forms
+            .iter()
+            .filter_map(|raw| word::<ApologyForm>("apology_form", Some(raw.clone())).transpose())
+            .collect::<Result<_, _>>()?,
+        // The call or meeting is due within the working hours that follow; its task says when.
+        apology_at: None,
         compensation,
     })
 }
@@ -573,16 +591,26 @@ pub(super) async fn take(
     State(state): State<AppState>,
     Path((reference, action)): Path<(String, String)>,
     headers: HeaderMap,
-    posted: Posted<ActionFormInput>,
+    posted: Posted<Vec<(String, String)>>,
 ) -> Response {
     let actor = posted.actor();
     let chrome = Chrome::new(&posted.person, &headers, &state, "inbox");
-    let result = match action_input(&posted.form) {
+    // The apology forms repeat one field, which a struct cannot take: they are read apart.
+    let (forms, rest): (Vec<_>, Vec<_>) = posted.form.iter().cloned().partition(|(name, _)| name == "apology_form");
+    let form = serde_urlencoded::to_string(&rest)
+        .ok()
+        .and_then(|encoded| serde_urlencoded::from_str::<ActionFormInput>(&encoded).ok())
+        .map(|form| ActionFormInput { apology_forms: forms.into_iter().map(|(_, value)| value).collect(), ..form });
+    let Some(form) = form else {
+        let error = AppError::Invalid("the form's fields could not be read".into());
+        return again(&state, &posted.person, &headers, &reference, Composer::default(), error).await;
+    };
+    let result = match action_input(&form) {
         Ok(input) => {
             let request = otklik_app::TakeAction {
                 action,
                 input,
-                override_standard: posted.form.override_standard.is_some(),
+                override_standard: form.override_standard.is_some(),
                 explain_in: chrome.language,
             };
             state.app.take(&actor, &reference, request).await.map(|_| ())
@@ -624,7 +652,7 @@ pub(super) async fn add_task(
         Ok(due_on) => due_on,
         Err(error) => return again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
     };
-    let task = NewTask { title: form.title.clone(), assignee: given(form.assignee.clone()), due_on };
+    let task = NewTask { title: form.title.clone(), assignee: given(form.assignee.clone()), due_on, due_at: None };
     match state.app.add_task(&actor, &reference, task).await {
         Ok(_) => done(&format!("/cases/{reference}#tasks")),
         Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
@@ -719,6 +747,35 @@ pub(super) async fn assign(
 
 #[derive(Deserialize)]
 pub(super) struct NoFields {}
+
+#[derive(Deserialize)]
+pub(super) struct VisibilityForm {
+    /// `true` hides the case from the queues, `false` shows it again.
+    hidden: String,
+}
+
+/// `POST /cases/{reference}/hidden`: hides a troll's comment from the queues, or shows it again.
+/// It is never deleted; hidden, it has no clock and no reply owed.
+pub(super) async fn set_hidden(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<VisibilityForm>,
+) -> Response {
+    let hidden = match posted.form.hidden.as_str() {
+        "true" => true,
+        "false" => false,
+        other => {
+            let error = AppError::Invalid(format!("hidden: `{other}` is not true or false"));
+            return again(&state, &posted.person, &headers, &reference, Composer::default(), error).await;
+        }
+    };
+    let patch = CasePatch { hidden: Some(hidden), ..CasePatch::default() };
+    match state.app.correct(&posted.actor(), &reference, patch).await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
 
 /// `POST /cases/{reference}/private`: "move to private" on a public comment or review.
 pub(super) async fn move_to_private(

@@ -41,6 +41,8 @@ pub(super) struct InboxQuery {
     sort: Option<String>,
     /// `1`: resolved and closed cases too.
     all: Option<String>,
+    /// `1`: hidden cases (trolls' comments) too.
+    hidden: Option<String>,
     cursor: Option<String>,
 }
 
@@ -75,6 +77,7 @@ struct Asked {
     mine: bool,
     sort: String,
     all: bool,
+    hidden: bool,
 }
 
 struct Row {
@@ -85,6 +88,9 @@ struct Row {
     stage: String,
     priority: String,
     urgent: bool,
+    /// `hidden` (kept out of the queues), `troll` (triage suspects a troll; an agent decides)
+    /// or empty.
+    mark: &'static str,
     subject: String,
     preview: String,
     channel: String,
@@ -115,6 +121,7 @@ fn filter_of(state: &AppState, chrome: &Chrome, query: InboxQuery) -> Result<(Ca
         mine: query.mine.as_deref() == Some("1"),
         sort: query.sort.clone().unwrap_or_default(),
         all: query.all.as_deref() == Some("1"),
+        hidden: query.hidden.as_deref() == Some("1"),
     };
     let (due_from, due_to) = match given(query.risk).as_deref() {
         None => (None, None),
@@ -143,6 +150,7 @@ fn filter_of(state: &AppState, chrome: &Chrome, query: InboxQuery) -> Result<(Ca
         due_from,
         due_to,
         open_only: !asked.all,
+        include_hidden: asked.hidden,
         sort,
         cursor: given(query.cursor)
             .map(|c| c.parse::<Cursor>().map_err(|e| AppError::Invalid(format!("cursor: {e}"))))
@@ -262,6 +270,13 @@ fn row(chrome: &Chrome, case: &Case, preview: Option<&String>, now: time::Offset
         stage: stage_words(chrome, &case.stage),
         priority: chrome.t(&format!("priority-{}", case.priority)),
         urgent: matches!(case.priority, otklik_core::Priority::Urgent | otklik_core::Priority::High),
+        mark: if case.hidden {
+            "hidden"
+        } else if case.audience == otklik_core::Audience::Troll {
+            "troll"
+        } else {
+            ""
+        },
         subject: case.subject.clone().unwrap_or_default(),
         preview: preview.cloned().unwrap_or_default(),
         channel: chrome.t(&format!("channel-{}", case.channel)),

@@ -440,7 +440,8 @@ async fn insert_cases(
     let mut events = Events::default();
     for case in cases {
         let created = ("created", case.item.feedback.kind.as_str().to_owned());
-        for (action, value) in std::iter::once(created).chain(case.identities.events(case.returning)) {
+        let hidden = crate::records::hidden_event(&case.item.feedback);
+        for (action, value) in std::iter::once(created).chain(case.identities.events(case.returning)).chain(hidden) {
             events.token.push(case.item.status_token.clone());
             events.at.push(millis(case.item.stamp.at));
             events.actor.push(case.item.stamp.actor.clone());
@@ -481,13 +482,13 @@ async fn insert_cases(
          SELECT * FROM unnest($41::text[], $42::text[], $43::int8[])), \
          c AS (INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, \
          location, product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, \
-         stage, source, thread_key, due_at) SELECT u.channel, u.kind, u.audience, u.sentiment, u.language, u.priority, u.status, \
+         stage, source, thread_key, due_at, hidden) SELECT u.channel, u.kind, u.audience, u.sentiment, u.language, u.priority, u.status, \
          u.subject, u.location, u.product, u.public, u.external_id, u.customer_id, u.status_token, u.at, u.at, \
-         u.watch_at, u.cause, u.stage, u.source, u.thread_key, u.due_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+         u.watch_at, u.cause, u.stage, u.source, u.thread_key, u.due_at, u.hidden FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
          $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::bool[], $12::text[], \
          $13::int8[], $14::text[], $15::int8[], $16::int8[], $17::text[], $18::text[], $19::text[], $20::text[], $44::text[], \
-         $45::int8[]) AS u(channel, kind, audience, sentiment, language, priority, status, subject, location, product, \
-         public, external_id, customer_id, status_token, at, watch_at, cause, stage, source, body, thread_key, due_at) \
+         $45::int8[], $48::bool[]) AS u(channel, kind, audience, sentiment, language, priority, status, subject, location, product, \
+         public, external_id, customer_id, status_token, at, watch_at, cause, stage, source, body, thread_key, due_at, hidden) \
          RETURNING id, status_token, channel, created_at, external_id), \
          m AS (INSERT INTO messages (case_id, direction, public, channel, author, body, created_at, external_id) \
          SELECT c.id, 'inbound', TRUE, c.channel, 'customer', u.body, c.created_at, c.external_id \
@@ -554,6 +555,7 @@ async fn insert_cases(
     .bind(cases.iter().map(|case| case.item.feedback.due_at.map_or(crate::records::NO_CLOCK, millis)).collect::<Vec<_>>())
     .bind(acknowledged.iter().map(|(token, _)| token.clone()).collect::<Vec<_>>())
     .bind(acknowledged.iter().map(|(_, template)| template.clone()).collect::<Vec<_>>())
+    .bind(cases.iter().map(|case| case.item.feedback.hidden).collect::<Vec<_>>())
     .fetch_all(&mut *tx)
     .await?;
     Ok((rows.into_iter().collect(), !links.is_empty()))

@@ -49,7 +49,7 @@ impl Intake {
             tags: Vec::new(),
             employees: Vec::new(),
             public: feedback.public,
-            hidden: false,
+            hidden: feedback.hidden,
             external_id: feedback.external_id.clone(),
             customer_id,
             status_token: self.status_token.clone(),

@@ -6,7 +6,7 @@ use otklik_core::{CompensationStatus, Effect, OutboxStatus, Pause, Role, TaskSta
 use time::{Date, OffsetDateTime};
 
 use super::exec::{Conn, query};
-use crate::records::{from_millis, millis, optional_word, word};
+use crate::records::{from_millis, millis, word};
 use crate::{
     CaseWork, ClockedCase, CompensationRecord, DeadlineMark, Delivery, Job, NewTask, Notification, Opportunity,
     OutboxMessage, Recipient, Stamp, Step, StoreError, Task, TaskComment, TaskUpdate,
@@ -148,8 +148,9 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
     )
     .await?;
     let mut said: Vec<String> = Vec::new();
-    if let Some(form) = step.input.apology_form {
-        said.push(format!("apology: {form}"));
+    if !step.input.apology_forms.is_empty() {
+        let forms: Vec<&str> = step.input.apology_forms.iter().map(|form| form.as_str()).collect();
+        said.push(format!("apology: {}", forms.join(", ")));
     }
     if let Some(date) = step.input.due_date {
         said.push(format!("due: {}", date_text(date)));
@@ -206,6 +207,7 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
             .execute(tx)
             .await?;
     }
+    insert_apology_task(tx, case_id, step, stamp).await?;
     for effect in &transition.effects {
         match effect {
             Effect::CreateTask => {
@@ -213,6 +215,7 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
                     title: step.input.note.clone().unwrap_or_default(),
                     assignee: None,
                     due_on: step.input.due_date,
+                    due_at: None,
                 };
                 insert_task(tx, case_id, &task, stamp).await?;
             }
@@ -255,7 +258,7 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
                 )
                 .bind(&step.currency)
                 .bind(&offer.compensation.description)
-                .bind(step.input.apology_form.map(|form| form.as_str()))
+                .bind(forms_text(&step.input.apology_forms))
                 .bind(status.as_str())
                 .bind(&stamp.actor)
                 .bind(at)
@@ -331,6 +334,40 @@ pub(crate) async fn take_step<C: Conn + ?Sized>(
     Ok(())
 }
 
+/// Apology forms as one column: `call,handwritten_letter`; none is NULL.
+fn forms_text(forms: &[otklik_core::ApologyForm]) -> Option<String> {
+    (!forms.is_empty()).then(|| forms.iter().map(|form| form.as_str()).collect::<Vec<_>>().join(","))
+}
+
+fn forms_of(text: Option<String>) -> Result<Vec<otklik_core::ApologyForm>, StoreError> {
+    text.iter().flat_map(|text| text.split(',')).map(word).collect()
+}
+
+/// The task an apology call or meeting is: for the person who chose it, or (a token chose it)
+/// the case's assignee, due when they agreed with the customer.
+async fn insert_apology_task<C: Conn + ?Sized>(
+    tx: &mut C,
+    case_id: i64,
+    step: &Step,
+    stamp: &Stamp,
+) -> Result<(), StoreError> {
+    let (Some(form), Some(due_at)) = (step.input.apology_task(), step.apology_due_at) else { return Ok(()) };
+    let person: Option<String> =
+        query("SELECT username FROM users WHERE username = $1").bind(&stamp.actor).scalar_optional(&mut *tx).await?;
+    let assignee = match person {
+        Some(person) => Some(person),
+        None => query("SELECT assignee FROM cases WHERE id = $1").bind(case_id).scalar(&mut *tx).await?,
+    };
+    let what = if form == otklik_core::ApologyForm::Meeting { "meeting" } else { "call" };
+    let title = match &step.input.note {
+        Some(note) => format!("apology {what}: {}", note.chars().take(120).collect::<String>()),
+        None => format!("apology {what}"),
+    };
+    let task = NewTask { title, assignee, due_on: Some(due_at.date()), due_at: Some(due_at) };
+    insert_task(tx, case_id, &task, stamp).await?;
+    Ok(())
+}
+
 async fn insert_task<C: Conn + ?Sized>(
     tx: &mut C,
     case_id: i64,
@@ -339,8 +376,8 @@ async fn insert_task<C: Conn + ?Sized>(
 ) -> Result<i64, StoreError> {
     require_user(tx, "assignee", &task.assignee).await?;
     let id: i64 = query(
-        "INSERT INTO tasks (case_id, title, assignee, due_on, status, created_by, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO tasks (case_id, title, assignee, due_on, status, created_by, created_at, due_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(case_id)
     .bind(&task.title)
@@ -349,6 +386,7 @@ async fn insert_task<C: Conn + ?Sized>(
     .bind(TaskStatus::Open.as_str())
     .bind(&stamp.actor)
     .bind(millis(stamp.at))
+    .bind(task.due_at.map(millis))
     .scalar(tx)
     .await?;
     event(tx, case_id, stamp, "task_added", Some("task"), None, Some(&task.title)).await?;
@@ -412,12 +450,12 @@ pub(crate) async fn update_task<C: Conn + ?Sized>(
     Ok(())
 }
 
-type TaskRow = (i64, i64, String, Option<String>, Option<String>, String, String, i64, Option<i64>);
-const TASK_COLUMNS: &str = "id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at";
+type TaskRow = (i64, i64, String, Option<String>, Option<String>, String, String, i64, Option<i64>, Option<i64>);
+const TASK_COLUMNS: &str = "id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at, due_at";
 
 async fn tasks_from_rows<C: Conn + ?Sized>(conn: &mut C, rows: Vec<TaskRow>) -> Result<Vec<Task>, StoreError> {
     let mut tasks = Vec::with_capacity(rows.len());
-    for (id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at) in rows {
+    for (id, case_id, title, assignee, due_on, status, created_by, created_at, closed_at, due_at) in rows {
         let comments: Vec<(String, String, i64)> =
             query("SELECT author, body, at FROM task_comments WHERE task_id = $1 ORDER BY id")
                 .bind(id)
@@ -429,6 +467,7 @@ async fn tasks_from_rows<C: Conn + ?Sized>(conn: &mut C, rows: Vec<TaskRow>) -> 
             title,
             assignee,
             due_on: parse_date(due_on)?,
+            due_at: optional_time(due_at)?,
             status: word(&status)?,
             created_by,
             created_at: from_millis(created_at)?,
@@ -495,7 +534,7 @@ pub(crate) async fn case_work<C: Conn + ?Sized>(conn: &mut C, case_id: i64) -> R
                 amount: u64::try_from(row.2).map_err(|_| StoreError::Corrupt(format!("amount {}", row.2)))?,
                 currency: row.3,
                 description: row.4,
-                apology_form: optional_word(row.5)?,
+                apology_forms: forms_of(row.5)?,
                 status: word(&row.6)?,
                 offered_by: row.7,
                 offered_at: from_millis(row.8)?,
@@ -1209,11 +1248,12 @@ pub(crate) async fn overdue_tasks_due<C: Conn + ?Sized>(
     escalate_after: time::Duration,
 ) -> Result<bool, StoreError> {
     let found: Option<i64> = query(
-        "SELECT id FROM tasks WHERE status = 'open' AND due_on IS NOT NULL AND due_on < $1 \
+        "SELECT id FROM tasks WHERE status = 'open' AND (due_at < $3 OR (due_at IS NULL AND due_on < $1)) \
          AND (reminded_at IS NULL OR (reminded_at <= $2 AND escalated_at IS NULL)) LIMIT 1",
     )
     .bind(date_text(today))
     .bind(millis(now - escalate_after))
+    .bind(millis(now))
     .scalar_optional(conn)
     .await?;
     Ok(found.is_some())
@@ -1227,35 +1267,41 @@ pub(crate) async fn chase_overdue_tasks<C: Conn + ?Sized>(
     now: OffsetDateTime,
     escalate_after: time::Duration,
 ) -> Result<(u32, u32), StoreError> {
-    type Chased = (i64, i64, String, Option<String>, String);
+    type Chased = (i64, i64, String, Option<String>, Option<String>, Option<i64>);
     let reminded: Vec<Chased> = query(
-        "UPDATE tasks SET reminded_at = $1 WHERE status = 'open' AND due_on IS NOT NULL AND due_on < $2 \
-         AND reminded_at IS NULL RETURNING id, case_id, title, assignee, due_on",
+        "UPDATE tasks SET reminded_at = $1 WHERE status = 'open' AND (due_at < $1 OR (due_at IS NULL AND due_on < $2)) \
+         AND reminded_at IS NULL RETURNING id, case_id, title, assignee, due_on, due_at",
     )
     .bind(millis(now))
     .bind(date_text(today))
     .fetch_all(&mut *tx)
     .await?;
-    for (_, case_id, title, assignee, due_on) in &reminded {
+    let when = |due_on: &Option<String>, due_at: &Option<i64>| -> Result<String, StoreError> {
+        Ok(match due_at {
+            Some(at) => format!("at {}", from_millis(*at)?),
+            None => format!("on {}", due_on.as_deref().unwrap_or("?")),
+        })
+    };
+    for (_, case_id, title, assignee, due_on, due_at) in &reminded {
         let recipient = match assignee {
             Some(person) => Recipient::User(person.clone()),
             None => Recipient::Role(Role::Agent),
         };
-        let body = format!("task `{title}` was due on {due_on} and is still open");
+        let body = format!("task `{title}` was due {} and is still open", when(due_on, due_at)?);
         notify(tx, &recipient, *case_id, "task_overdue", &body, millis(now)).await?;
     }
     let escalated: Vec<Chased> = query(
         "UPDATE tasks SET escalated_at = $1 WHERE status = 'open' AND reminded_at IS NOT NULL \
-         AND reminded_at <= $2 AND escalated_at IS NULL RETURNING id, case_id, title, assignee, due_on",
+         AND reminded_at <= $2 AND escalated_at IS NULL RETURNING id, case_id, title, assignee, due_on, due_at",
     )
     .bind(millis(now))
     .bind(millis(now - escalate_after))
     .fetch_all(&mut *tx)
     .await?;
-    for (_, case_id, title, assignee, due_on) in &escalated {
+    for (_, case_id, title, assignee, due_on, due_at) in &escalated {
         let who = assignee.as_deref().unwrap_or("nobody");
-        let body =
-            format!("task `{title}` ({who}) was due on {due_on}; its assignee was reminded and it is still open");
+        let due = when(due_on, due_at)?;
+        let body = format!("task `{title}` ({who}) was due {due}; its assignee was reminded and it is still open");
         notify(tx, &Recipient::Role(Role::Manager), *case_id, "task_escalated", &body, millis(now)).await?;
     }
     Ok((reminded.len() as u32, escalated.len() as u32))

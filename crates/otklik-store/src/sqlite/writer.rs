@@ -302,8 +302,8 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
         .prepare_cached(
             "INSERT INTO cases (channel, kind, audience, sentiment, language, priority, status, subject, location, \
              product, public, external_id, customer_id, status_token, created_at, updated_at, watch_at, cause, stage, source, \
-             thread_key, due_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21) \
+             thread_key, due_at, hidden) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) \
              RETURNING id",
         )?
         .query_row(
@@ -329,6 +329,7 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
                 feedback.source,
                 feedback.thread_key,
                 feedback.due_at.map_or(crate::records::NO_CLOCK, millis),
+                feedback.hidden,
             ],
             |row| row.get(0),
         )?;
@@ -358,10 +359,12 @@ fn insert_feedback(connection: &Connection, item: &Item) -> Result<Case, StoreEr
             )?
             .execute(params![case_id, template, feedback.channel.as_str(), at])?;
     }
-    for (action, value) in new_identities.events(returning) {
+    for (action, value) in new_identities.events(returning).into_iter().chain(hidden_event(feedback)) {
         connection
             .prepare_cached("INSERT INTO events (case_id, at, actor, action, new_value) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute(params![case_id, at, stamp.actor, action, value])?;
     }
     Ok(item.case(case_id, customer_id, priority))
 }
+
+use crate::records::hidden_event;

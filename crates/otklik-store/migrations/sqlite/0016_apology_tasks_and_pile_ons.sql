@@ -1,0 +1,9 @@
+-- Apology in the right form (issue 15): a call or a meeting is a task with a time, not only a
+-- day. due_at (milliseconds) is that time; due_on keeps its day for listings.
+ALTER TABLE tasks ADD COLUMN due_at INTEGER;
+CREATE INDEX tasks_open_by_due_at ON tasks (due_at) WHERE status = 'open' AND due_at IS NOT NULL;
+
+-- Friends pile on (issue 15): comments on one public incident are linked to one parent case;
+-- the reply on the parent answers them all and closing it closes them.
+ALTER TABLE cases ADD COLUMN parent_id INTEGER REFERENCES cases (id);
+CREATE INDEX cases_by_parent ON cases (parent_id) WHERE parent_id IS NOT NULL;
