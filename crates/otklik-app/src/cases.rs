@@ -215,7 +215,13 @@ impl App {
             patch.stage = Some(entry.name.clone());
             patch.status.get_or_insert(entry.status);
         }
-        Ok(self.store.update_case(case.id, &patch, actor.stamp(&*self.clock)).await?)
+        let stamp = actor.stamp(&*self.clock);
+        let corrected = self.store.update_case(case.id, &patch, stamp.clone()).await?;
+        if patch.status.is_some() {
+            self.close_linked(&corrected.case, &stamp).await?;
+            return Ok(self.store.case(case.id).await?);
+        }
+        Ok(corrected)
     }
 
     /// Writes a reply or a note on a case. A reply must meet the house standard unless the writer
@@ -255,7 +261,11 @@ impl App {
             overridden.dedup();
         }
         let message = NewMessage { direction, public, channel: case.channel, body, external_id: None, overridden };
-        let message = self.store.add_message(case.id, message, actor.stamp(&*self.clock)).await?;
+        let stamp = actor.stamp(&*self.clock);
+        let written = self.store.add_message(case.id, message.clone(), stamp.clone()).await?;
+        // On the parent of a public incident, the answer is the brand's answer to every comment.
+        self.answer_linked(case.id, &message, &stamp).await?;
+        let message = written;
         if direction == Direction::Outbound && public {
             self.wake_outbox();
         }

@@ -140,6 +140,7 @@ impl App {
         }
         let status_url = self.status_url(&submitted.case);
         self.wake_outbox();
+        self.pile_on(&submitted.case).await;
         Ok(Received::Opened(Receipt { case: submitted.case, created: true, status_url }))
     }
 }

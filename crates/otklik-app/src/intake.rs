@@ -69,6 +69,7 @@ impl App {
         let status_url = self.status_url(&submitted.case);
         if submitted.created {
             self.wake_outbox();
+            self.pile_on(&submitted.case).await;
         }
         Ok(Receipt { case: submitted.case, created: submitted.created, status_url })
     }

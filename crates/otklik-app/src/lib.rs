@@ -14,6 +14,7 @@ pub mod input;
 mod intake;
 pub mod locations;
 pub mod people;
+pub mod pile_ons;
 mod status;
 mod steps;
 pub mod surveys;

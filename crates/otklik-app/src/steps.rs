@@ -168,11 +168,31 @@ impl App {
             apology_due_at,
         };
         let emits = step.transition.emits.is_some();
-        self.store.take_step(case.id, facts.stage, &step, stamp).await?;
+        // The words a step sends on the parent of a public incident go to each linked comment.
+        let said = (emits && case.public)
+            .then(|| step.input.note.clone())
+            .flatten()
+            .map(|body| otklik_core::NewMessage {
+                direction: otklik_core::Direction::Outbound,
+                public: true,
+                channel: case.channel,
+                body,
+                external_id: None,
+                overridden: Vec::new(),
+            });
+        self.store.take_step(case.id, facts.stage, &step, stamp.clone()).await?;
+        if let Some(said) = &said {
+            self.answer_linked(case.id, said, &stamp).await?;
+        }
         if emits {
             self.wake_outbox();
         }
-        Ok(self.store.case(case.id).await?)
+        let detail = self.store.case(case.id).await?;
+        if !detail.linked.is_empty() && matches!(detail.case.status, Status::Resolved | Status::Closed) {
+            self.close_linked(&detail.case, &stamp).await?;
+            return Ok(self.store.case(case.id).await?);
+        }
+        Ok(detail)
     }
 
     /// Whether a case of this kind in this stage carries a promised date (its playbook's
@@ -181,7 +201,8 @@ impl App {
         self.workflow.playbooks.get(kind).resolve_stage(stage, Status::Open).watch_due_date
     }
 
-    /// A case's tasks, compensation ledger, outbox, opportunities and deadline clocks.
+    /// A case's tasks, compensation ledger, outbox, opportunities and deadline clocks (none for
+    /// a hidden case or one linked to a parent).
     pub async fn work(&self, actor: &Actor, raw: &str) -> Result<Work, AppError> {
         actor.require(Right::ReadCases)?;
         let case = self.case_state(raw).await?.case;
@@ -200,9 +221,12 @@ impl App {
             watches_due_date: self.watches_due_date(case.kind, &case.stage),
             due_on: work.due_on,
         };
+        // A hidden troll's comment, or a comment linked to its incident's parent, has no clock.
+        let clockless = case.hidden || (case.public && self.store.case(case.id).await?.parent.is_some());
         let clocks = policy
             .clocks(&facts, now)
             .into_iter()
+            .filter(|_| !clockless)
             .map(|reading| {
                 let state = match (reading.met, reading.status.state) {
                     (true, _) => ClockState::Met,

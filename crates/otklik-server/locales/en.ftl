@@ -418,3 +418,15 @@ case-hidden-badge = hidden
 case-troll-badge = troll?
 inbox-hidden = Hidden cases too
 event-hidden = Hidden automatically
+
+case-parent = Part of the incident
+case-linked = Comments on this incident
+case-link-title = Link to an incident
+case-link-parent = The parent case
+case-link-button = Link
+case-unlink-button = Unlink: it stands on its own
+case-link-hint = One public incident, one answer: the reply on the parent goes to every linked comment, and closing the parent closes them. A linked case has no clock of its own.
+event-linked = Linked to an incident
+event-unlinked = Unlinked from its incident
+event-pile_on = A comment joined this incident
+event-pile_on_unlinked = A comment left this incident

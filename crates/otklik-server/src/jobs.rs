@@ -512,7 +512,7 @@ impl Runner {
         let location = case.location.as_deref();
         let (mut recorded, mut next): (usize, Option<OffsetDateTime>) = (0, None);
         let mut due: Option<OffsetDateTime> = None;
-        if case.hidden {
+        if case.hidden || case.linked {
             return Ok((0, None, None));
         }
         let facts = ClockFacts {

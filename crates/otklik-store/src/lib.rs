@@ -52,6 +52,20 @@ pub struct CaseDetail {
     pub messages: Vec<Message>,
     pub events: Vec<Event>,
     pub attachments: Vec<AttachmentInfo>,
+    /// The case this one piles on to (comments on one public incident), if it is linked.
+    pub parent: Option<Case>,
+    /// The cases linked to this one, oldest first.
+    pub linked: Vec<Case>,
+}
+
+/// An open public case a new one may pile on to (see `Store::pile_on_candidates`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PileOnCandidate {
+    pub case_id: i64,
+    /// Under the same post or thread at the source (else: at the same location).
+    pub same_place: bool,
+    /// The text the case began with.
+    pub text: String,
 }
 
 /// A file kept with a case (its content is read on its own).
@@ -367,6 +381,8 @@ pub struct ClockedCase {
     pub priority: otklik_core::Priority,
     pub public: bool,
     pub hidden: bool,
+    /// Linked to a parent case: the parent's clocks stand for it.
+    pub linked: bool,
     /// Where the case happened; business hours are the location's when it has its own.
     pub location: Option<String>,
     pub created_at: OffsetDateTime,
@@ -877,6 +893,22 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a public case private: the brand's line `template` is queued for the public post,
     /// the case stops being public, an event says so. False when it was private already.
     async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError>;
+
+    /// Links a case to the parent case of its public incident (`Some((id, reference))`), or
+    /// unlinks it (`None`), with an event on both; its own clocks stop while it is linked.
+    /// False when nothing changed. Conflict when the parent is linked itself, the case is a
+    /// parent, or it is linked to another parent.
+    async fn link_case(
+        &self,
+        case_id: i64,
+        parent: Option<(i64, String)>,
+        reference: &str,
+        stamp: Stamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Open public cases created since `since` that a case may pile on to: under the same post
+    /// at the source, or at the same location.
+    async fn pile_on_candidates(&self, case: &Case, since: OffsetDateTime) -> Result<Vec<PileOnCandidate>, StoreError>;
 
     /// Starts an NPS campaign: a request for each of `customers` (each once) and its message
     /// queued on `channel`.

@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 
 use super::replies::agent_language;
 use super::views::{
+    LinkRequest,
     CaseList, CaseSummary, CaseView, MessageKind, MessageRequest, PatchRequest, SubmitRequest, SubmitResponse, line,
     text,
 };
@@ -210,6 +211,8 @@ pub(super) fn case_view(state: &AppState, detail: CaseDetail) -> CaseView {
         customer: detail.customer,
         messages: detail.messages,
         events: detail.events,
+        parent: detail.parent.map(|parent| parent.reference().to_string()),
+        linked: detail.linked.iter().map(|case| case.reference().to_string()).collect(),
         attachments: detail
             .attachments
             .into_iter()
@@ -286,6 +289,48 @@ pub async fn move_to_private(
     Path(id): Path<String>,
 ) -> Result<Json<CaseSummary>, ApiError> {
     Ok(Json(CaseSummary::from(state.app.move_to_private(&principal, &id).await?)))
+}
+
+/// Link a case to the parent case of its public incident (friends piling on under one post): the
+/// reply on the parent goes to it too, closing the parent closes it, and it has no clock of its
+/// own. Comments under one post, or public ones at one location within three hours in similar
+/// words, are linked when they arrive; this links by hand.
+#[utoipa::path(
+    post, path = "/api/v1/feedback/{id}/link", tag = "feedback",
+    params(("id" = String, Path, description = "Case id or reference")),
+    request_body = LinkRequest,
+    responses(
+        (status = 200, description = "The case, linked", body = CaseView),
+        (status = 404, description = "No such case or parent", body = Problem),
+        (status = 409, description = "The parent is linked itself, the case is a parent, or it is linked elsewhere", body = Problem),
+    )
+)]
+pub async fn link(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Json<CaseView>, ApiError> {
+    let request: LinkRequest = parse_json(&headers, &body)?;
+    Ok(Json(case_view(&state, state.app.link(&principal, &id, Some(request.parent.trim())).await?)))
+}
+
+/// Unlink a case from its parent: it stands on its own again, with its own clocks.
+#[utoipa::path(
+    delete, path = "/api/v1/feedback/{id}/link", tag = "feedback",
+    params(("id" = String, Path, description = "Case id or reference")),
+    responses(
+        (status = 200, description = "The case, on its own", body = CaseView),
+        (status = 404, description = "No such case", body = Problem),
+    )
+)]
+pub async fn unlink(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CaseView>, ApiError> {
+    Ok(Json(case_view(&state, state.app.link(&principal, &id, None).await?)))
 }
 
 /// Add a reply to the customer or an internal note.

@@ -40,6 +40,8 @@ use crate::startup::AppState;
         feedback::attachment,
         feedback::add_message,
         feedback::move_to_private,
+        feedback::link,
+        feedback::unlink,
         feedback::update,
         customers::show,
         customers::update,
@@ -138,6 +140,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feedback/{id}", get(feedback::show).patch(feedback::update))
         .route("/feedback/{id}/messages", axum::routing::post(feedback::add_message))
         .route("/feedback/{id}/private", axum::routing::post(feedback::move_to_private))
+        .route("/feedback/{id}/link", axum::routing::post(feedback::link).delete(feedback::unlink))
         .route("/feedback/{id}/attachments/{attachment_id}", get(feedback::attachment))
         .route("/feedback/{id}/actions", get(workflow::actions))
         .route("/feedback/{id}/actions/{action}", axum::routing::post(workflow::take))

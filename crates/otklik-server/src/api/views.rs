@@ -224,6 +224,20 @@ pub struct CaseView {
     /// Files that came with the customer's messages; each is read at
     /// `/api/v1/feedback/{id}/attachments/{attachment_id}`.
     pub attachments: Vec<AttachmentView>,
+    /// The reference of the case this one piles on to (one public incident), if it is linked:
+    /// the parent's answer is the brand's answer to it, and closing the parent closes it.
+    pub parent: Option<String>,
+    /// The references of the cases linked to this one, oldest first.
+    pub linked: Vec<String>,
+}
+
+/// Link a case to the parent case of its incident.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The parent case's id or reference (`OT-2026-000123`).
+    #[schema(max_length = 40)]
+    pub parent: String,
 }
 
 /// A file kept with a case.

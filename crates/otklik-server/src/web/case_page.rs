@@ -43,6 +43,10 @@ struct CasePage {
     assignee: String,
     public: bool,
     hidden: bool,
+    /// The parent case of the incident this one piles on to, if linked.
+    parent: String,
+    /// The cases linked to this one.
+    linked: Vec<String>,
     /// Who the public author is to the public (triage's reading), in words; empty if private.
     audience: String,
     /// Triage reads a troll but was not sure enough to hide it: an agent decides.
@@ -377,6 +381,8 @@ async fn render(
         assignee: case.assignee.clone().unwrap_or_default(),
         public: case.public,
         hidden: case.hidden,
+        parent: detail.parent.as_ref().map(|parent| parent.reference().to_string()).unwrap_or_default(),
+        linked: detail.linked.iter().map(|linked| linked.reference().to_string()).collect(),
         audience: (case.audience != otklik_core::Audience::None)
             .then(|| chrome.t(&format!("audience-{}", case.audience)))
             .unwrap_or_default(),
@@ -772,6 +778,27 @@ pub(super) async fn set_hidden(
     };
     let patch = CasePatch { hidden: Some(hidden), ..CasePatch::default() };
     match state.app.correct(&posted.actor(), &reference, patch).await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LinkForm {
+    /// The parent's reference; blank unlinks.
+    parent: Option<String>,
+}
+
+/// `POST /cases/{reference}/link`: links the case to the parent of its incident, or (blank)
+/// unlinks it.
+pub(super) async fn link(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<LinkForm>,
+) -> Response {
+    let parent = given(posted.form.parent.clone());
+    match state.app.link(&posted.actor(), &reference, parent.as_deref()).await {
         Ok(_) => done(&format!("/cases/{reference}")),
         Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
     }

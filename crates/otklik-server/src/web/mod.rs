@@ -66,6 +66,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{reference}/revoke-link", post(case_page::revoke_link))
         .route("/cases/{reference}/private", post(case_page::move_to_private))
         .route("/cases/{reference}/hidden", post(case_page::set_hidden))
+        .route("/cases/{reference}/link", post(case_page::link))
         .route("/cases/{reference}/customer/merge", post(case_page::merge_customer))
         .route("/cases/{reference}/customer/identities", post(case_page::add_identity))
         .route("/tasks", get(work::tasks))

@@ -7,6 +7,7 @@
 pub(crate) mod exec;
 pub(crate) mod intake;
 mod nps;
+mod pile_ons;
 mod search;
 mod webhooks;
 mod workflow;
@@ -277,7 +278,20 @@ impl<B: Backend> Store for SqlStore<B> {
                 .bind(id)
                 .fetch_all(&mut conn)
                 .await?;
+        let related = |sql: String, id: i64| query(sql).bind(id);
+        let parent_id: Option<i64> = query("SELECT parent_id FROM cases WHERE id = $1").bind(id).scalar(&mut conn).await?;
+        let parent: Option<CaseRow> = match parent_id {
+            Some(parent) => {
+                related(format!("{} WHERE c.id = $1", select_case::<B>()), parent).fetch_optional(&mut conn).await?
+            }
+            None => None,
+        };
+        let linked: Vec<CaseRow> = related(format!("{} WHERE c.parent_id = $1 ORDER BY c.id", select_case::<B>()), id)
+            .fetch_all(&mut conn)
+            .await?;
         Ok(CaseDetail {
+            parent: parent.map(CaseRow::into_case).transpose()?,
+            linked: linked.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?,
             case,
             customer,
             messages: messages.into_iter().map(MessageRow::into_message).collect::<Result<_, _>>()?,
@@ -777,6 +791,30 @@ impl<B: Backend> Store for SqlStore<B> {
         let value: String = query("SELECT value FROM settings WHERE key = $1").bind(key).scalar(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
+    }
+
+    async fn link_case(
+        &self,
+        case_id: i64,
+        parent: Option<(i64, String)>,
+        reference: &str,
+        stamp: Stamp,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let changed = pile_ons::link(&mut tx, case_id, parent, reference, &stamp).await?;
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    async fn pile_on_candidates(
+        &self,
+        case: &Case,
+        since: OffsetDateTime,
+    ) -> Result<Vec<crate::PileOnCandidate>, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let (thread_key, source): (Option<String>, String) =
+            query("SELECT thread_key, source FROM cases WHERE id = $1").bind(case.id).fetch_one(&mut conn).await?;
+        pile_ons::candidates(&mut conn, case, thread_key.as_deref(), &source, since).await
     }
 
     async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError> {

@@ -741,8 +741,10 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
     now: OffsetDateTime,
     limit: u32,
 ) -> Result<Vec<ClockedCase>, StoreError> {
-    type ClockedRow = (i64, String, String, bool, bool, Option<String>, i64, Option<i64>, String, Option<String>);
-    const COLUMNS: &str = "id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on";
+    type ClockedRow =
+        (i64, String, String, bool, bool, Option<String>, i64, Option<i64>, String, Option<String>, Option<i64>);
+    const COLUMNS: &str =
+        "id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on, parent_id";
     // New and changed cases first, then those whose time has come; both walk the
     // partial index on (watch_at, id) of unresolved cases.
     let mut rows: Vec<ClockedRow> = query(format!(
@@ -775,13 +777,14 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
         }
     }
     rows.into_iter()
-        .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on)| {
+        .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on, parent)| {
             Ok(ClockedCase {
                 case_id,
                 kind: word(&kind)?,
                 priority: word(&priority)?,
                 public,
                 hidden,
+                linked: parent.is_some(),
                 location,
                 created_at: from_millis(created_at)?,
                 first_response_at: optional_time(first_response_at)?,
