@@ -169,10 +169,8 @@ impl App {
         };
         let emits = step.transition.emits.is_some();
         // The words a step sends on the parent of a public incident go to each linked comment.
-        let said = (emits && case.public)
-            .then(|| step.input.note.clone())
-            .flatten()
-            .map(|body| otklik_core::NewMessage {
+        let said =
+            (emits && case.public).then(|| step.input.note.clone()).flatten().map(|body| otklik_core::NewMessage {
                 direction: otklik_core::Direction::Outbound,
                 public: true,
                 channel: case.channel,

@@ -809,7 +809,8 @@ async fn apology_forms_and_their_tasks(desk: &Desk) {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {problem}");
     }
     assert!(desk.work(case).await["tasks"].as_array().unwrap().is_empty(), "a refused step leaves no task");
-    let body = json!({"apology_forms": ["call", "handwritten_letter"], "apology_at": "2026-11-23T12:00:00Z", "note": note});
+    let body =
+        json!({"apology_forms": ["call", "handwritten_letter"], "apology_at": "2026-11-23T12:00:00Z", "note": note});
     assert_eq!(desk.step(&t.agent, case, "acknowledge", body).await, "acknowledged");
     let work = desk.work(case).await;
     let tasks = work["tasks"].as_array().unwrap();
@@ -885,8 +886,7 @@ async fn friends_pile_on(desk: &Desk) {
         submit(comment("Тоже обедал в кафе на Тверской, после шаурмы плохо. Она несвежая была?", "boris")).await;
     let (other, other_ref) = submit(comment("Есть ли у вас парковка для гостей рядом с входом?", "vera")).await;
     desk.clock.advance(Duration::hours(4));
-    let (late, _) =
-        submit(comment("Вчера в кафе на Тверской после обеда было плохо, шаурма несвежая?", "gleb")).await;
+    let (late, _) = submit(comment("Вчера в кафе на Тверской после обеда было плохо, шаурма несвежая?", "gleb")).await;
 
     let parent = case(first).await;
     assert_eq!(parent["linked"], json!([second_ref]), "{parent}");
@@ -918,7 +918,14 @@ async fn friends_pile_on(desk: &Desk) {
     assert_eq!(alone["parent"], Value::Null);
     assert_eq!(link(late, &first_ref).await.0, StatusCode::OK);
     assert_eq!(
-        desk.send(reqwest::Method::POST, &t.executor, &format!("/api/v1/feedback/{other}/link"), Some(json!({"parent": first_ref}))).await.0,
+        desk.send(
+            reqwest::Method::POST,
+            &t.executor,
+            &format!("/api/v1/feedback/{other}/link"),
+            Some(json!({"parent": first_ref}))
+        )
+        .await
+        .0,
         StatusCode::FORBIDDEN,
         "an executor does not work cases"
     );
@@ -930,7 +937,8 @@ async fn friends_pile_on(desk: &Desk) {
     assert_eq!(status, StatusCode::CREATED, "{written}");
     for id in [second, late] {
         let linked = case(id).await;
-        let bodies: Vec<&str> = linked["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
+        let bodies: Vec<&str> =
+            linked["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
         assert!(bodies.iter().any(|body| body.contains("партия снята с продажи")), "{linked}");
         assert_eq!(linked["status"], "new", "a reply alone closes nothing");
     }
@@ -939,7 +947,8 @@ async fn friends_pile_on(desk: &Desk) {
     assert_eq!(desk.step(&t.agent, first, "answer", json!({"note": answer})).await, "answered");
     for id in [second, late] {
         let linked = case(id).await;
-        let bodies: Vec<&str> = linked["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
+        let bodies: Vec<&str> =
+            linked["messages"].as_array().unwrap().iter().filter_map(|m| m["body"].as_str()).collect();
         assert!(bodies.contains(&answer), "{linked}");
         assert_eq!(linked["status"], "closed", "{linked}");
         assert!(
@@ -990,10 +999,10 @@ async fn friends_pile_on_on_postgres() {
 /// test in the triage crate holds its troll precision at the threshold.)
 async fn trolls_are_hidden_only_when_triage_is_sure(desk: &Desk) {
     let t = desk.tokens.clone();
-    let comment = |text: &str, who: &str| {
-        json!({"text": text, "public": true, "channel": "social", "customer": {"handle": format!("vk:{who}")}})
-    };
-    let (troll, _) = submit_comment(desk, comment("Ахахах, кто вообще ещё ходит в эту шарашкину контору? Только лохи 🤡🤡", "a")).await;
+    let comment = |text: &str, who: &str| json!({"text": text, "public": true, "channel": "social", "customer": {"handle": format!("vk:{who}")}});
+    let (troll, _) =
+        submit_comment(desk, comment("Ахахах, кто вообще ещё ходит в эту шарашкину контору? Только лохи 🤡🤡", "a"))
+            .await;
     let (unsure, _) = submit_comment(desk, comment("Опять всё сломалось, как обычно у вас", "b")).await;
     let (real, _) = submit_comment(
         desk,
@@ -1011,7 +1020,8 @@ async fn trolls_are_hidden_only_when_triage_is_sure(desk: &Desk) {
     assert_eq!((marked["hidden"].clone(), marked["audience"].clone()), (json!(false), json!("troll")), "{marked}");
     let kept = case_of(desk, real).await;
     assert_eq!((kept["hidden"].clone(), kept["audience"].clone()), (json!(false), json!("dissatisfied")));
-    let ids = |list: Value| list["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let ids =
+        |list: Value| list["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>();
     let listed = ids(desk.get(&t.agent, "/api/v1/feedback").await);
     assert!(!listed.contains(&troll) && listed.contains(&unsure) && listed.contains(&real), "{listed:?}");
     assert!(ids(desk.get(&t.agent, "/api/v1/feedback?include_hidden=true").await).contains(&troll));

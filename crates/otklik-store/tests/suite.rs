@@ -538,7 +538,14 @@ fn step(store_kind: Kind, action: &str, stage: &str, input: otklik_core::ActionI
     };
     let transition = playbooks.take(store_kind, action, &facts, Role::Agent, &input).expect("allowed");
     let follow_up_at = Some(T0 + time::Duration::hours(72));
-    otklik_store::Step { transition, input, currency: "RUB".into(), channel: Channel::Web, follow_up_at, apology_due_at: None }
+    otklik_store::Step {
+        transition,
+        input,
+        currency: "RUB".into(),
+        channel: Channel::Web,
+        follow_up_at,
+        apology_due_at: None,
+    }
 }
 
 async fn a_step_is_stored_with_what_it_causes_and_a_stale_one_is_refused(store: Arc<dyn Store>) {

@@ -7,7 +7,7 @@
 //! fifth, never `../shared/data`.
 //! `cargo run --release -p otklik-triage --example troll_threshold`
 
-use otklik_triage::{Split, Task, Triage, TROLL_HIDE_THRESHOLD, corpus_rows, train};
+use otklik_triage::{Split, TROLL_HIDE_THRESHOLD, Task, Triage, corpus_rows, train};
 
 const FOLDS: u64 = 5;
 const WANTED_PRECISION: f64 = 0.98;

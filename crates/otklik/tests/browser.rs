@@ -349,7 +349,9 @@ async fn a_working_day_in_the_browser() {
     agent.wait_for_text("сообщим вам результат сегодня до 18:00").await;
 
     // The playbook's steps; a task for the executor.
-    agent.choose("form[action$='/actions/acknowledge'] select[name=apology_form]", "call").await;
+    // The apology in two forms: a call (a task with a time, for the agent) and a handwritten letter.
+    agent.click("form[action$='/actions/acknowledge'] input[name=apology_form][value=call]").await;
+    agent.click("form[action$='/actions/acknowledge'] input[name=apology_form][value=handwritten_letter]").await;
     agent
         .fill(
             "form[action$='/actions/acknowledge'] textarea[name=note]",
@@ -358,6 +360,9 @@ async fn a_working_day_in_the_browser() {
         .await;
     agent.click("form[action$='/actions/acknowledge'] input[name=override]").await;
     agent.take("acknowledge").await;
+    agent.wait_for_text("apology call").await;
+    agent.wait_for_text("call, handwritten_letter").await;
+    agent.follow("form[action^='/tasks/'] button[type=submit]").await;
     agent.take("start_work").await;
     agent.fill("#task-title", "Разобраться с опозданием курьера").await;
     agent.choose("#task-assignee", "ivan").await;

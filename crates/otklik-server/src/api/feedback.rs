@@ -18,9 +18,8 @@ use utoipa::IntoParams;
 
 use super::replies::agent_language;
 use super::views::{
-    LinkRequest,
-    CaseList, CaseSummary, CaseView, MessageKind, MessageRequest, PatchRequest, SubmitRequest, SubmitResponse, line,
-    text,
+    CaseList, CaseSummary, CaseView, LinkRequest, MessageKind, MessageRequest, PatchRequest, SubmitRequest,
+    SubmitResponse, line, text,
 };
 use super::{RawBody, parse_json};
 use crate::auth::Principal;

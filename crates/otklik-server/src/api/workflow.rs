@@ -462,8 +462,12 @@ pub async fn add_task(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let request: NewTaskRequest = parse_json(&headers, &body)?;
-    let task =
-        NewTask { title: request.title, assignee: request.assignee, due_on: parse_date("due_on", request.due_on)?, due_at: request.due_at };
+    let task = NewTask {
+        title: request.title,
+        assignee: request.assignee,
+        due_on: parse_date("due_on", request.due_on)?,
+        due_at: request.due_at,
+    };
     let task = state.app.add_task(&principal, &id, task).await?;
     Ok((StatusCode::CREATED, Json(task_view(task, state.clock().now()))).into_response())
 }

@@ -307,8 +307,15 @@ async fn render(
                 id: task.id,
                 title: task.title.clone(),
                 assignee: task.assignee.clone().unwrap_or_default(),
-                due: task.due_on.map(|d| d.to_string()).unwrap_or_default(),
-                overdue: open && task.due_on.is_some_and(|due| due < now.date()),
+                due: match task.due_at {
+                    Some(at) => chrome.when(at),
+                    None => task.due_on.map(|d| d.to_string()).unwrap_or_default(),
+                },
+                overdue: open
+                    && match task.due_at {
+                        Some(at) => at < now,
+                        None => task.due_on.is_some_and(|due| due < now.date()),
+                    },
                 status: chrome.t(&format!("task-{}", task.status)),
                 open,
             }
@@ -383,9 +390,11 @@ async fn render(
         hidden: case.hidden,
         parent: detail.parent.as_ref().map(|parent| parent.reference().to_string()).unwrap_or_default(),
         linked: detail.linked.iter().map(|linked| linked.reference().to_string()).collect(),
-        audience: (case.audience != otklik_core::Audience::None)
-            .then(|| chrome.t(&format!("audience-{}", case.audience)))
-            .unwrap_or_default(),
+        audience: if case.audience == otklik_core::Audience::None {
+            String::new()
+        } else {
+            chrome.t(&format!("audience-{}", case.audience))
+        },
         suspected_troll: case.audience == otklik_core::Audience::Troll && !case.hidden,
         received: chrome.when(case.created_at),
         clocks,

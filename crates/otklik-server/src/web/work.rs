@@ -48,8 +48,14 @@ pub(super) async fn tasks(State(state): State<AppState>, person: SignedIn, heade
             id: task.id,
             case: task.case_id,
             title: task.title,
-            due: task.due_on.map(|d| d.to_string()).unwrap_or_default(),
-            overdue: task.due_on.is_some_and(|due| due < today),
+            due: match task.due_at {
+                Some(at) => chrome.when(at),
+                None => task.due_on.map(|d| d.to_string()).unwrap_or_default(),
+            },
+            overdue: match task.due_at {
+                Some(at) => at < state.app.clock.now(),
+                None => task.due_on.is_some_and(|due| due < today),
+            },
             comments: task.comments.into_iter().map(|c| (c.author, c.body)).collect(),
         })
         .collect();

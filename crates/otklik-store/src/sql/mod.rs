@@ -279,7 +279,8 @@ impl<B: Backend> Store for SqlStore<B> {
                 .fetch_all(&mut conn)
                 .await?;
         let related = |sql: String, id: i64| query(sql).bind(id);
-        let parent_id: Option<i64> = query("SELECT parent_id FROM cases WHERE id = $1").bind(id).scalar(&mut conn).await?;
+        let parent_id: Option<i64> =
+            query("SELECT parent_id FROM cases WHERE id = $1").bind(id).scalar(&mut conn).await?;
         let parent: Option<CaseRow> = match parent_id {
             Some(parent) => {
                 related(format!("{} WHERE c.id = $1", select_case::<B>()), parent).fetch_optional(&mut conn).await?

@@ -115,14 +115,13 @@ pub(crate) async fn candidates<C: Conn + ?Sized>(
         found.extend(rows.into_iter().map(|(case_id, text)| PileOnCandidate { case_id, same_place: true, text }));
     }
     if let Some(location) = &case.location {
-        let rows: Vec<(i64, String)> =
-            query(format!("{base} AND c.location = $3 ORDER BY c.id LIMIT $4"))
-                .bind(case.id)
-                .bind(millis(since))
-                .bind(location)
-                .bind(LIMIT)
-                .fetch_all(&mut *conn)
-                .await?;
+        let rows: Vec<(i64, String)> = query(format!("{base} AND c.location = $3 ORDER BY c.id LIMIT $4"))
+            .bind(case.id)
+            .bind(millis(since))
+            .bind(location)
+            .bind(LIMIT)
+            .fetch_all(&mut *conn)
+            .await?;
         for (case_id, text) in rows {
             if !found.iter().any(|candidate: &PileOnCandidate| candidate.case_id == case_id) {
                 found.push(PileOnCandidate { case_id, same_place: false, text });

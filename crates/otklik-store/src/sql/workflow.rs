@@ -777,22 +777,36 @@ pub(crate) async fn clocked_cases<C: Conn + ?Sized>(
         }
     }
     rows.into_iter()
-        .map(|(case_id, kind, priority, public, hidden, location, created_at, first_response_at, stage, due_on, parent)| {
-            Ok(ClockedCase {
+        .map(
+            |(
                 case_id,
-                kind: word(&kind)?,
-                priority: word(&priority)?,
+                kind,
+                priority,
                 public,
                 hidden,
-                linked: parent.is_some(),
                 location,
-                created_at: from_millis(created_at)?,
-                first_response_at: optional_time(first_response_at)?,
-                pauses: pauses(paused.remove(&case_id).unwrap_or_default())?,
+                created_at,
+                first_response_at,
                 stage,
-                due_on: parse_date(due_on)?,
-            })
-        })
+                due_on,
+                parent,
+            )| {
+                Ok(ClockedCase {
+                    case_id,
+                    kind: word(&kind)?,
+                    priority: word(&priority)?,
+                    public,
+                    hidden,
+                    linked: parent.is_some(),
+                    location,
+                    created_at: from_millis(created_at)?,
+                    first_response_at: optional_time(first_response_at)?,
+                    pauses: pauses(paused.remove(&case_id).unwrap_or_default())?,
+                    stage,
+                    due_on: parse_date(due_on)?,
+                })
+            },
+        )
         .collect()
 }
 
