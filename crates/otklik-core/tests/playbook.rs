@@ -149,6 +149,19 @@ fn complaint_acknowledgement_needs_a_chosen_apology_form() {
 }
 
 #[test]
+fn a_call_or_a_meeting_is_the_apology_that_becomes_a_task() {
+    let forms = |forms: &[ApologyForm]| ActionInput { apology_forms: forms.to_vec(), ..none() };
+    assert_eq!(forms(&[ApologyForm::Letter, ApologyForm::HandwrittenLetter, ApologyForm::Email]).apology_task(), None);
+    assert_eq!(forms(&[ApologyForm::HandwrittenLetter, ApologyForm::Call]).apology_task(), Some(ApologyForm::Call));
+    assert_eq!(forms(&[ApologyForm::Call, ApologyForm::Meeting]).apology_task(), Some(ApologyForm::Meeting));
+    assert_eq!("handwritten_letter".parse::<ApologyForm>(), Ok(ApologyForm::HandwrittenLetter));
+    // Several forms satisfy the requirement as one does.
+    let mut case = Case::new(Kind::Complaint);
+    let step = case.take("acknowledge", Role::Agent, forms(&[ApologyForm::Call, ApologyForm::HandwrittenLetter]));
+    assert_eq!(step.to, "acknowledged");
+}
+
+#[test]
 fn compensation_over_the_agents_limit_waits_for_a_manager() {
     let mut case = Case::new(Kind::Complaint);
     case.take("acknowledge", Role::Agent, ActionInput { apology_forms: vec![ApologyForm::Meeting], ..none() });
