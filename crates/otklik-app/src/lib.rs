@@ -15,6 +15,7 @@ mod intake;
 pub mod locations;
 pub mod people;
 pub mod pile_ons;
+pub mod reports;
 mod status;
 mod steps;
 pub mod surveys;
@@ -84,6 +85,8 @@ pub struct App {
     pub status_link_days: u32,
     /// The business's name, as customers know it (on posters).
     pub business_name: Option<String>,
+    /// The reports' iceberg: silent dissatisfied customers per complaint.
+    pub iceberg_factor: u32,
     /// Woken when something is owed to a customer (an acknowledgement, a reply), so this node's
     /// outbox worker sends it within moments instead of at its next round.
     pub outbox_wake: Arc<tokio::sync::Notify>,
@@ -108,6 +111,7 @@ impl App {
             sign_in_limits: Arc::default(),
             status_link_days: 90,
             business_name: None,
+            iceberg_factor: otklik_core::report::ICEBERG_FACTOR,
             outbox_wake: Arc::default(),
         }
     }

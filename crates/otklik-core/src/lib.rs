@@ -8,6 +8,7 @@ pub mod customer;
 pub mod deadline;
 pub mod incoming;
 pub mod playbook;
+pub mod report;
 pub mod rights;
 pub mod standard;
 pub mod text;

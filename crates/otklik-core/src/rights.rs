@@ -31,6 +31,8 @@ vocabulary! {
         ManagePeople = "manage_people",
         ManagePlaybooks = "manage_playbooks",
         ManageLocations = "manage_locations",
+        /// See the reports (dashboard, exports, the weekly digest's figures).
+        ViewReports = "view_reports",
     }
 }
 
@@ -46,6 +48,7 @@ const TABLE: &[(Right, &[Role])] = &[
     (Right::ManagePeople, &[Role::Admin]),
     (Right::ManagePlaybooks, &[Role::Admin, Role::Manager]),
     (Right::ManageLocations, &[Role::Admin, Role::Manager]),
+    (Right::ViewReports, &[Role::Admin, Role::Manager]),
 ];
 
 impl Role {

@@ -71,6 +71,9 @@ pub struct Config {
     pub status_link_days: u32,
     /// The business's name as customers know it (on the locations' posters).
     pub business_name: Option<String>,
+    /// How many silent dissatisfied customers one complaint stands for, in the reports'
+    /// iceberg (one in 27 speaks up).
+    pub iceberg_factor: u32,
     /// Seconds a node's claim on outbox messages lasts before another node may send them (a
     /// node that stopped leaves its claimed messages this long).
     pub outbox_lease_seconds: u64,
@@ -103,6 +106,7 @@ impl Default for Config {
             anonymous_rate_limit: 300,
             status_link_days: 90,
             business_name: None,
+            iceberg_factor: otklik_core::report::ICEBERG_FACTOR,
             outbox_lease_seconds: 60,
             email: None,
             telegram: None,
@@ -156,7 +160,8 @@ impl Config {
                 message: "must start with http:// or https://".into(),
             });
         }
-        let at_least_one: [(&'static str, u64); 6] = [
+        let at_least_one: [(&'static str, u64); 7] = [
+            ("iceberg_factor", u64::from(self.iceberg_factor)),
             ("outbox_lease_seconds", self.outbox_lease_seconds),
             ("status_link_days", u64::from(self.status_link_days)),
             ("header_read_timeout_secs", self.header_read_timeout_secs),

@@ -1050,3 +1050,153 @@ async fn trolls_are_hidden_only_when_triage_is_sure_on_postgres() {
     desk.server.abort();
     schema.drop().await;
 }
+
+/// The reports over a fixed set of cases, every figure computed by hand: Monday 23 November in
+/// Moscow against Sunday the 22nd, an empty week, and who may see them.
+async fn reports_add_up(desk: &Desk) {
+    let t = desk.tokens.clone();
+    let new_case = |kind: &'static str, location: Option<&'static str>, customer: &'static str, text: &'static str| {
+        let mut body = json!({"text": text, "kind": kind, "channel": "web", "customer": {"email": customer}});
+        if let Some(location) = location {
+            body["location"] = json!(location);
+        }
+        submit_comment(desk, body)
+    };
+    let set = |id: i64, patch: Value| async move {
+        let (status, body) =
+            desk.send(reqwest::Method::PATCH, &desk.tokens.agent, &format!("/api/v1/feedback/{id}"), Some(patch)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    };
+    // Sunday: one complaint in the north.
+    desk.clock.advance(-Duration::hours(24));
+    new_case("complaint", Some("north"), "old@example.com", "Вчера в зале было грязно").await;
+    desk.clock.advance(Duration::hours(24));
+    // Monday 10:00: three complaints (two by one customer), an idea, a praise, and a troll.
+    let (a, _) = new_case("complaint", Some("north"), "c1@example.com", "Курьер опоздал на два часа").await;
+    let (b, _) = new_case("complaint", Some("north"), "c1@example.com", "И опять опоздал, уже второй раз").await;
+    let (c, _) = new_case("complaint", Some("south"), "c2@example.com", "Пицца пришла холодной").await;
+    new_case("idea", Some("south"), "c3@example.com", "Добавьте, пожалуйста, доставку к определённому времени").await;
+    new_case("praise", None, "c4@example.com", "Спасибо за быструю доставку!").await;
+    let troll = json!({"text": "Ахахах, кто вообще ещё ходит в эту шарашкину контору? Только лохи 🤡🤡", "public": true,
+        "channel": "social", "customer": {"handle": "vk:troll"}});
+    submit_comment(desk, troll).await;
+    for (id, cause) in [(a, "service"), (b, "quality"), (c, "service")] {
+        set(id, json!({"cause": cause})).await;
+    }
+    let apology = json!({"apology_forms": ["email"], "note": "Приносим извинения за опоздание. Мы проверим заказ и позвоним вам сегодня до 18:00."});
+    desk.clock.advance(Duration::minutes(30));
+    desk.step(&t.agent, a, "acknowledge", apology.clone()).await;
+    desk.clock.advance(Duration::minutes(60));
+    desk.step(&t.agent, c, "acknowledge", apology).await;
+    desk.step(&t.agent, a, "start_work", json!({})).await;
+    let offer = json!({"note": "Приносим извинения. Вернём стоимость доставки сегодня до 18:00.",
+        "compensation": {"kind": "refund", "amount": 1000}});
+    desk.step(&t.agent, a, "offer_solution", offer).await;
+    desk.step(&t.agent, a, "ask_if_resolved", json!({})).await;
+    desk.clock.advance(Duration::minutes(30));
+    desk.step(&t.agent, a, "confirm_resolved", json!({})).await;
+
+    let summary = |query: &'static str| report_of(desk, query);
+    let report = summary("from=2026-11-23&to=2026-11-23").await;
+    assert_eq!((report["days"].clone(), report["previous_from"].clone()), (json!(1), json!("2026-11-22")), "{report}");
+    let now = &report["current"];
+    assert_eq!(now["cases"], 5, "the hidden troll is left out: {now}");
+    assert_eq!(
+        now["by_kind"],
+        json!([{"key": "complaint", "cases": 3}, {"key": "idea", "cases": 1}, {"key": "praise", "cases": 1}])
+    );
+    assert_eq!(now["by_channel"], json!([{"key": "web", "cases": 5}]));
+    assert_eq!(
+        now["by_location"],
+        json!([{"key": "north", "cases": 2}, {"key": "south", "cases": 2}, {"key": null, "cases": 1}])
+    );
+    assert_eq!(now["causes"], json!([{"key": "service", "cases": 2}, {"key": "quality", "cases": 1}]));
+    assert_eq!(now["first_response"], json!({"cases": 2, "median_minutes": 30, "p90_minutes": 90}));
+    assert_eq!(now["resolution"], json!({"cases": 1, "median_minutes": 120, "p90_minutes": 120}));
+    assert_eq!(now["deadlines"]["first_response"], json!({"decided": 2, "kept": 2, "breached": 0, "kept_share": 1.0}));
+    assert_eq!(now["deadlines"]["kept_share"], 1.0);
+    assert_eq!(
+        now["recovery"],
+        json!({"finished": 1, "confirmed": 1, "rate": 1.0, "rated_well": 0, "rated_well_share": 0.0})
+    );
+    assert_eq!(now["repeat_complainers"], 1);
+    assert_eq!(now["ideas"], json!({"received": 1, "accepted": 0, "shipped": 0}));
+    assert_eq!(now["csat"], json!({"ratings": 0, "average": null, "satisfied_share": null}));
+    assert_eq!(now["nps"]["score"], Value::Null);
+    assert_eq!(
+        now["compensation"]["by_location"],
+        json!([{"key": "north", "currency": "RUB", "granted": 1, "amount": 1000}])
+    );
+    assert_eq!(
+        now["iceberg"],
+        json!({"factor": 27, "complaints": 3, "silent": 81, "by_location": [
+            {"location": "north", "complaints": 2, "silent": 54}, {"location": "south", "complaints": 1, "silent": 27}]})
+    );
+    let before = &report["previous"];
+    assert_eq!((before["cases"].clone(), before["iceberg"]["silent"].clone()), (json!(1), json!(27)));
+    assert!(
+        !now["by_location"].as_array().unwrap().iter().any(|c| c["key"] == "east"),
+        "a location with no cases has no row"
+    );
+    // An empty week: zeros, and no shares to divide by nothing.
+    let empty = summary("from=2027-01-04&to=2027-01-10").await;
+    assert_eq!(empty["current"]["cases"], 0);
+    assert_eq!(empty["current"]["deadlines"]["kept_share"], Value::Null);
+    assert_eq!(empty["current"]["recovery"]["rate"], Value::Null);
+    assert_eq!(empty["current"]["iceberg"]["silent"], 0);
+
+    // Refusals, and who may see them.
+    for (query, why) in [("from=2026-11-24&to=2026-11-23", "from after to"), ("from=23.11.2026", "not a day")] {
+        let (status, problem) =
+            desk.send(reqwest::Method::GET, &t.manager, &format!("/api/v1/reports/summary?{query}"), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {problem}");
+    }
+    for token in [&t.agent, &t.executor] {
+        let (status, _) = desk.send(reqwest::Method::GET, token, "/api/v1/reports/summary", None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    // The exports.
+    let csv = |path: &'static str, token: &str| {
+        desk.client.get(format!("{}{path}", desk.base)).bearer_auth(token.to_owned()).send()
+    };
+    let response = csv("/api/v1/reports/cases.csv?from=2026-11-23&to=2026-11-23", &t.manager).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("reference,id,created_at,kind,channel,status"), "{text}");
+    assert_eq!(lines.len(), 1 + 6, "five cases and the hidden one: {text}");
+    assert!(lines.iter().any(|line| line.contains(",complaint,web,resolved,resolved,")), "{text}");
+    let summary_csv = csv("/api/v1/reports/summary.csv?from=2026-11-23&to=2026-11-23", &t.manager)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(summary_csv.contains("kind,complaint,3,1"), "{summary_csv}");
+    assert!(summary_csv.contains("iceberg,silent,81,27"), "{summary_csv}");
+    assert_eq!(csv("/api/v1/reports/cases.csv", &t.agent).await.unwrap().status(), StatusCode::FORBIDDEN);
+}
+
+async fn report_of(desk: &Desk, query: &str) -> Value {
+    desk.get(&desk.tokens.manager, &format!("/api/v1/reports/summary?{query}")).await
+}
+
+#[tokio::test]
+async fn reports_add_up_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = Desk::on_sqlite(&dir).await;
+    reports_add_up(&desk).await;
+    desk.server.abort();
+}
+
+#[tokio::test]
+async fn reports_add_up_on_postgres() {
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
+    let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
+    let store: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let desk = Desk::start(store, clock, None).await;
+    reports_add_up(&desk).await;
+    desk.server.abort();
+    schema.drop().await;
+}

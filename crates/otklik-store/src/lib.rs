@@ -58,6 +58,10 @@ pub struct CaseDetail {
     pub linked: Vec<Case>,
 }
 
+pub use otklik_core::report::{
+    ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows,
+};
+
 /// An open public case a new one may pile on to (see `Store::pile_on_candidates`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PileOnCandidate {
@@ -905,6 +909,19 @@ pub trait Store: Send + Sync + 'static {
         reference: &str,
         stamp: Stamp,
     ) -> Result<bool, StoreError>;
+
+    /// The aggregates of the cases created in `[from, to)` (and of ratings, NPS answers and
+    /// compensation given in it) that every report is computed from.
+    async fn report_rows(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<ReportRows, StoreError>;
+
+    /// Up to `limit` cases created in `[from, to)` with ids above `after`, by id: an export's page.
+    async fn export_cases(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Case>, StoreError>;
 
     /// Open public cases created since `since` that a case may pile on to: under the same post
     /// at the source, or at the same location.

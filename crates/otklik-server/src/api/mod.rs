@@ -6,6 +6,7 @@ mod customers;
 mod feedback;
 mod locations;
 mod replies;
+pub(crate) mod reports;
 mod surveys;
 mod views;
 mod webhooks;
@@ -50,6 +51,9 @@ use crate::startup::AppState;
         webhooks::list,
         webhooks::create,
         webhooks::remove,
+        reports::summary,
+        reports::summary_export,
+        reports::cases_export,
         surveys::list,
         surveys::create,
         surveys::show,
@@ -155,6 +159,9 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}/identities", axum::routing::post(customers::add_identity))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
+        .route("/reports/summary", get(reports::summary))
+        .route("/reports/summary.csv", get(reports::summary_export))
+        .route("/reports/cases.csv", get(reports::cases_export))
         .route("/nps/campaigns", get(surveys::list).post(surveys::create))
         .route("/nps/campaigns/{id}", get(surveys::show))
         .route("/locations", get(locations::list).post(locations::create))

@@ -12,6 +12,7 @@ mod desk;
 mod i18n;
 mod inbox;
 pub(crate) mod poster;
+mod reports;
 mod settings;
 mod status;
 mod work;
@@ -80,6 +81,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/playbooks", get(admin::playbooks))
         .route("/locations", get(admin::locations).post(admin::create_location))
+        .route("/reports", get(reports::dashboard))
         .route("/locations/match", post(admin::match_location))
         .route("/locations/{slug}", post(admin::change_location))
         .route("/playbooks/check", post(admin::check))

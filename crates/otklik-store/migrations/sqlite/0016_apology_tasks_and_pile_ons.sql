@@ -7,3 +7,6 @@ CREATE INDEX tasks_open_by_due_at ON tasks (due_at) WHERE status = 'open' AND du
 -- the reply on the parent answers them all and closing it closes them.
 ALTER TABLE cases ADD COLUMN parent_id INTEGER REFERENCES cases (id);
 CREATE INDEX cases_by_parent ON cases (parent_id) WHERE parent_id IS NOT NULL;
+
+-- Reports (issue 16) read the cases created in a period.
+CREATE INDEX cases_by_created ON cases (created_at, id);

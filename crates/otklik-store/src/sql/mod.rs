@@ -8,6 +8,7 @@ pub(crate) mod exec;
 pub(crate) mod intake;
 mod nps;
 mod pile_ons;
+mod reports;
 mod search;
 mod webhooks;
 mod workflow;
@@ -805,6 +806,29 @@ impl<B: Backend> Store for SqlStore<B> {
         let changed = pile_ons::link(&mut tx, case_id, parent, reference, &stamp).await?;
         tx.commit().await?;
         Ok(changed)
+    }
+
+    async fn report_rows(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<crate::ReportRows, StoreError> {
+        let mut conn = self.backend.read().await?;
+        reports::rows(&mut conn, from, to).await
+    }
+
+    async fn export_cases(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Case>, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let rows: Vec<CaseRow> = query(reports::export_page_sql(&select_case::<B>()))
+            .bind(millis(from))
+            .bind(millis(to))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&mut conn)
+            .await?;
+        rows.into_iter().map(CaseRow::into_case).collect()
     }
 
     async fn pile_on_candidates(

@@ -1,0 +1,263 @@
+//! `/reports`: the managers' dashboard — a period's figures against the period before, bar
+//! charts drawn on the server as SVG (readable on a phone, printable, no script) each with its
+//! numbers one click away, the weak spots, and links to the cases behind and to the CSV exports.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use otklik_app::people::session_actor;
+use otklik_core::Language;
+use otklik_core::report::{Count, Figures};
+
+use super::desk::{Chrome, page, refused};
+use super::workspace::SignedIn;
+use crate::api::reports::{PeriodQuery, period};
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    language: Language,
+    chrome: Chrome,
+    from: String,
+    to: String,
+    previous_from: String,
+    previous_to: String,
+    /// (what, now, before, change) for the headline figures.
+    headline: Vec<(String, String, String, String)>,
+    charts: Vec<Chart>,
+    /// (what, where, how sure, link to the cases).
+    weak_spots: Vec<(String, String, String, String)>,
+    /// The period as a query string, for the exports.
+    query: String,
+}
+
+struct Chart {
+    id: String,
+    title: String,
+    svg: String,
+    /// (label, now, before, link to the cases).
+    rows: Vec<(String, u64, u64, String)>,
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A horizontal bar chart: one bar per row for this period, a thin one for the period before.
+fn bar_chart(title: &str, rows: &[(String, u64, u64, String)]) -> String {
+    const WIDTH: u32 = 320;
+    const LABEL: u32 = 110;
+    const ROW: u32 = 26;
+    let largest = rows.iter().map(|(_, now, before, _)| (*now).max(*before)).max().unwrap_or(0).max(1);
+    let height = ROW * rows.len().max(1) as u32 + 8;
+    let scale = |value: u64| (f64::from(WIDTH - LABEL - 40) * value as f64 / largest as f64).round() as u32;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" \
+         aria-label=\"{}\" class=\"chart\">",
+        xml(title)
+    );
+    for (n, (label, now, before, _)) in rows.iter().enumerate() {
+        let y = n as u32 * ROW + 4;
+        let short: String = label.chars().take(16).collect();
+        svg.push_str(&format!(
+            "<text x=\"0\" y=\"{}\" font-size=\"11\">{}</text>\
+             <rect x=\"{LABEL}\" y=\"{y}\" width=\"{}\" height=\"14\" class=\"bar\"/>\
+             <rect x=\"{LABEL}\" y=\"{}\" width=\"{}\" height=\"4\" class=\"bar-before\"/>\
+             <text x=\"{}\" y=\"{}\" font-size=\"11\">{now}</text>",
+            y + 12,
+            xml(&short),
+            scale(*now),
+            y + 16,
+            scale(*before),
+            LABEL + scale(*now) + 4,
+            y + 12,
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn rows_of(
+    now: &[Count],
+    before: &[Count],
+    label: &dyn Fn(&Option<String>) -> String,
+    link: &dyn Fn(&Option<String>) -> String,
+) -> Vec<(String, u64, u64, String)> {
+    let mut keys: Vec<Option<String>> = now.iter().map(|c| c.key.clone()).collect();
+    keys.extend(before.iter().map(|c| c.key.clone()).filter(|key| !now.iter().any(|c| &c.key == key)));
+    keys.into_iter()
+        .take(12)
+        .map(|key| {
+            let of = |list: &[Count]| list.iter().find(|c| c.key == key).map_or(0, |c| c.cases);
+            (label(&key), of(now), of(before), link(&key))
+        })
+        .collect()
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map(|v| format!("{:.0} %", v * 100.0)).unwrap_or_else(|| "—".into())
+}
+
+fn minutes(value: Option<i64>) -> String {
+    match value {
+        None => "—".into(),
+        Some(m) if m < 120 => format!("{m} min"),
+        Some(m) if m < 48 * 60 => format!("{:.1} h", m as f64 / 60.0),
+        Some(m) => format!("{:.1} d", m as f64 / 1440.0),
+    }
+}
+
+fn change(now: f64, before: f64) -> String {
+    let delta = now - before;
+    if delta.abs() < 1e-9 { "=".into() } else { format!("{delta:+.0}") }
+}
+
+fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, String, String, String)> {
+    let count = |key: &str, a: u64, b: u64| (chrome.t(key), a.to_string(), b.to_string(), change(a as f64, b as f64));
+    let share = |key: &str, a: Option<f64>, b: Option<f64>| {
+        let delta = match (a, b) {
+            (Some(a), Some(b)) => change(a * 100.0, b * 100.0),
+            _ => String::new(),
+        };
+        (chrome.t(key), percent(a), percent(b), delta)
+    };
+    let of_kind = |figures: &Figures, kind: &str| {
+        figures.by_kind.iter().find(|c| c.key.as_deref() == Some(kind)).map_or(0, |c| c.cases)
+    };
+    vec![
+        count("reports-cases", now.cases, before.cases),
+        count("reports-complaints", of_kind(now, "complaint"), of_kind(before, "complaint")),
+        (
+            chrome.t("reports-first-response"),
+            format!("{} / {}", minutes(now.first_response.median_minutes), minutes(now.first_response.p90_minutes)),
+            format!("{} / {}", minutes(before.first_response.median_minutes), minutes(before.first_response.p90_minutes)),
+            String::new(),
+        ),
+        (
+            chrome.t("reports-resolution"),
+            format!("{} / {}", minutes(now.resolution.median_minutes), minutes(now.resolution.p90_minutes)),
+            format!("{} / {}", minutes(before.resolution.median_minutes), minutes(before.resolution.p90_minutes)),
+            String::new(),
+        ),
+        share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),
+        (
+            chrome.t("reports-csat"),
+            now.csat.average.map(|a| format!("{a:.2}")).unwrap_or_else(|| "—".into()),
+            before.csat.average.map(|a| format!("{a:.2}")).unwrap_or_else(|| "—".into()),
+            String::new(),
+        ),
+        (
+            chrome.t("reports-nps"),
+            now.nps.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into()),
+            before.nps.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into()),
+            String::new(),
+        ),
+        share("reports-recovery", now.recovery.rate, before.recovery.rate),
+        share("reports-recovered-rated-well", now.recovery.rated_well_share, before.recovery.rated_well_share),
+        count("reports-repeat-complainers", now.repeat_complainers, before.repeat_complainers),
+        count("reports-ideas-accepted", now.ideas.accepted, before.ideas.accepted),
+        count("reports-ideas-shipped", now.ideas.shipped, before.ideas.shipped),
+        count("reports-referrals-in-time", now.referrals.contacted_in_time, before.referrals.contacted_in_time),
+        count("reports-referrals-won", now.referrals.won, before.referrals.won),
+        count("reports-iceberg", now.iceberg.silent, before.iceberg.silent),
+    ]
+}
+
+/// `GET /reports?from=&to=`: the dashboard.
+pub(super) async fn dashboard(
+    State(state): State<AppState>,
+    person: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<PeriodQuery>,
+) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "reports");
+    let actor = session_actor(&person.session);
+    let report = match period(&state, &query) {
+        Ok(period) => state.app.report(&actor, period).await,
+        Err(error) => Err(error),
+    };
+    let report = match report {
+        Ok(report) => report,
+        Err(error) => return refused(&chrome, error, None),
+    };
+    let (now, before) = (&report.current, &report.previous);
+    let none = chrome.t("reports-none-given");
+    let none = &none;
+    let plain = |key: &Option<String>| key.clone().unwrap_or_else(|| none.clone());
+    let tr = &chrome.tr;
+    let worded = |prefix: &'static str| {
+        move |key: &Option<String>| match key {
+            Some(key) => tr.maybe(&format!("{prefix}-{key}")).unwrap_or_else(|| key.clone()),
+            None => none.clone(),
+        }
+    };
+    let to_inbox = |field: &'static str| {
+        move |key: &Option<String>| match key {
+            Some(key) => format!("/inbox?all=1&{field}={}", urlencoding(key)),
+            None => "/inbox?all=1".to_owned(),
+        }
+    };
+    let mut charts = Vec::new();
+    let mut chart = |id: &str, title_key: &str, rows: Vec<(String, u64, u64, String)>| {
+        let title = chrome.t(title_key);
+        charts.push(Chart { id: id.to_owned(), svg: bar_chart(&title, &rows), title, rows });
+    };
+    chart("kinds", "reports-by-kind", rows_of(&now.by_kind, &before.by_kind, &worded("kind"), &to_inbox("kind")));
+    chart(
+        "channels",
+        "reports-by-channel",
+        rows_of(&now.by_channel, &before.by_channel, &worded("channel"), &to_inbox("channel")),
+    );
+    chart(
+        "locations",
+        "reports-by-location",
+        rows_of(&now.by_location, &before.by_location, &plain, &to_inbox("location")),
+    );
+    chart("products", "reports-by-product", rows_of(&now.by_product, &before.by_product, &plain, &to_inbox("q")));
+    chart("employees", "reports-by-employee", rows_of(&now.by_employee, &before.by_employee, &plain, &to_inbox("q")));
+    chart("causes", "reports-causes", rows_of(&now.causes, &before.causes, &worded("cause"), &|_| "/inbox?all=1&kind=complaint".into()));
+    let iceberg: Vec<Count> =
+        now.iceberg.by_location.iter().map(|row| Count { key: row.location.clone(), cases: row.silent }).collect();
+    let iceberg_before: Vec<Count> =
+        before.iceberg.by_location.iter().map(|row| Count { key: row.location.clone(), cases: row.silent }).collect();
+    chart("iceberg", "reports-iceberg-by-location", rows_of(&iceberg, &iceberg_before, &plain, &to_inbox("location")));
+    let weak_spots = report
+        .weak_spots
+        .iter()
+        .map(|spot| {
+            let what = chrome.t(&format!("reports-weak-{}", spot.measure));
+            let place = format!("{} · {}", chrome.t(&format!("reports-dimension-{}", spot.dimension)), spot.name);
+            let sure = format!(
+                "{} ({} / {}, n = {}, z = {:.1}, {:.0} %)",
+                chrome.t("reports-sure"),
+                percent(Some(spot.value)),
+                percent(Some(spot.rest)),
+                spot.count,
+                spot.z,
+                spot.sure * 100.0
+            );
+            let field = if spot.dimension == "location" { "location" } else { "q" };
+            (what, place, sure, format!("/inbox?all=1&{field}={}", urlencoding(&spot.name)))
+        })
+        .collect();
+    let query = format!("from={}&to={}", report.period.from, report.period.to);
+    let page_data = ReportsPage {
+        language: chrome.language,
+        from: report.period.from.to_string(),
+        to: report.period.to.to_string(),
+        previous_from: report.previous_period.from.to_string(),
+        previous_to: report.previous_period.to.to_string(),
+        headline: headline(&chrome, now, before),
+        charts,
+        weak_spots,
+        query,
+        chrome,
+    };
+    page(StatusCode::OK, &page_data)
+}
+
+fn urlencoding(text: &str) -> String {
+    serde_urlencoded::to_string([("v", text)]).map(|s| s.trim_start_matches("v=").to_owned()).unwrap_or_default()
+}
