@@ -48,6 +48,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Fill the configured database up to `--cases` generated cases spread over `--days` days
+    /// back from today, then time the reports (a period's aggregates and the period before's,
+    /// summarised, as `GET /api/v1/reports/summary` computes them) over a week, a month, a
+    /// quarter and the whole span, and a streamed export of a month's cases.
+    Reports {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: i64,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Times each report is run; the median and the slowest are printed.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Fill the configured database up to `--cases` generated cases, then time the workspace's
     /// pages (inbox queues and case pages) as a signed-in manager, rendered and served over HTTP.
     Pages {
@@ -89,6 +104,7 @@ pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
         }
         BenchCommand::Search { cases, queries, seed } => search(config, cases, queries, seed).await,
         BenchCommand::Pages { cases, requests, seed } => pages(config, cases, requests, seed).await,
+        BenchCommand::Reports { cases, days, runs, seed } => reports(config, cases, days.max(1), runs.max(1), seed).await,
         BenchCommand::Mail { imap, smtp, password, messages, connections, seed } => {
             mail(config, &imap, &smtp, &password, messages, connections, seed).await
         }
@@ -304,6 +320,73 @@ async fn filled(config: &Config, cases: i64, rng: &mut SmallRng) -> anyhow::Resu
         println!("  generated in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(store)
+}
+
+async fn reports(config: &Config, cases: i64, days: i64, runs: usize, seed: u64) -> anyhow::Result<()> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = otklik_store::open(&config.database_url(), &config.open_options()).await?;
+    let now = OffsetDateTime::now_utc();
+    let existing = store.case_count().await?;
+    if existing < cases {
+        let started = Instant::now();
+        let missing = cases - existing;
+        println!("generating {missing} cases over {days} days into the {} database…", store.backend());
+        let per_day = (missing + days - 1) / days;
+        let mut left = missing;
+        // Oldest day first, so ids grow with time as they do in use.
+        for day in (0..days).rev() {
+            let mut today = per_day.min(left);
+            while today > 0 {
+                let batch_size = today.min(10_000);
+                let batch = (0..batch_size).map(|_| (corpus::feedback(&mut rng), mint_link_secret())).collect();
+                let at = now - time::Duration::days(day) - time::Duration::minutes(rng.random_range(0..600));
+                store.import_feedback(batch, Stamp { at, actor: "bench".into() }).await?;
+                today -= batch_size;
+                left -= batch_size;
+            }
+        }
+        println!("  generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let total = store.case_count().await?;
+    println!("reports over {total} cases on {} ({runs} runs each; median and slowest):", store.backend());
+    let day = time::Duration::days(1);
+    for (name, span) in [("a week", 7), ("a month", 30), ("a quarter", 91), ("the whole span", days)] {
+        let (from, to) = (now - time::Duration::days(span), now + day);
+        let mut times = Vec::with_capacity(runs);
+        let mut figures = None;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let rows = store.report_rows(from, to).await?;
+            let before = store.report_rows(from - time::Duration::days(span), from).await?;
+            let current = otklik_core::report::summarize(&rows, otklik_core::report::ICEBERG_FACTOR);
+            let _ = otklik_core::report::summarize(&before, otklik_core::report::ICEBERG_FACTOR);
+            let _ = otklik_core::report::weak_spots(&rows);
+            times.push(started.elapsed());
+            figures = Some(current.cases);
+        }
+        times.sort_unstable();
+        println!(
+            "  summary of {name:<15} ({:>7} cases): median {:>7.1} ms, slowest {:>7.1} ms",
+            figures.unwrap_or(0),
+            times[times.len() / 2].as_secs_f64() * 1000.0,
+            times[times.len() - 1].as_secs_f64() * 1000.0
+        );
+    }
+    let (from, to) = (now - time::Duration::days(30), now + day);
+    let started = Instant::now();
+    let (mut after, mut exported) = (0i64, 0usize);
+    loop {
+        let page = store.export_cases(from, to, after, 2_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        exported += page.len();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!("  export of a month's cases: {exported} cases read in {elapsed:.2} s ({:.0} cases/s)", exported as f64 / elapsed);
+    Ok(())
 }
 
 async fn search(config: &Config, cases: i64, queries: usize, seed: u64) -> anyhow::Result<()> {
