@@ -278,11 +278,13 @@ pub fn timing(buckets: &[(i64, u64)]) -> Timing {
         }
         let wanted = ((share * total as f64).ceil() as u64).max(1);
         let mut seen = 0;
-        sorted.iter().find(|(_, n)| {
-            seen += n;
-            seen >= wanted
-        })
-        .map(|(minutes, _)| *minutes)
+        sorted
+            .iter()
+            .find(|(_, n)| {
+                seen += n;
+                seen >= wanted
+            })
+            .map(|(minutes, _)| *minutes)
     };
     Timing { cases: total, median_minutes: rank(0.5), p90_minutes: rank(0.9) }
 }
@@ -360,7 +362,9 @@ pub fn summarize(rows: &ReportRows, factor: u32) -> Figures {
         by_product: by(&|c| c.product.clone()),
         by_employee: ranked(counts(rows.employees.iter().map(|e| (Some(e.employee.clone()), e.cases)))),
         causes: ranked(counts(
-            cube.iter().filter(|c| c.kind == Kind::Complaint).map(|c| (c.cause.map(|cause| cause.to_string()), c.cases)),
+            cube.iter()
+                .filter(|c| c.kind == Kind::Complaint)
+                .map(|c| (c.cause.map(|cause| cause.to_string()), c.cases)),
         )),
         first_response: timing(&rows.first_response_minutes),
         resolution: timing(&rows.resolution_minutes),
@@ -399,12 +403,7 @@ pub fn summarize(rows: &ReportRows, factor: u32) -> Figures {
             by_kind: granted(&|row| Some(row.kind.to_string())),
             by_location: granted(&|row| row.location.clone()),
         },
-        iceberg: Iceberg {
-            factor,
-            complaints,
-            silent: complaints * u64::from(factor),
-            by_location: iceberg_rows,
-        },
+        iceberg: Iceberg { factor, complaints, silent: complaints * u64::from(factor), by_location: iceberg_rows },
     }
 }
 

@@ -98,7 +98,7 @@ impl Application {
             &config.public_url_for(address),
         );
         app.status_link_days = config.status_link_days;
-    app.iceberg_factor = config.iceberg_factor;
+        app.iceberg_factor = config.iceberg_factor;
         app.iceberg_factor = config.iceberg_factor;
         app.business_name = config.business_name.clone();
         app.refresh_locations().await.map_err(|error| anyhow::anyhow!("cannot read the locations: {error}"))?;

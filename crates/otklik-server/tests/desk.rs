@@ -74,6 +74,8 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         ("/settings".into(), EVERYONE),
         ("/playbooks".into(), &[Role::Admin, Role::Manager]),
         ("/locations".into(), EVERYONE),
+        ("/reports".into(), &[Role::Admin, Role::Manager]),
+        ("/reports?from=2026-01-01&to=2026-12-31".into(), &[Role::Admin, Role::Manager]),
         ("/cases/new".into(), EVERYONE),
         ("/people".into(), &[Role::Admin]),
         ("/tokens".into(), &[Role::Admin]),
@@ -98,6 +100,8 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         (format!("/cases/{reference}/correct"), vec![("kind", "complaint"), ("priority", "high")], WORKERS),
         (format!("/cases/{reference}/assign"), vec![], WORKERS),
         (format!("/cases/{reference}/revoke-link"), vec![], WORKERS),
+        (format!("/cases/{reference}/hidden"), vec![("hidden", "false")], WORKERS),
+        (format!("/cases/{reference}/link"), vec![("parent", "")], WORKERS),
         (
             "/cases/new".into(),
             vec![("channel", "phone"), ("text", "Звонила клиентка: курьер опоздал"), ("phone", "+7 916 000 00 00")],

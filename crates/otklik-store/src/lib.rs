@@ -58,9 +58,7 @@ pub struct CaseDetail {
     pub linked: Vec<Case>,
 }
 
-pub use otklik_core::report::{
-    ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows,
-};
+pub use otklik_core::report::{ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows};
 
 /// An open public case a new one may pile on to (see `Store::pile_on_candidates`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,7 +104,9 @@ pub async fn run(command: BenchCommand, config: &Config) -> anyhow::Result<()> {
         }
         BenchCommand::Search { cases, queries, seed } => search(config, cases, queries, seed).await,
         BenchCommand::Pages { cases, requests, seed } => pages(config, cases, requests, seed).await,
-        BenchCommand::Reports { cases, days, runs, seed } => reports(config, cases, days.max(1), runs.max(1), seed).await,
+        BenchCommand::Reports { cases, days, runs, seed } => {
+            reports(config, cases, days.max(1), runs.max(1), seed).await
+        }
         BenchCommand::Mail { imap, smtp, password, messages, connections, seed } => {
             mail(config, &imap, &smtp, &password, messages, connections, seed).await
         }
@@ -385,7 +387,10 @@ async fn reports(config: &Config, cases: i64, days: i64, runs: usize, seed: u64)
         exported += page.len();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    println!("  export of a month's cases: {exported} cases read in {elapsed:.2} s ({:.0} cases/s)", exported as f64 / elapsed);
+    println!(
+        "  export of a month's cases: {exported} cases read in {elapsed:.2} s ({:.0} cases/s)",
+        exported as f64 / elapsed
+    );
     Ok(())
 }
 

@@ -412,6 +412,26 @@ async fn a_working_day_in_the_browser() {
     manager.wait_for_text("Клиент подтвердил").await;
     manager.shoot("opportunities").await;
 
+    // The reports: this month's figures, charts drawn as SVG with their numbers a click away,
+    // in each language and on a phone.
+    manager.go("/reports").await;
+    manager.wait_for_text("Главные показатели").await;
+    manager.find("#chart-kinds svg").await;
+    manager.click("#chart-kinds details summary").await;
+    manager.wait_for_text("Жалоба").await;
+    manager.shoot("reports-ru").await;
+    manager.client.set_window_size(390, 844).await.unwrap();
+    manager.shoot("reports-phone").await;
+    manager.client.set_window_size(1280, 1000).await.unwrap();
+    for (language, word) in [("uk", "Головні показники"), ("en", "Headline figures")] {
+        manager.go("/settings").await;
+        manager.choose("#language", language).await;
+        manager.follow("form[action='/settings'] button[type=submit]").await;
+        manager.go("/reports").await;
+        manager.wait_for_text(word).await;
+        manager.shoot(&format!("reports-{language}")).await;
+    }
+
     // On a phone-width screen.
     agent.client.set_window_size(390, 844).await.unwrap();
     agent.go("/inbox?all=1").await;

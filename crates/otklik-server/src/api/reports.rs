@@ -141,8 +141,18 @@ pub(crate) fn summary_csv(report: &Report) -> String {
             line(section, key.as_deref().unwrap_or(""), of(current), of(previous));
         }
     }
-    line("first_response", "median_minutes", whole(now.first_response.median_minutes), whole(before.first_response.median_minutes));
-    line("first_response", "p90_minutes", whole(now.first_response.p90_minutes), whole(before.first_response.p90_minutes));
+    line(
+        "first_response",
+        "median_minutes",
+        whole(now.first_response.median_minutes),
+        whole(before.first_response.median_minutes),
+    );
+    line(
+        "first_response",
+        "p90_minutes",
+        whole(now.first_response.p90_minutes),
+        whole(before.first_response.p90_minutes),
+    );
     line("resolution", "median_minutes", whole(now.resolution.median_minutes), whole(before.resolution.median_minutes));
     line("resolution", "p90_minutes", whole(now.resolution.p90_minutes), whole(before.resolution.p90_minutes));
     line("deadlines", "kept_share", number(now.deadlines.kept_share), number(before.deadlines.kept_share));
@@ -151,11 +161,21 @@ pub(crate) fn summary_csv(report: &Report) -> String {
     line("nps", "answers", now.nps.answers.to_string(), before.nps.answers.to_string());
     line("nps", "score", number(now.nps.score), number(before.nps.score));
     line("recovery", "rate", number(now.recovery.rate), number(before.recovery.rate));
-    line("recovery", "rated_well_share", number(now.recovery.rated_well_share), number(before.recovery.rated_well_share));
+    line(
+        "recovery",
+        "rated_well_share",
+        number(now.recovery.rated_well_share),
+        number(before.recovery.rated_well_share),
+    );
     line("repeat_complainers", "", now.repeat_complainers.to_string(), before.repeat_complainers.to_string());
     line("ideas", "accepted", now.ideas.accepted.to_string(), before.ideas.accepted.to_string());
     line("ideas", "shipped", now.ideas.shipped.to_string(), before.ideas.shipped.to_string());
-    line("referrals", "contacted_in_time", now.referrals.contacted_in_time.to_string(), before.referrals.contacted_in_time.to_string());
+    line(
+        "referrals",
+        "contacted_in_time",
+        now.referrals.contacted_in_time.to_string(),
+        before.referrals.contacted_in_time.to_string(),
+    );
     line("referrals", "won", now.referrals.won.to_string(), before.referrals.won.to_string());
     for granted in &now.compensation.by_kind {
         let key = format!("{} {}", granted.key.as_deref().unwrap_or(""), granted.currency);
@@ -171,7 +191,6 @@ pub(crate) fn summary_csv(report: &Report) -> String {
     for row in &now.iceberg.by_location {
         line("iceberg_location", row.location.as_deref().unwrap_or(""), row.silent.to_string(), String::new());
     }
-    drop(line);
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
@@ -208,8 +227,26 @@ pub async fn summary_export(
 
 /// The columns of the cases export.
 pub(crate) const CASE_COLUMNS: [&str; 20] = [
-    "reference", "id", "created_at", "kind", "channel", "status", "stage", "priority", "location", "product",
-    "employees", "cause", "audience", "sentiment", "language", "public", "hidden", "assignee", "tags", "customer_id",
+    "reference",
+    "id",
+    "created_at",
+    "kind",
+    "channel",
+    "status",
+    "stage",
+    "priority",
+    "location",
+    "product",
+    "employees",
+    "cause",
+    "audience",
+    "sentiment",
+    "language",
+    "public",
+    "hidden",
+    "assignee",
+    "tags",
+    "customer_id",
 ];
 
 /// Cases fetched per page while streaming an export.

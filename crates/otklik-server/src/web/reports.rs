@@ -100,12 +100,12 @@ fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{:.0} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-fn minutes(value: Option<i64>) -> String {
+fn minutes(chrome: &Chrome, value: Option<i64>) -> String {
     match value {
         None => "—".into(),
-        Some(m) if m < 120 => format!("{m} min"),
-        Some(m) if m < 48 * 60 => format!("{:.1} h", m as f64 / 60.0),
-        Some(m) => format!("{:.1} d", m as f64 / 1440.0),
+        Some(m) if m < 120 => format!("{m} {}", chrome.t("reports-unit-minutes")),
+        Some(m) if m < 48 * 60 => format!("{:.1} {}", m as f64 / 60.0, chrome.t("reports-unit-hours")),
+        Some(m) => format!("{:.1} {}", m as f64 / 1440.0, chrome.t("reports-unit-days")),
     }
 }
 
@@ -131,14 +131,18 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         count("reports-complaints", of_kind(now, "complaint"), of_kind(before, "complaint")),
         (
             chrome.t("reports-first-response"),
-            format!("{} / {}", minutes(now.first_response.median_minutes), minutes(now.first_response.p90_minutes)),
-            format!("{} / {}", minutes(before.first_response.median_minutes), minutes(before.first_response.p90_minutes)),
+            format!("{} / {}", minutes(chrome, now.first_response.median_minutes), minutes(chrome, now.first_response.p90_minutes)),
+            format!(
+                "{} / {}",
+                minutes(chrome, before.first_response.median_minutes),
+                minutes(chrome, before.first_response.p90_minutes)
+            ),
             String::new(),
         ),
         (
             chrome.t("reports-resolution"),
-            format!("{} / {}", minutes(now.resolution.median_minutes), minutes(now.resolution.p90_minutes)),
-            format!("{} / {}", minutes(before.resolution.median_minutes), minutes(before.resolution.p90_minutes)),
+            format!("{} / {}", minutes(chrome, now.resolution.median_minutes), minutes(chrome, now.resolution.p90_minutes)),
+            format!("{} / {}", minutes(chrome, before.resolution.median_minutes), minutes(chrome, before.resolution.p90_minutes)),
             String::new(),
         ),
         share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),
@@ -217,7 +221,11 @@ pub(super) async fn dashboard(
     );
     chart("products", "reports-by-product", rows_of(&now.by_product, &before.by_product, &plain, &to_inbox("q")));
     chart("employees", "reports-by-employee", rows_of(&now.by_employee, &before.by_employee, &plain, &to_inbox("q")));
-    chart("causes", "reports-causes", rows_of(&now.causes, &before.causes, &worded("cause"), &|_| "/inbox?all=1&kind=complaint".into()));
+    chart(
+        "causes",
+        "reports-causes",
+        rows_of(&now.causes, &before.causes, &worded("cause"), &|_| "/inbox?all=1&kind=complaint".into()),
+    );
     let iceberg: Vec<Count> =
         now.iceberg.by_location.iter().map(|row| Count { key: row.location.clone(), cases: row.silent }).collect();
     let iceberg_before: Vec<Count> =

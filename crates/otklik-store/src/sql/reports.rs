@@ -8,9 +8,7 @@ use time::OffsetDateTime;
 
 use super::exec::{Conn, query};
 use crate::records::{millis, optional_word, word};
-use crate::{
-    ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows, StoreError,
-};
+use crate::{ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows, StoreError};
 
 /// The period's cases, not hidden (trolls' comments are not the business's figures).
 const PERIOD: &str = "c.created_at >= $1 AND c.created_at < $2 AND NOT c.hidden";
@@ -152,7 +150,13 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
         compensation: compensation
             .into_iter()
             .map(|(location, kind, currency, granted, amount)| {
-                Ok(ReportCompensation { location, kind: word(&kind)?, currency, granted: count(granted), amount: count(amount) })
+                Ok(ReportCompensation {
+                    location,
+                    kind: word(&kind)?,
+                    currency,
+                    granted: count(granted),
+                    amount: count(amount),
+                })
             })
             .collect::<Result<_, StoreError>>()?,
         employees: employees
