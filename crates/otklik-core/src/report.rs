@@ -24,9 +24,11 @@ pub const REFERRAL_WON_STAGE: &str = "won";
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportRows {
     pub cube: Vec<ReportCube>,
-    /// (minutes from creation to the first response, cases), one row per minute that occurs.
+    /// (minutes from creation to the first response, cases) buckets, from which `timing`
+    /// reads the median and 90th percentile: one per minute that occurs, or only the values at
+    /// those two ranks with the cases up to each (the store's way; `i64::MAX`: those above).
     pub first_response_minutes: Vec<(i64, u64)>,
-    /// (minutes from creation to resolution, cases).
+    /// (minutes from creation to resolution, cases), as `first_response_minutes`.
     pub resolution_minutes: Vec<(i64, u64)>,
     pub breaches: Vec<ReportBreach>,
     /// Ratings given in the period (on cases of any period).

@@ -1,11 +1,13 @@
 //! The figures behind the reports, read as aggregates by the database (never a row per case):
 //! one grouped scan of the period's cases (the "cube" the application rolls up by kind, channel,
-//! location, product and stage), response and resolution times in minute buckets (exact
-//! medians and 90th percentiles to the minute), deadline breaches, ratings, NPS answers,
-//! compensation granted and the employees named. Every statement is the same on both backends.
+//! location, product and stage), the median and 90th percentile of response and resolution
+//! times (exact to the minute, each read at its rank from an index on the duration), deadline
+//! breaches, ratings, NPS answers, compensation granted and the employees named. The statements
+//! are the same on both backends but for SQLite's index hint on the grouped scan.
 
 use time::OffsetDateTime;
 
+use super::Dialect;
 use super::exec::{Conn, query};
 use crate::records::{millis, optional_word, word};
 use crate::{ReportBreach, ReportCompensation, ReportCube, ReportEmployee, ReportRating, ReportRows, StoreError};
@@ -15,48 +17,57 @@ const PERIOD: &str = "c.created_at >= $1 AND c.created_at < $2 AND NOT c.hidden"
 
 pub(crate) async fn rows<C: Conn + ?Sized>(
     conn: &mut C,
+    dialect: Dialect,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<ReportRows, StoreError> {
     let (from, to) = (millis(from), millis(to));
+    // Answered and resolved are counted, not grouped by: the grouping stays in the order of
+    // SQLite's `cases_report` index.
     type CubeRow = (String, String, Option<String>, Option<String>, String, String, Option<String>, i64, i64, i64);
     let cube: Vec<CubeRow> = query(format!(
-        "SELECT c.kind, c.channel, c.location, c.product, c.stage, c.status, c.cause, \
-         CAST(CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END AS BIGINT), \
-         CAST(CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END AS BIGINT), count(*) \
-         FROM cases c WHERE {PERIOD} GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+        "SELECT c.kind, c.channel, c.location, c.product, c.stage, c.status, c.cause, count(*), \
+         CAST(sum(CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END) AS BIGINT), \
+         CAST(sum(CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END) AS BIGINT) \
+         FROM {} WHERE {PERIOD} GROUP BY 1, 2, 3, 4, 5, 6, 7",
+        dialect.report_cases()
     ))
     .bind(from)
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    let cube = cube
-        .into_iter()
-        .map(|(kind, channel, location, product, stage, status, cause, responded, resolved, cases)| {
-            Ok(ReportCube {
-                kind: word(&kind)?,
-                channel: word(&channel)?,
-                location,
-                product,
-                stage,
-                status: word(&status)?,
-                cause: optional_word(cause)?,
-                responded: responded != 0,
-                resolved: resolved != 0,
-                cases: cases as u64,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let minutes = |column: &str| {
-        query(format!(
-            "SELECT CAST(({column} - c.created_at) / 60000 AS BIGINT), count(*) FROM cases c \
-             WHERE {PERIOD} AND {column} IS NOT NULL GROUP BY 1"
-        ))
-        .bind(from)
-        .bind(to)
-    };
-    let first_response: Vec<(i64, i64)> = minutes("c.first_response_at").fetch_all(&mut *conn).await?;
-    let resolution: Vec<(i64, i64)> = minutes("c.resolved_at").fetch_all(&mut *conn).await?;
+    let mut cells = Vec::with_capacity(cube.len() * 2);
+    for (kind, channel, location, product, stage, status, cause, cases, responded, resolved) in cube {
+        let (kind, channel, status, cause) = (word(&kind)?, word(&channel)?, word(&status)?, optional_word(cause)?);
+        // One cell per (answered, resolved) pair that occurs, as `ReportCube` carries them.
+        let (cases, responded, resolved) = (count(cases), count(responded), count(resolved));
+        let both = responded.min(resolved);
+        let split = [
+            (true, true, both),
+            (true, false, responded - both),
+            (false, true, resolved - both),
+            (false, false, cases.saturating_sub(responded + resolved - both)),
+        ];
+        for (answered, done, n) in split {
+            if n > 0 {
+                cells.push(ReportCube {
+                    kind,
+                    channel,
+                    location: location.clone(),
+                    product: product.clone(),
+                    stage: stage.clone(),
+                    status,
+                    cause,
+                    responded: answered,
+                    resolved: done,
+                    cases: n,
+                });
+            }
+        }
+    }
+    let cube = cells;
+    let first_response = percentiles(conn, "first_response_at", from, to).await?;
+    let resolution = percentiles(conn, "resolved_at", from, to).await?;
     let breaches: Vec<(String, Option<String>, String, i64, i64)> = query(format!(
         "SELECT c.kind, c.location, m.milestone, CAST(CASE WHEN m.milestone = 'first_response' \
          THEN (CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END) \
@@ -121,11 +132,10 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    let count = |n: i64| n.max(0) as u64;
     Ok(ReportRows {
         cube,
-        first_response_minutes: first_response.into_iter().map(|(m, n)| (m, count(n))).collect(),
-        resolution_minutes: resolution.into_iter().map(|(m, n)| (m, count(n))).collect(),
+        first_response_minutes: first_response,
+        resolution_minutes: resolution,
         breaches: breaches
             .into_iter()
             .map(|(kind, location, milestone, reached, cases)| {
@@ -164,6 +174,51 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
             .map(|(employee, kind, cases)| Ok(ReportEmployee { employee, kind: word(&kind)?, cases: count(cases) }))
             .collect::<Result<_, StoreError>>()?,
     })
+}
+
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// The median and the 90th percentile (nearest rank) of the minutes from creation to
+/// `column`, as two (minutes, cases) buckets that `report::timing` reads back exactly: each
+/// found by walking the index on the duration (`cases_{first_response,resolution}_time`) to
+/// its rank, with no sort.
+async fn percentiles<C: Conn + ?Sized>(
+    conn: &mut C,
+    column: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let reached: i64 = query(format!("SELECT count(*) FROM cases c WHERE {PERIOD} AND c.{column} IS NOT NULL"))
+        .bind(from)
+        .bind(to)
+        .scalar(&mut *conn)
+        .await?;
+    let reached = count(reached);
+    if reached == 0 {
+        return Ok(Vec::new());
+    }
+    let rank = |share: f64| ((share * reached as f64).ceil() as u64).clamp(1, reached);
+    let mut buckets: Vec<(i64, u64)> = Vec::new();
+    let (median, p90) = (rank(0.5), rank(0.9));
+    let mut taken = 0;
+    for wanted in [median, p90] {
+        let millis: i64 = query(format!(
+            "SELECT c.{column} - c.created_at FROM cases c WHERE {PERIOD} AND c.{column} IS NOT NULL \
+             ORDER BY c.{column} - c.created_at LIMIT 1 OFFSET $3"
+        ))
+        .bind(from)
+        .bind(to)
+        .bind(wanted as i64 - 1)
+        .scalar(&mut *conn)
+        .await?;
+        // The rows up to this rank, at this value: `timing` finds the same ranks again.
+        buckets.push((millis.div_euclid(60_000), wanted - taken));
+        taken = wanted;
+    }
+    buckets.push((i64::MAX, reached - taken));
+    Ok(buckets.into_iter().filter(|(_, n)| *n > 0).collect())
 }
 
 /// One page of the period's cases for an export, by id after `after`.
