@@ -54,11 +54,11 @@ pub struct ReportCube {
     pub stage: String,
     pub status: Status,
     pub cause: Option<Cause>,
-    /// The customer was answered.
-    pub responded: bool,
-    /// The case reached a resolved or closed status.
-    pub resolved: bool,
     pub cases: u64,
+    /// Of them, the customer was answered.
+    pub responded: u64,
+    /// Of them, reached a resolved or closed status.
+    pub resolved: u64,
 }
 
 /// Cases of the period whose clock of `milestone` was breached, by whether they reached the
@@ -73,12 +73,10 @@ pub struct ReportBreach {
     pub cases: u64,
 }
 
+/// Ratings given in the period with one score, on the cases of one location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportRating {
-    pub kind: Kind,
     pub location: Option<String>,
-    /// The rated case's status now.
-    pub status: Status,
     pub score: u8,
     pub ratings: u64,
 }
@@ -312,8 +310,8 @@ pub fn summarize(rows: &ReportRows, factor: u32) -> Figures {
     let of = |keep: &dyn Fn(&ReportCube) -> bool| cube.iter().filter(|c| keep(c)).map(|c| c.cases).sum::<u64>();
     let by = |key: &dyn Fn(&ReportCube) -> Option<String>| ranked(counts(cube.iter().map(|c| (key(c), c.cases))));
     let complaints = of(&|c| c.kind == Kind::Complaint);
-    let responded = of(&|c| c.responded);
-    let resolved = of(&|c| c.resolved);
+    let responded: u64 = cube.iter().map(|c| c.responded).sum();
+    let resolved: u64 = cube.iter().map(|c| c.resolved).sum();
     let first_response = kept(rows, &["first_response"], responded);
     let resolution = kept(rows, &["resolution", "due_date"], resolved);
     let both = Kept {
@@ -398,7 +396,12 @@ pub fn summarize(rows: &ReportRows, factor: u32) -> Figures {
         },
         referrals: Referrals {
             leads: of(&|c| c.kind == Kind::Referral),
-            contacted_in_time: of(&|c| c.kind == Kind::Referral && c.responded).saturating_sub(referral_late),
+            contacted_in_time: cube
+                .iter()
+                .filter(|c| c.kind == Kind::Referral)
+                .map(|c| c.responded)
+                .sum::<u64>()
+                .saturating_sub(referral_late),
             won: of(&|c| c.kind == Kind::Referral && c.stage == REFERRAL_WON_STAGE),
         },
         compensation: Compensations {
@@ -540,9 +543,9 @@ mod tests {
             stage: "new".into(),
             status: Status::New,
             cause: None,
-            responded: false,
-            resolved: false,
             cases,
+            responded: 0,
+            resolved: 0,
         }
     }
 

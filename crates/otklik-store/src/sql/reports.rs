@@ -15,7 +15,8 @@ use crate::{ReportBreach, ReportCompensation, ReportCube, ReportEmployee, Report
 /// The period's cases, not hidden (trolls' comments are not the business's figures).
 const PERIOD: &str = "c.created_at >= $1 AND c.created_at < $2 AND NOT c.hidden";
 
-pub(crate) async fn rows<C: Conn + ?Sized>(
+/// The cases' side of a report: the grouped scan and the two timings, on one connection.
+pub(crate) async fn case_rows<C: Conn + ?Sized>(
     conn: &mut C,
     dialect: Dialect,
     from: OffsetDateTime,
@@ -36,42 +37,43 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
     .bind(to)
     .fetch_all(&mut *conn)
     .await?;
-    let mut cells = Vec::with_capacity(cube.len() * 2);
-    for (kind, channel, location, product, stage, status, cause, cases, responded, resolved) in cube {
-        let (kind, channel, status, cause) = (word(&kind)?, word(&channel)?, word(&status)?, optional_word(cause)?);
-        // One cell per (answered, resolved) pair that occurs, as `ReportCube` carries them.
-        let (cases, responded, resolved) = (count(cases), count(responded), count(resolved));
-        let both = responded.min(resolved);
-        let split = [
-            (true, true, both),
-            (true, false, responded - both),
-            (false, true, resolved - both),
-            (false, false, cases.saturating_sub(responded + resolved - both)),
-        ];
-        for (answered, done, n) in split {
-            if n > 0 {
-                cells.push(ReportCube {
-                    kind,
-                    channel,
-                    location: location.clone(),
-                    product: product.clone(),
-                    stage: stage.clone(),
-                    status,
-                    cause,
-                    responded: answered,
-                    resolved: done,
-                    cases: n,
-                });
-            }
-        }
-    }
-    let cube = cells;
-    let first_response = percentiles(conn, "first_response_at", from, to).await?;
-    let resolution = percentiles(conn, "resolved_at", from, to).await?;
+    let cube = cube
+        .into_iter()
+        .map(|(kind, channel, location, product, stage, status, cause, cases, responded, resolved)| {
+            Ok(ReportCube {
+                kind: word(&kind)?,
+                channel: word(&channel)?,
+                location,
+                product,
+                stage,
+                status: word(&status)?,
+                cause: optional_word(cause)?,
+                cases: count(cases),
+                responded: count(responded),
+                resolved: count(resolved),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let responded = cube.iter().map(|c| c.responded).sum();
+    let resolved = cube.iter().map(|c| c.resolved).sum();
+    let first_response_minutes = percentiles(conn, dialect, "first_response", responded, from, to).await?;
+    let resolution_minutes = percentiles(conn, dialect, "resolution", resolved, from, to).await?;
+    Ok(ReportRows { cube, first_response_minutes, resolution_minutes, ..ReportRows::default() })
+}
+
+/// The rest of a report, on another connection: breaches, ratings, recovery, repeat
+/// complainers, NPS, compensation and employees.
+pub(crate) async fn other_rows<C: Conn + ?Sized>(
+    conn: &mut C,
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<ReportRows, StoreError> {
+    let (from, to) = (millis(from), millis(to));
+    // A case has one mark per milestone and state, so rows are cases.
     let breaches: Vec<(String, Option<String>, String, i64, i64)> = query(format!(
         "SELECT c.kind, c.location, m.milestone, CAST(CASE WHEN m.milestone = 'first_response' \
          THEN (CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END) \
-         ELSE (CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END) END AS BIGINT), count(DISTINCT c.id) \
+         ELSE (CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END) END AS BIGINT), count(*) \
          FROM deadline_marks m JOIN cases c ON c.id = m.case_id WHERE {PERIOD} AND m.state = 'breached' \
          GROUP BY 1, 2, 3, 4"
     ))
@@ -80,9 +82,9 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
     .fetch_all(&mut *conn)
     .await?;
     // Ratings given in the period, on whichever case.
-    let ratings: Vec<(String, Option<String>, String, i64, i64)> = query(
-        "SELECT c.kind, c.location, c.status, CAST(r.score AS BIGINT), count(*) FROM ratings r \
-         JOIN cases c ON c.id = r.case_id WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1, 2, 3, 4",
+    let ratings: Vec<(Option<String>, i64, i64)> = query(
+        "SELECT c.location, CAST(r.score AS BIGINT), count(*) FROM ratings r \
+         JOIN cases c ON c.id = r.case_id WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1, 2",
     )
     .bind(from)
     .bind(to)
@@ -133,9 +135,6 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
     .fetch_all(&mut *conn)
     .await?;
     Ok(ReportRows {
-        cube,
-        first_response_minutes: first_response,
-        resolution_minutes: resolution,
         breaches: breaches
             .into_iter()
             .map(|(kind, location, milestone, reached, cases)| {
@@ -144,16 +143,12 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
             .collect::<Result<_, StoreError>>()?,
         ratings: ratings
             .into_iter()
-            .map(|(kind, location, status, score, ratings)| {
-                Ok(ReportRating {
-                    kind: word(&kind)?,
-                    location,
-                    status: word(&status)?,
-                    score: score.clamp(0, 255) as u8,
-                    ratings: count(ratings),
-                })
+            .map(|(location, score, ratings)| ReportRating {
+                location,
+                score: score.clamp(0, 255) as u8,
+                ratings: count(ratings),
             })
-            .collect::<Result<_, StoreError>>()?,
+            .collect(),
         recovered_rated_well: count(recovered_rated_well),
         repeat_complainers: count(repeat_complainers),
         nps: nps.into_iter().map(|(score, n)| (score.clamp(0, 255) as u8, count(n))).collect(),
@@ -173,6 +168,7 @@ pub(crate) async fn rows<C: Conn + ?Sized>(
             .into_iter()
             .map(|(employee, kind, cases)| Ok(ReportEmployee { employee, kind: word(&kind)?, cases: count(cases) }))
             .collect::<Result<_, StoreError>>()?,
+        ..ReportRows::default()
     })
 }
 
@@ -180,33 +176,31 @@ fn count(n: i64) -> u64 {
     n.max(0) as u64
 }
 
-/// The median and the 90th percentile (nearest rank) of the minutes from creation to
-/// `column`, as two (minutes, cases) buckets that `report::timing` reads back exactly: each
-/// found by walking the index on the duration (`cases_{first_response,resolution}_time`) to
-/// its rank, with no sort.
+/// The median and the 90th percentile (nearest rank) of the minutes from creation to the
+/// milestone (`first_response` or `resolution`, reached by `reached` cases), as (minutes,
+/// cases) buckets that `report::timing` reads back exactly: each found by walking the index on
+/// the duration (`cases_{first_response,resolution}_time`) to its rank, with no sort.
 async fn percentiles<C: Conn + ?Sized>(
     conn: &mut C,
-    column: &str,
+    dialect: Dialect,
+    milestone: &str,
+    reached: u64,
     from: i64,
     to: i64,
 ) -> Result<Vec<(i64, u64)>, StoreError> {
-    let reached: i64 = query(format!("SELECT count(*) FROM cases c WHERE {PERIOD} AND c.{column} IS NOT NULL"))
-        .bind(from)
-        .bind(to)
-        .scalar(&mut *conn)
-        .await?;
-    let reached = count(reached);
     if reached == 0 {
         return Ok(Vec::new());
     }
+    let column = if milestone == "first_response" { "first_response_at" } else { "resolved_at" };
     let rank = |share: f64| ((share * reached as f64).ceil() as u64).clamp(1, reached);
     let mut buckets: Vec<(i64, u64)> = Vec::new();
     let (median, p90) = (rank(0.5), rank(0.9));
     let mut taken = 0;
     for wanted in [median, p90] {
         let millis: i64 = query(format!(
-            "SELECT c.{column} - c.created_at FROM cases c WHERE {PERIOD} AND c.{column} IS NOT NULL \
-             ORDER BY c.{column} - c.created_at LIMIT 1 OFFSET $3"
+            "SELECT c.{column} - c.created_at FROM {} WHERE {PERIOD} AND c.{column} IS NOT NULL \
+             ORDER BY c.{column} - c.created_at LIMIT 1 OFFSET $3",
+            dialect.duration_cases(milestone)
         ))
         .bind(from)
         .bind(to)
