@@ -1076,7 +1076,8 @@ async fn reports_add_up(desk: &Desk) {
     let (b, _) = new_case("complaint", Some("north"), "c1@example.com", "И опять опоздал, уже второй раз").await;
     let (c, _) = new_case("complaint", Some("south"), "c2@example.com", "Пицца пришла холодной").await;
     let (idea, _) =
-        new_case("idea", Some("south"), "c3@example.com", "Добавьте, пожалуйста, доставку к определённому времени").await;
+        new_case("idea", Some("south"), "c3@example.com", "Добавьте, пожалуйста, доставку к определённому времени")
+            .await;
     let (praise, _) = new_case("praise", None, "c4@example.com", "Спасибо за быструю доставку!").await;
     // Deadline targets depend on the priority triage chose (and a repeat complainer's is
     // raised): fixed, so the test knows them (a complaint's first response: 2 working hours).

@@ -131,7 +131,11 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         count("reports-complaints", of_kind(now, "complaint"), of_kind(before, "complaint")),
         (
             chrome.t("reports-first-response"),
-            format!("{} / {}", minutes(chrome, now.first_response.median_minutes), minutes(chrome, now.first_response.p90_minutes)),
+            format!(
+                "{} / {}",
+                minutes(chrome, now.first_response.median_minutes),
+                minutes(chrome, now.first_response.p90_minutes)
+            ),
             format!(
                 "{} / {}",
                 minutes(chrome, before.first_response.median_minutes),
@@ -141,8 +145,16 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         ),
         (
             chrome.t("reports-resolution"),
-            format!("{} / {}", minutes(chrome, now.resolution.median_minutes), minutes(chrome, now.resolution.p90_minutes)),
-            format!("{} / {}", minutes(chrome, before.resolution.median_minutes), minutes(chrome, before.resolution.p90_minutes)),
+            format!(
+                "{} / {}",
+                minutes(chrome, now.resolution.median_minutes),
+                minutes(chrome, now.resolution.p90_minutes)
+            ),
+            format!(
+                "{} / {}",
+                minutes(chrome, before.resolution.median_minutes),
+                minutes(chrome, before.resolution.p90_minutes)
+            ),
             String::new(),
         ),
         share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),

@@ -69,12 +69,14 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     to: OffsetDateTime,
 ) -> Result<ReportRows, StoreError> {
     let (from, to) = (millis(from), millis(to));
-    // A case has one mark per milestone and state, so rows are cases.
+    // A case has one mark per milestone and state, so rows are cases. Marks, ratings and
+    // employees are far fewer than cases: SQLite keeps a CROSS JOIN's order, walking them and
+    // looking their cases up (not the period's cases, probing each).
     let breaches: Vec<(String, Option<String>, String, i64, i64)> = query(format!(
         "SELECT c.kind, c.location, m.milestone, CAST(CASE WHEN m.milestone = 'first_response' \
          THEN (CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END) \
          ELSE (CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END) END AS BIGINT), count(*) \
-         FROM deadline_marks m JOIN cases c ON c.id = m.case_id WHERE {PERIOD} AND m.state = 'breached' \
+         FROM deadline_marks m CROSS JOIN cases c WHERE c.id = m.case_id AND {PERIOD} AND m.state = 'breached' \
          GROUP BY 1, 2, 3, 4"
     ))
     .bind(from)
@@ -84,7 +86,7 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     // Ratings given in the period, on whichever case.
     let ratings: Vec<(Option<String>, i64, i64)> = query(
         "SELECT c.location, CAST(r.score AS BIGINT), count(*) FROM ratings r \
-         JOIN cases c ON c.id = r.case_id WHERE r.created_at >= $1 AND r.created_at < $2 GROUP BY 1, 2",
+         CROSS JOIN cases c WHERE c.id = r.case_id AND r.created_at >= $1 AND r.created_at < $2 GROUP BY 1, 2",
     )
     .bind(from)
     .bind(to)
@@ -127,8 +129,8 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     .fetch_all(&mut *conn)
     .await?;
     let employees: Vec<(String, String, i64)> = query(format!(
-        "SELECT e.employee, c.kind, count(*) FROM case_employees e JOIN cases c ON c.id = e.case_id \
-         WHERE {PERIOD} GROUP BY 1, 2"
+        "SELECT e.employee, c.kind, count(*) FROM case_employees e CROSS JOIN cases c \
+         WHERE c.id = e.case_id AND {PERIOD} GROUP BY 1, 2"
     ))
     .bind(from)
     .bind(to)
