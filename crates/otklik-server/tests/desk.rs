@@ -76,6 +76,8 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         ("/locations".into(), EVERYONE),
         ("/reports".into(), &[Role::Admin, Role::Manager]),
         ("/reports?from=2026-01-01&to=2026-12-31".into(), &[Role::Admin, Role::Manager]),
+        ("/reports/summary.csv".into(), &[Role::Admin, Role::Manager]),
+        ("/reports/cases.csv".into(), &[Role::Admin, Role::Manager]),
         ("/cases/new".into(), EVERYONE),
         ("/people".into(), &[Role::Admin]),
         ("/tokens".into(), &[Role::Admin]),

@@ -194,7 +194,7 @@ pub(crate) fn summary_csv(report: &Report) -> String {
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-fn csv_response(name: &str, body: Body) -> Response {
+pub(crate) fn csv_response(name: &str, body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -82,6 +82,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/playbooks", get(admin::playbooks))
         .route("/locations", get(admin::locations).post(admin::create_location))
         .route("/reports", get(reports::dashboard))
+        .route("/reports/summary.csv", get(reports::summary_export))
+        .route("/reports/cases.csv", get(reports::cases_export))
         .route("/locations/match", post(admin::match_location))
         .route("/locations/{slug}", post(admin::change_location))
         .route("/playbooks/check", post(admin::check))

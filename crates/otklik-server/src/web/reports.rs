@@ -3,6 +3,7 @@
 //! numbers one click away, the weak spots, and links to the cases behind and to the CSV exports.
 
 use askama::Template;
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,7 +13,7 @@ use otklik_core::report::{Count, Figures};
 
 use super::desk::{Chrome, page, refused};
 use super::workspace::SignedIn;
-use crate::api::reports::{PeriodQuery, period};
+use crate::api::reports::{PeriodQuery, cases_csv, csv_response, period, summary_csv};
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -276,6 +277,48 @@ pub(super) async fn dashboard(
         chrome,
     };
     page(StatusCode::OK, &page_data)
+}
+
+/// `GET /reports/summary.csv`: the figures as CSV, for a signed-in reader (the API's export
+/// takes a token).
+pub(super) async fn summary_export(
+    State(state): State<AppState>,
+    person: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<PeriodQuery>,
+) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "reports");
+    let actor = session_actor(&person.session);
+    let report = match period(&state, &query) {
+        Ok(period) => state.app.report(&actor, period).await,
+        Err(error) => Err(error),
+    };
+    match report {
+        Ok(report) => {
+            let name = format!("otklik-summary-{}-{}.csv", report.period.from, report.period.to);
+            csv_response(&name, Body::from(summary_csv(&report)))
+        }
+        Err(error) => refused(&chrome, error, None),
+    }
+}
+
+/// `GET /reports/cases.csv`: the period's cases as CSV, streamed, for a signed-in reader.
+pub(super) async fn cases_export(
+    State(state): State<AppState>,
+    person: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<PeriodQuery>,
+) -> Response {
+    let chrome = Chrome::new(&person, &headers, &state, "reports");
+    let actor = session_actor(&person.session);
+    let allowed = state.app.may_see_reports(&actor).and_then(|()| period(&state, &query));
+    match allowed {
+        Ok(period) => {
+            let name = format!("otklik-cases-{}-{}.csv", period.from, period.to);
+            csv_response(&name, cases_csv(state.clone(), actor, period))
+        }
+        Err(error) => refused(&chrome, error, None),
+    }
 }
 
 fn urlencoding(text: &str) -> String {
