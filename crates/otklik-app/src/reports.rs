@@ -3,7 +3,7 @@
 //! (its calendar's time zone). The arithmetic is `otklik_core::report`'s; docs/reports.md
 //! defines each figure.
 
-use otklik_core::report::{Figures, WeakSpot, summarize, weak_spots};
+use otklik_core::report::{Figures, TOPIC_SAMPLE, Topic, WeakSpot, rising_topics, summarize, weak_spots};
 use otklik_core::{Case, Right, in_time_zone};
 use time::{Date, Duration, OffsetDateTime};
 
@@ -50,6 +50,8 @@ pub struct Report {
     pub current: Figures,
     pub previous: Figures,
     pub weak_spots: Vec<WeakSpot>,
+    /// The complaint topics that rose the most against the period before.
+    pub rising_topics: Vec<Topic>,
 }
 
 impl App {
@@ -73,12 +75,16 @@ impl App {
         let (before_from, before_to) = self.bounds(previous_period);
         let rows = self.store.report_rows(from, to).await?;
         let before = self.store.report_rows(before_from, before_to).await?;
+        let sample = TOPIC_SAMPLE as u32;
+        let complaints = self.store.complaint_texts(from, to, sample).await?;
+        let complaints_before = self.store.complaint_texts(before_from, before_to, sample).await?;
         Ok(Report {
             period,
             previous_period,
             current: summarize(&rows, self.iceberg_factor),
             previous: summarize(&before, self.iceberg_factor),
             weak_spots: weak_spots(&rows),
+            rising_topics: rising_topics(&complaints, &complaints_before),
         })
     }
 

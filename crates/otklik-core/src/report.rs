@@ -579,3 +579,216 @@ mod tests {
         assert_eq!(figures.iceberg.silent, 0);
     }
 }
+
+/// How many of a period's complaints (the newest) the rising topics are counted over.
+pub const TOPIC_SAMPLE: usize = 5_000;
+
+/// A complaint topic that rose: a word (stemmed, shown in its commonest form) or a pair of
+/// words in more of this period's complaints than the period before would have it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Topic {
+    /// The words as customers wrote them most often.
+    pub words: String,
+    /// This period's complaints (of those counted) that use it.
+    pub cases: u64,
+    /// The previous period's.
+    pub previous_cases: u64,
+    /// How many more complaints than the previous period's share would give.
+    pub rise: f64,
+    /// Up to ten of this period's complaints that use it, newest first.
+    pub examples: Vec<i64>,
+}
+
+/// Frequent words of four letters or more that say nothing about a topic.
+const TOPIC_STOP_WORDS: &[&str] = &[
+    "этот",
+    "этого",
+    "было",
+    "была",
+    "были",
+    "быть",
+    "очень",
+    "только",
+    "когда",
+    "потому",
+    "чтобы",
+    "который",
+    "которые",
+    "всем",
+    "после",
+    "вчера",
+    "сегодня",
+    "опять",
+    "тоже",
+    "просто",
+    "ваши",
+    "ваша",
+    "ваше",
+    "ваших",
+    "пожалуйста",
+    "спасибо",
+    "здравствуйте",
+    "почему",
+    "сейчас",
+    "есть",
+    "если",
+    "даже",
+    "меня",
+    "мене",
+    "мной",
+    "нами",
+    "вами",
+    "вообще",
+    "цей",
+    "цього",
+    "була",
+    "було",
+    "були",
+    "дуже",
+    "тільки",
+    "коли",
+    "після",
+    "вчора",
+    "сьогодні",
+    "знову",
+    "також",
+    "будь",
+    "ласка",
+    "дякую",
+    "чому",
+    "зараз",
+    "якщо",
+    "навіть",
+    "this",
+    "that",
+    "with",
+    "have",
+    "from",
+    "your",
+    "were",
+    "they",
+    "there",
+    "what",
+    "when",
+    "again",
+    "please",
+    "thanks",
+    "very",
+    "just",
+    "been",
+    "will",
+    "would",
+    "about",
+    "after",
+    "today",
+    "yesterday",
+];
+
+/// The topics of one text: its content words (stemmed) and each pair of neighbours, with the
+/// words as written.
+fn topics_of(text: &str) -> BTreeMap<String, String> {
+    let words: Vec<String> = crate::text::words(text).collect();
+    let ukrainian = crate::text::looks_ukrainian(&words);
+    let kept: Vec<(String, String)> = words
+        .iter()
+        .filter(|word| word.chars().count() >= 4 && !TOPIC_STOP_WORDS.contains(&word.as_str()))
+        .filter(|word| word.chars().any(char::is_alphabetic))
+        .map(|word| (crate::text::stem(word, ukrainian), word.clone()))
+        .collect();
+    let mut topics = BTreeMap::new();
+    for (stem, word) in &kept {
+        topics.entry(stem.clone()).or_insert_with(|| word.clone());
+    }
+    for pair in kept.windows(2) {
+        topics.entry(format!("{} {}", pair[0].0, pair[1].0)).or_insert_with(|| format!("{} {}", pair[0].1, pair[1].1));
+    }
+    topics
+}
+
+/// The complaint topics that rose the most, from this period's and the previous period's
+/// complaint texts (case id, first message; newest first): at least two complaints now, and
+/// more than the previous period's share would give, by how many more.
+pub fn rising_topics(now: &[(i64, String)], before: &[(i64, String)]) -> Vec<Topic> {
+    #[derive(Default)]
+    struct Seen {
+        cases: u64,
+        forms: BTreeMap<String, u64>,
+        examples: Vec<i64>,
+    }
+    let mut current: BTreeMap<String, Seen> = BTreeMap::new();
+    for (id, text) in now {
+        for (topic, form) in topics_of(text) {
+            let seen = current.entry(topic).or_default();
+            seen.cases += 1;
+            *seen.forms.entry(form).or_insert(0) += 1;
+            if seen.examples.len() < 10 {
+                seen.examples.push(*id);
+            }
+        }
+    }
+    let mut previous: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, text) in before {
+        for topic in topics_of(text).into_keys() {
+            *previous.entry(topic).or_insert(0) += 1;
+        }
+    }
+    let (now_n, before_n) = (now.len().max(1) as f64, before.len().max(1) as f64);
+    let mut topics: Vec<Topic> = current
+        .into_iter()
+        .filter(|(_, seen)| seen.cases >= 2)
+        .map(|(topic, seen)| {
+            let previous_cases = previous.get(&topic).copied().unwrap_or(0);
+            let expected = previous_cases as f64 / before_n * now_n;
+            let words =
+                seen.forms.iter().max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0))).map(|(w, _)| w.clone());
+            Topic {
+                words: words.unwrap_or(topic),
+                cases: seen.cases,
+                previous_cases,
+                rise: seen.cases as f64 - expected,
+                examples: seen.examples,
+            }
+        })
+        .filter(|topic| topic.rise >= 1.0)
+        .collect();
+    topics.sort_by(|a, b| {
+        b.rise.total_cmp(&a.rise).then_with(|| b.cases.cmp(&a.cases)).then_with(|| a.words.cmp(&b.words))
+    });
+    // A pair adds nothing when one of its words rose in exactly the same complaints.
+    let mut kept: Vec<Topic> = Vec::new();
+    for topic in topics {
+        let covered = topic.words.contains(' ')
+            && kept.iter().any(|k| k.cases == topic.cases && topic.words.split(' ').any(|w| w == k.words));
+        if !covered {
+            kept.push(topic);
+        }
+        if kept.len() == 10 {
+            break;
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod topic_tests {
+    use super::*;
+
+    #[test]
+    fn a_word_in_more_complaints_than_before_rises_and_a_steady_one_does_not() {
+        let texts =
+            |list: &[&str]| list.iter().enumerate().map(|(n, t)| (n as i64 + 1, (*t).to_owned())).collect::<Vec<_>>();
+        let now = texts(&[
+            "Курьер опоздал на два часа",
+            "Опять опоздал курьер, заказ холодный",
+            "Пицца холодная, курьер опоздал",
+            "Заказ перепутали",
+        ]);
+        let before = texts(&["Курьер был вежлив, но заказ перепутали", "Заказ перепутали снова"]);
+        let topics = rising_topics(&now, &before);
+        assert_eq!(topics[0].words, "опоздал", "{topics:?}");
+        assert_eq!((topics[0].cases, topics[0].previous_cases), (3, 0));
+        assert_eq!(topics[0].examples, [1, 2, 3]);
+        assert!(!topics.iter().any(|t| t.words == "перепутали"), "fell from two in two to one in four");
+        assert!(rising_topics(&[], &before).is_empty());
+    }
+}

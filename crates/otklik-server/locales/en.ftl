@@ -480,3 +480,6 @@ reports-iceberg-by-location = The iceberg by location
 reports-unit-minutes = min
 reports-unit-hours = h
 reports-unit-days = d
+reports-topics = Complaint topics that rose
+reports-no-topics = No complaint topic rose against the period before.
+reports-topics-hint = Complaints in this period that use the words (in the period before). Words are matched in all their forms; each links to its complaints.

@@ -480,3 +480,6 @@ reports-iceberg-by-location = Айсберг по точкам
 reports-unit-minutes = мин
 reports-unit-hours = ч
 reports-unit-days = дн.
+reports-topics = Темы жалоб, которые выросли
+reports-no-topics = Ни одна тема жалоб не выросла по сравнению с прошлым периодом.
+reports-topics-hint = Жалобы этого периода с этими словами (в прошлом периоде). Слова учитываются во всех формах; каждое ведёт к своим жалобам.

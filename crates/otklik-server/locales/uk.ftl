@@ -480,3 +480,6 @@ reports-iceberg-by-location = Айсберг за точками
 reports-unit-minutes = хв
 reports-unit-hours = год
 reports-unit-days = дн.
+reports-topics = Теми скарг, що зросли
+reports-no-topics = Жодна тема скарг не зросла порівняно з минулим періодом.
+reports-topics-hint = Скарги цього періоду з цими словами (у минулому періоді). Слова враховуються в усіх формах; кожне веде до своїх скарг.

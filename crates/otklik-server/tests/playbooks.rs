@@ -1148,6 +1148,11 @@ async fn reports_add_up(desk: &Desk) {
         json!({"factor": 27, "complaints": 3, "silent": 81, "by_location": [
             {"location": "north", "complaints": 2, "silent": 54}, {"location": "south", "complaints": 1, "silent": 27}]})
     );
+    assert_eq!(
+        report["rising_topics"],
+        json!([{"words": "опоздал", "cases": 2, "previous_cases": 0, "rise": 2.0, "examples": [b, a]}]),
+        "one customer's two complaints about lateness; the rest said once"
+    );
     let before = &report["previous"];
     assert_eq!((before["cases"].clone(), before["iceberg"]["silent"].clone()), (json!(1), json!(27)));
     assert_eq!(before["deadlines"]["first_response"]["breached"], 1, "{before}");

@@ -912,6 +912,15 @@ pub trait Store: Send + Sync + 'static {
     /// compensation given in it) that every report is computed from.
     async fn report_rows(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<ReportRows, StoreError>;
 
+    /// The newest `limit` complaints created in `[from, to)` (hidden ones left out): their ids
+    /// and the text each began with, for the rising topics.
+    async fn complaint_texts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError>;
+
     /// Up to `limit` cases created in `[from, to)` with ids above `after`, by id: an export's page.
     async fn export_cases(
         &self,

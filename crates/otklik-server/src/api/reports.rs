@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use otklik_app::reports::{Period, Report};
-use otklik_core::report::{Figures, WeakSpot};
+use otklik_core::report::{Figures, Topic, WeakSpot};
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
@@ -71,6 +71,10 @@ pub struct SummaryView {
     /// Locations, products and employees whose complaint rate, deadline misses or low ratings
     /// stand out against the rest (95 % sure or more), most certain first.
     pub weak_spots: Vec<WeakSpot>,
+    /// The complaint topics (stemmed words and pairs of words) in more of this period's
+    /// complaints than the previous period's share would give, most risen first, with up to ten
+    /// case ids each. Counted over the newest 5,000 complaints of each period.
+    pub rising_topics: Vec<Topic>,
 }
 
 impl From<Report> for SummaryView {
@@ -84,6 +88,7 @@ impl From<Report> for SummaryView {
             current: report.current,
             previous: report.previous,
             weak_spots: report.weak_spots,
+            rising_topics: report.rising_topics,
         }
     }
 }

@@ -30,6 +30,8 @@ struct ReportsPage {
     charts: Vec<Chart>,
     /// (what, where, how sure, link to the cases).
     weak_spots: Vec<(String, String, String, String)>,
+    /// (words, now, before, link to the cases).
+    topics: Vec<(String, u64, u64, String)>,
     /// The period as a query string, for the exports.
     query: String,
 }
@@ -263,6 +265,14 @@ pub(super) async fn dashboard(
             (what, place, sure, format!("/inbox?all=1&{field}={}", urlencoding(&spot.name)))
         })
         .collect();
+    let topics = report
+        .rising_topics
+        .iter()
+        .map(|topic| {
+            let link = format!("/inbox?all=1&kind=complaint&q={}", urlencoding(&topic.words));
+            (topic.words.clone(), topic.cases, topic.previous_cases, link)
+        })
+        .collect();
     let query = format!("from={}&to={}", report.period.from, report.period.to);
     let page_data = ReportsPage {
         language: chrome.language,
@@ -273,6 +283,7 @@ pub(super) async fn dashboard(
         headline: headline(&chrome, now, before),
         charts,
         weak_spots,
+        topics,
         query,
         chrome,
     };

@@ -845,6 +845,26 @@ impl<B: Backend> Store for SqlStore<B> {
         })
     }
 
+    async fn complaint_texts(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut conn = self.backend.read().await?;
+        Ok(query(
+            "SELECT c.id, m.body FROM cases c \
+             JOIN messages m ON m.id = (SELECT min(id) FROM messages WHERE case_id = c.id) \
+             WHERE c.created_at >= $1 AND c.created_at < $2 AND NOT c.hidden AND c.kind = 'complaint' \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT $3",
+        )
+        .bind(millis(from))
+        .bind(millis(to))
+        .bind(i64::from(limit))
+        .fetch_all(&mut conn)
+        .await?)
+    }
+
     async fn export_cases(
         &self,
         from: OffsetDateTime,
