@@ -366,6 +366,11 @@ async fn reports(config: &Config, cases: i64, days: i64, runs: usize, seed: u64)
             let current = otklik_core::report::summarize(&rows, otklik_core::report::ICEBERG_FACTOR);
             let _ = otklik_core::report::summarize(&before, otklik_core::report::ICEBERG_FACTOR);
             let _ = otklik_core::report::weak_spots(&rows);
+            // The rising topics, as the summary counts them.
+            let sample = otklik_core::report::TOPIC_SAMPLE as u32;
+            let now_texts = store.complaint_texts(from, to, sample).await?;
+            let before_texts = store.complaint_texts(from - time::Duration::days(span), from, sample).await?;
+            let _ = otklik_core::report::rising_topics(&now_texts, &before_texts);
             times.push(started.elapsed());
             figures = Some(current.cases);
         }

@@ -11,6 +11,8 @@ CREATE INDEX cases_by_parent ON cases (parent_id) WHERE parent_id IS NOT NULL;
 -- Reports (issue 16): the cases created in a period (exports, breaches); the median and 90th
 -- percentile of response and resolution times, read at their rank from the duration's order.
 CREATE INDEX cases_by_created ON cases (created_at, id);
+-- Repeat complainers: each customer's complaints in time order, covering the period's filter.
+CREATE INDEX cases_complaints_by_customer_time ON cases (customer_id, created_at, hidden) WHERE kind = 'complaint';
 CREATE INDEX cases_first_response_time ON cases ((first_response_at - created_at), created_at, hidden)
     WHERE first_response_at IS NOT NULL;
 CREATE INDEX cases_resolution_time ON cases ((resolved_at - created_at), created_at, hidden)

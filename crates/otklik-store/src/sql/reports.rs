@@ -65,6 +65,7 @@ pub(crate) async fn case_rows<C: Conn + ?Sized>(
 /// complainers, NPS, compensation and employees.
 pub(crate) async fn other_rows<C: Conn + ?Sized>(
     conn: &mut C,
+    dialect: Dialect,
     from: OffsetDateTime,
     to: OffsetDateTime,
 ) -> Result<ReportRows, StoreError> {
@@ -94,16 +95,17 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     .await?;
     // Complaints of the period the customer confirmed fixed and then rated well.
     let recovered_rated_well: i64 = query(format!(
-        "SELECT count(*) FROM cases c JOIN ratings r ON r.case_id = c.id \
-         WHERE {PERIOD} AND c.kind = 'complaint' AND c.status = 'resolved' AND r.score >= 4"
+        "SELECT count(*) FROM ratings r CROSS JOIN cases c \
+         WHERE r.case_id = c.id AND r.score >= 4 AND {PERIOD} AND c.kind = 'complaint' AND c.status = 'resolved'"
     ))
     .bind(from)
     .bind(to)
     .scalar(&mut *conn)
     .await?;
     let repeat_complainers: i64 = query(format!(
-        "SELECT count(*) FROM (SELECT c.customer_id FROM cases c WHERE {PERIOD} AND c.kind = 'complaint' \
-         GROUP BY c.customer_id HAVING count(*) >= 2) repeated"
+        "SELECT count(*) FROM (SELECT c.customer_id FROM {} WHERE {PERIOD} AND c.kind = 'complaint' \
+         GROUP BY c.customer_id HAVING count(*) >= 2) repeated",
+        dialect.cases_by("cases_complaints_by_customer_time")
     ))
     .bind(from)
     .bind(to)
