@@ -73,11 +73,15 @@ impl App {
         let previous_period = period.previous();
         let (from, to) = self.bounds(period);
         let (before_from, before_to) = self.bounds(previous_period);
-        let rows = self.store.report_rows(from, to).await?;
-        let before = self.store.report_rows(before_from, before_to).await?;
+        // The four reads at once (each on its own connections).
         let sample = TOPIC_SAMPLE as u32;
-        let complaints = self.store.complaint_texts(from, to, sample).await?;
-        let complaints_before = self.store.complaint_texts(before_from, before_to, sample).await?;
+        let (rows, before, complaints, complaints_before) = tokio::join!(
+            self.store.report_rows(from, to),
+            self.store.report_rows(before_from, before_to),
+            self.store.complaint_texts(from, to, sample),
+            self.store.complaint_texts(before_from, before_to, sample),
+        );
+        let (rows, before, complaints, complaints_before) = (rows?, before?, complaints?, complaints_before?);
         Ok(Report {
             period,
             previous_period,

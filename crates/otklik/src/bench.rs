@@ -361,15 +361,19 @@ async fn reports(config: &Config, cases: i64, days: i64, runs: usize, seed: u64)
         let mut figures = None;
         for _ in 0..runs {
             let started = Instant::now();
-            let rows = store.report_rows(from, to).await?;
-            let before = store.report_rows(from - time::Duration::days(span), from).await?;
+            // As `App::report` reads them: the four at once.
+            let sample = otklik_core::report::TOPIC_SAMPLE as u32;
+            let earlier = from - time::Duration::days(span);
+            let (rows, before, now_texts, before_texts) = tokio::join!(
+                store.report_rows(from, to),
+                store.report_rows(earlier, from),
+                store.complaint_texts(from, to, sample),
+                store.complaint_texts(earlier, from, sample),
+            );
+            let (rows, before, now_texts, before_texts) = (rows?, before?, now_texts?, before_texts?);
             let current = otklik_core::report::summarize(&rows, otklik_core::report::ICEBERG_FACTOR);
             let _ = otklik_core::report::summarize(&before, otklik_core::report::ICEBERG_FACTOR);
             let _ = otklik_core::report::weak_spots(&rows);
-            // The rising topics, as the summary counts them.
-            let sample = otklik_core::report::TOPIC_SAMPLE as u32;
-            let now_texts = store.complaint_texts(from, to, sample).await?;
-            let before_texts = store.complaint_texts(from - time::Duration::days(span), from, sample).await?;
             let _ = otklik_core::report::rising_topics(&now_texts, &before_texts);
             times.push(started.elapsed());
             figures = Some(current.cases);
