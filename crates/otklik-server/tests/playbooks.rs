@@ -1222,3 +1222,23 @@ async fn reports_add_up_on_postgres() {
     desk.server.abort();
     schema.drop().await;
 }
+
+/// A report reads several things at once; with a pool of one or two connections it still
+/// answers (it never waits for a second connection while holding one).
+#[tokio::test]
+async fn reports_answer_with_the_smallest_pools() {
+    for connections in [1, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("otklik.db").display());
+        let options = OpenOptions { max_connections: connections, ..OpenOptions::default() };
+        let store = otklik_store::open(&url, &options).await.unwrap();
+        let desk = Desk::start(store, Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK))), None).await;
+        desk.submit("complaint", "Курьер опоздал на два часа", false).await;
+        let report =
+            tokio::time::timeout(std::time::Duration::from_secs(20), report_of(&desk, "from=2026-11-23&to=2026-11-23"))
+                .await
+                .unwrap_or_else(|_| panic!("a pool of {connections} waited forever"));
+        assert_eq!(report["current"]["cases"], 1);
+        desk.server.abort();
+    }
+}

@@ -72,6 +72,10 @@ impl Backend for PgBackend {
     async fn read(&self) -> Result<Self::Read, StoreError> {
         Ok(self.pool.acquire().await?)
     }
+
+    fn try_read(&self) -> Option<Self::Read> {
+        self.pool.try_acquire()
+    }
 }
 
 #[async_trait]

@@ -82,6 +82,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
 
     async fn read(&self) -> Result<Self::Read, StoreError>;
 
+    /// A connection for reading if one is free now; none rather than waiting (a caller that
+    /// holds a connection must never wait for another: with a small pool it could wait forever).
+    fn try_read(&self) -> Option<Self::Read>;
+
     /// Begins a write transaction (on SQLite it takes the write lock at once).
     async fn write(&self) -> Result<Self::Write, StoreError>;
 
@@ -839,13 +843,22 @@ impl<B: Backend> Store for SqlStore<B> {
     }
 
     async fn report_rows(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<crate::ReportRows, StoreError> {
-        // Two connections at once: the cases' scans on one, the rest on the other.
-        let (mut cases, mut others) = (self.backend.read().await?, self.backend.read().await?);
-        let (case_rows, other_rows) = tokio::join!(
-            reports::case_rows(&mut cases, B::DIALECT, from, to),
-            reports::other_rows(&mut others, B::DIALECT, from, to)
-        );
-        let (case_rows, other_rows) = (case_rows?, other_rows?);
+        // Two connections at once when two are free: the cases' scans on one, the rest on the
+        // other; else one after the other on one (never waiting for a second while holding one).
+        let mut cases = self.backend.read().await?;
+        let (case_rows, other_rows) = match self.backend.try_read() {
+            Some(mut others) => {
+                let (case_rows, other_rows) = tokio::join!(
+                    reports::case_rows(&mut cases, B::DIALECT, from, to),
+                    reports::other_rows(&mut others, B::DIALECT, from, to)
+                );
+                (case_rows?, other_rows?)
+            }
+            None => (
+                reports::case_rows(&mut cases, B::DIALECT, from, to).await?,
+                reports::other_rows(&mut cases, B::DIALECT, from, to).await?,
+            ),
+        };
         Ok(crate::ReportRows {
             cube: case_rows.cube,
             first_response_minutes: case_rows.first_response_minutes,

@@ -68,6 +68,10 @@ impl Backend for SqliteBackend {
         Ok(self.reader.acquire().await?)
     }
 
+    fn try_read(&self) -> Option<Self::Read> {
+        self.reader.try_acquire()
+    }
+
     async fn write(&self) -> Result<Self::Write, StoreError> {
         // IMMEDIATE takes the write lock now, so a transaction that reads first never finds the
         // intake writer holding it at its first write (which SQLite could only answer with BUSY).
