@@ -1168,7 +1168,9 @@ async fn reports_add_up(desk: &Desk) {
     assert_eq!(empty["current"]["iceberg"]["silent"], 0);
 
     // Refusals, and who may see them.
-    for (query, why) in [("from=2026-11-24&to=2026-11-23", "from after to"), ("from=23.11.2026", "not a day")] {
+    for (query, why) in
+        [("from=2026-11-24&to=2026-11-23", "from after to"), ("from=23.11.2026", "not a day"), ("to=", "blank")]
+    {
         let (status, problem) =
             desk.send(reqwest::Method::GET, &t.manager, &format!("/api/v1/reports/summary?{query}"), None).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {problem}");

@@ -40,7 +40,7 @@ pub(crate) fn period(state: &AppState, query: &PeriodQuery) -> Result<Period, ot
         value
             .as_deref()
             .map(str::trim)
-            .filter(|value| !value.is_empty())
+            // Given but blank is a mistake, not "the default": the caller meant a day.
             .map(|value| {
                 Date::parse(value, &format).map_err(|_| {
                     otklik_app::AppError::Invalid(format!("{field}: `{value}` is not a day like 2026-11-30"))
