@@ -27,6 +27,17 @@ impl App {
         let parent = match parent {
             Some(parent) => {
                 let parent = self.case_state(parent).await?.case;
+                // Only a public comment piles on, and only onto an incident still open: a linked
+                // case has no clock of its own and waits for its parent's answer.
+                if !case.public {
+                    return Err(AppError::Invalid("only a public comment is linked to an incident".into()));
+                }
+                if matches!(parent.status, Status::Resolved | Status::Closed) {
+                    return Err(AppError::Conflict {
+                        detail: format!("{} is {}: link to an open incident", parent.reference(), parent.status),
+                        allowed: Vec::new(),
+                    });
+                }
                 Some((parent.id, parent.reference().to_string()))
             }
             None => None,
@@ -48,8 +59,8 @@ impl App {
     }
 
     async fn join_incident(&self, case: &Case) -> Result<(), AppError> {
-        let since = case.created_at - SAME_POST_WITHIN;
-        let candidates = self.store.pile_on_candidates(case, since).await?;
+        let (since, near) = (case.created_at - SAME_POST_WITHIN, case.created_at - SAME_LOCATION_WITHIN);
+        let candidates = self.store.pile_on_candidates(case, since, near).await?;
         let own = terms(&self.store.case(case.id).await?.messages.first().map(|m| m.body.clone()).unwrap_or_default());
         let recent = |id: i64| id < case.id;
         let parent = candidates.iter().find(|c| c.same_place && recent(c.case_id)).map(|c| c.case_id).or_else(|| {
@@ -63,11 +74,6 @@ impl App {
         });
         let Some(parent) = parent else { return Ok(()) };
         let parent = self.store.case(parent).await?.case;
-        // At one location, only within a few hours: a week-old comment is another incident.
-        let same_place = candidates.iter().any(|c| c.case_id == parent.id && c.same_place);
-        if !same_place && case.created_at - parent.created_at > SAME_LOCATION_WITHIN {
-            return Ok(());
-        }
         let stamp = Stamp { at: self.clock.now(), actor: "triage".into() };
         let reference = case.reference().to_string();
         self.store.link_case(case.id, Some((parent.id, parent.reference().to_string())), &reference, stamp).await?;

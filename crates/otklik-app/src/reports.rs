@@ -12,6 +12,10 @@ use crate::{Actor, App, AppError};
 /// The longest period a report covers.
 pub const MAX_DAYS: i64 = 3_660;
 
+/// The years a report's days may fall in.
+pub const FIRST_YEAR: i32 = 1970;
+pub const LAST_YEAR: i32 = 9000;
+
 /// A period of whole days, `from` to `to` inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -22,6 +26,12 @@ pub struct Period {
 impl Period {
     /// Checks a period asked for: `from` not after `to`, at most `MAX_DAYS` days.
     pub fn new(from: Date, to: Date) -> Result<Period, AppError> {
+        // Days far from now would overflow the arithmetic of the previous period.
+        for (field, day) in [("from", from), ("to", to)] {
+            if !(FIRST_YEAR..=LAST_YEAR).contains(&day.year()) {
+                return Err(AppError::Invalid(format!("{field}: a day from {FIRST_YEAR} to {LAST_YEAR}")));
+            }
+        }
         if from > to {
             return Err(AppError::Invalid(format!("from ({from}) is after to ({to})")));
         }

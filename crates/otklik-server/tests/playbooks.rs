@@ -957,6 +957,10 @@ async fn friends_pile_on(desk: &Desk) {
         );
     }
     assert_ne!(case(other).await["status"], "closed", "not linked: not closed");
+    // Only a public comment is linked, and only to an open incident.
+    assert_eq!(link(other, &first_ref).await.0, StatusCode::CONFLICT, "the incident is closed");
+    let private = desk.submit("complaint", "Курьер опоздал, пишу в личку", false).await;
+    assert_eq!(link(private, &other_ref).await.0, StatusCode::UNPROCESSABLE_ENTITY, "a private case");
 }
 
 async fn submit_comment(desk: &Desk, body: Value) -> (i64, String) {
@@ -1168,9 +1172,13 @@ async fn reports_add_up(desk: &Desk) {
     assert_eq!(empty["current"]["iceberg"]["silent"], 0);
 
     // Refusals, and who may see them.
-    for (query, why) in
-        [("from=2026-11-24&to=2026-11-23", "from after to"), ("from=23.11.2026", "not a day"), ("to=", "blank")]
-    {
+    for (query, why) in [
+        ("from=2026-11-24&to=2026-11-23", "from after to"),
+        ("from=23.11.2026", "not a day"),
+        ("to=", "blank"),
+        ("to=-9999-01-01", "far in the past"),
+        ("from=9999-12-30&to=9999-12-31", "far ahead"),
+    ] {
         let (status, problem) =
             desk.send(reqwest::Method::GET, &t.manager, &format!("/api/v1/reports/summary?{query}"), None).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {problem}");

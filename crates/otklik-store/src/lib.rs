@@ -930,9 +930,14 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Case>, StoreError>;
 
-    /// Open public cases created since `since` that a case may pile on to: under the same post
-    /// at the source, or at the same location.
-    async fn pile_on_candidates(&self, case: &Case, since: OffsetDateTime) -> Result<Vec<PileOnCandidate>, StoreError>;
+    /// Open public cases a case may pile on to: under the same post at the source, created
+    /// since `since`, or at the same location, created since `near`.
+    async fn pile_on_candidates(
+        &self,
+        case: &Case,
+        since: OffsetDateTime,
+        near: OffsetDateTime,
+    ) -> Result<Vec<PileOnCandidate>, StoreError>;
 
     /// Starts an NPS campaign: a request for each of `customers` (each once) and its message
     /// queued on `channel`.

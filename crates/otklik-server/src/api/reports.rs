@@ -49,7 +49,10 @@ pub(crate) fn period(state: &AppState, query: &PeriodQuery) -> Result<Period, ot
             .transpose()
     };
     let to = day("to", &query.to)?.unwrap_or_else(|| state.app.business_today());
-    let from = day("from", &query.from)?.unwrap_or(to - time::Duration::days(DEFAULT_DAYS - 1));
+    let from = match day("from", &query.from)? {
+        Some(from) => from,
+        None => to.checked_sub(time::Duration::days(DEFAULT_DAYS - 1)).unwrap_or(to),
+    };
     Period::new(from, to)
 }
 
@@ -143,7 +146,7 @@ pub(crate) fn summary_csv(report: &Report) -> String {
             let of = |list: &[otklik_core::report::Count]| {
                 list.iter().find(|c| c.key == key).map_or(0, |c| c.cases).to_string()
             };
-            line(section, key.as_deref().unwrap_or(""), of(current), of(previous));
+            line(section, &cell(key.as_deref().unwrap_or("")), of(current), of(previous));
         }
     }
     line(
@@ -190,13 +193,19 @@ pub(crate) fn summary_csv(report: &Report) -> String {
             .iter()
             .find(|b| b.key == granted.key && b.currency == granted.currency)
             .map_or(0, |b| b.amount);
-        line("compensation_amount", &key, granted.amount.to_string(), previous.to_string());
+        line("compensation_amount", &cell(&key), granted.amount.to_string(), previous.to_string());
     }
     line("iceberg", "silent", now.iceberg.silent.to_string(), before.iceberg.silent.to_string());
     for row in &now.iceberg.by_location {
-        line("iceberg_location", row.location.as_deref().unwrap_or(""), row.silent.to_string(), String::new());
+        line("iceberg_location", &cell(row.location.as_deref().unwrap_or("")), row.silent.to_string(), String::new());
     }
     String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// A cell a spreadsheet will not run as a formula: text that begins with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return gets a leading `'` (OWASP's advice for CSV exports).
+pub(crate) fn cell(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 
 pub(crate) fn csv_response(name: &str, body: Body) -> Response {
@@ -283,17 +292,17 @@ pub(crate) fn cases_csv(state: AppState, principal: otklik_app::Actor, period: P
                             case.status.to_string(),
                             case.stage.to_string(),
                             case.priority.to_string(),
-                            case.location.clone().unwrap_or_default(),
-                            case.product.clone().unwrap_or_default(),
-                            case.employees.join("; "),
+                            cell(case.location.as_deref().unwrap_or_default()),
+                            cell(case.product.as_deref().unwrap_or_default()),
+                            cell(&case.employees.join("; ")),
                             case.cause.map(|c| c.to_string()).unwrap_or_default(),
                             case.audience.to_string(),
                             case.sentiment.map(|s| s.to_string()).unwrap_or_default(),
                             case.language.map(|l| l.to_string()).unwrap_or_default(),
                             case.public.to_string(),
                             case.hidden.to_string(),
-                            case.assignee.clone().unwrap_or_default(),
-                            case.tags.join("; "),
+                            cell(case.assignee.as_deref().unwrap_or_default()),
+                            cell(&case.tags.join("; ")),
                             case.customer_id.to_string(),
                         ]);
                     }
@@ -335,4 +344,18 @@ pub async fn cases_export(
     state.app.may_see_reports(&actor)?;
     let name = format!("otklik-cases-{}-{}.csv", period.from, period.to);
     Ok(csv_response(&name, cases_csv(state, actor, period)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_quoted() {
+        for formula in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\tx"] {
+            assert_eq!(cell(formula), format!("'{formula}"));
+        }
+        assert_eq!(cell("Тверская 1"), "Тверская 1");
+        assert_eq!(cell(""), "");
+    }
 }

@@ -837,7 +837,7 @@ impl<B: Backend> Store for SqlStore<B> {
         stamp: Stamp,
     ) -> Result<bool, StoreError> {
         let mut tx = self.backend.write().await?;
-        let changed = pile_ons::link(&mut tx, case_id, parent, reference, &stamp).await?;
+        let changed = pile_ons::link(&mut tx, B::DIALECT, case_id, parent, reference, &stamp).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -911,11 +911,12 @@ impl<B: Backend> Store for SqlStore<B> {
         &self,
         case: &Case,
         since: OffsetDateTime,
+        near: OffsetDateTime,
     ) -> Result<Vec<crate::PileOnCandidate>, StoreError> {
         let mut conn = self.backend.read().await?;
         let (thread_key, source): (Option<String>, String) =
             query("SELECT thread_key, source FROM cases WHERE id = $1").bind(case.id).fetch_one(&mut conn).await?;
-        pile_ons::candidates(&mut conn, case, thread_key.as_deref(), &source, since).await
+        pile_ons::candidates(&mut conn, case, thread_key.as_deref(), &source, since, near).await
     }
 
     async fn move_to_private(&self, case_id: i64, template: &str, stamp: Stamp) -> Result<bool, StoreError> {

@@ -6,6 +6,7 @@
 use otklik_core::Case;
 use time::OffsetDateTime;
 
+use super::Dialect;
 use super::exec::{Conn, query};
 use crate::records::millis;
 use crate::{PileOnCandidate, Stamp, StoreError};
@@ -15,11 +16,22 @@ use crate::{PileOnCandidate, Stamp, StoreError};
 /// incident has one parent.
 pub(crate) async fn link<C: Conn + ?Sized>(
     tx: &mut C,
+    dialect: Dialect,
     case_id: i64,
     parent: Option<(i64, String)>,
     reference: &str,
     stamp: &Stamp,
 ) -> Result<bool, StoreError> {
+    // Both rows locked, in id order, before anything is read: on PostgreSQL two nodes linking
+    // at once (B to A while A to X) then take turns, and the second sees the first's link.
+    if let Dialect::Postgres = dialect {
+        let parent_id = parent.as_ref().map_or(case_id, |(id, _)| *id);
+        let _: Vec<(i64,)> = query("SELECT id FROM cases WHERE id IN ($1, $2) ORDER BY id FOR UPDATE")
+            .bind(case_id)
+            .bind(parent_id)
+            .fetch_all(&mut *tx)
+            .await?;
+    }
     let current: Option<Option<i64>> =
         query("SELECT parent_id FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut *tx).await?;
     let current = current.ok_or(StoreError::NotFound("case"))?;
@@ -84,14 +96,15 @@ pub(crate) async fn link<C: Conn + ?Sized>(
 }
 
 /// Open cases another public case may pile on to: those under the same post (their thread
-/// keys share the part before `#author`), and public ones at the same location, each since
-/// `since`, with the text each began with.
+/// keys share the part before `#author`) since `since`, and public ones at the same location
+/// since `near`, with the text each began with.
 pub(crate) async fn candidates<C: Conn + ?Sized>(
     conn: &mut C,
     case: &Case,
     thread_key: Option<&str>,
     source: &str,
     since: OffsetDateTime,
+    near: OffsetDateTime,
 ) -> Result<Vec<PileOnCandidate>, StoreError> {
     const LIMIT: i64 = 50;
     let mut found = Vec::new();
@@ -115,9 +128,10 @@ pub(crate) async fn candidates<C: Conn + ?Sized>(
         found.extend(rows.into_iter().map(|(case_id, text)| PileOnCandidate { case_id, same_place: true, text }));
     }
     if let Some(location) = &case.location {
-        let rows: Vec<(i64, String)> = query(format!("{base} AND c.location = $3 ORDER BY c.id LIMIT $4"))
+        // The newest first: only the last few hours count at one location.
+        let rows: Vec<(i64, String)> = query(format!("{base} AND c.location = $3 ORDER BY c.id DESC LIMIT $4"))
             .bind(case.id)
-            .bind(millis(since))
+            .bind(millis(near))
             .bind(location)
             .bind(LIMIT)
             .fetch_all(&mut *conn)

@@ -87,7 +87,8 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     // Ratings given in the period, on whichever case.
     let ratings: Vec<(Option<String>, i64, i64)> = query(
         "SELECT c.location, CAST(r.score AS BIGINT), count(*) FROM ratings r \
-         CROSS JOIN cases c WHERE c.id = r.case_id AND r.created_at >= $1 AND r.created_at < $2 GROUP BY 1, 2",
+         CROSS JOIN cases c WHERE c.id = r.case_id AND r.created_at >= $1 AND r.created_at < $2 AND NOT c.hidden \
+         GROUP BY 1, 2",
     )
     .bind(from)
     .bind(to)
@@ -122,7 +123,7 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     // Compensation granted in the period (approved when it was decided, or at once when offered).
     let compensation: Vec<(Option<String>, String, String, i64, i64)> = query(
         "SELECT c.location, k.kind, k.currency, count(*), CAST(sum(k.amount) AS BIGINT) FROM compensations k \
-         JOIN cases c ON c.id = k.case_id WHERE k.status = 'approved' \
+         JOIN cases c ON c.id = k.case_id WHERE k.status = 'approved' AND NOT c.hidden \
          AND coalesce(k.decided_at, k.offered_at) >= $1 AND coalesce(k.decided_at, k.offered_at) < $2 \
          GROUP BY 1, 2, 3",
     )
@@ -201,7 +202,9 @@ async fn percentiles<C: Conn + ?Sized>(
     let (median, p90) = (rank(0.5), rank(0.9));
     let mut taken = 0;
     for wanted in [median, p90] {
-        let millis: i64 = query(format!(
+        // The count came from another statement: a case reopened since may leave the rank
+        // past the end, and the rows not found go to "above".
+        let found: Option<i64> = query(format!(
             "SELECT c.{column} - c.created_at FROM {} WHERE {PERIOD} AND c.{column} IS NOT NULL \
              ORDER BY c.{column} - c.created_at LIMIT 1 OFFSET $3",
             dialect.duration_cases(milestone)
@@ -209,8 +212,9 @@ async fn percentiles<C: Conn + ?Sized>(
         .bind(from)
         .bind(to)
         .bind(wanted as i64 - 1)
-        .scalar(&mut *conn)
+        .scalar_optional(&mut *conn)
         .await?;
+        let Some(millis) = found else { break };
         // The rows up to this rank, at this value: `timing` finds the same ranks again.
         buckets.push((millis.div_euclid(60_000), wanted - taken));
         taken = wanted;
