@@ -61,6 +61,9 @@ impl App {
     async fn join_incident(&self, case: &Case) -> Result<(), AppError> {
         let (since, near) = (case.created_at - SAME_POST_WITHIN, case.created_at - SAME_LOCATION_WITHIN);
         let candidates = self.store.pile_on_candidates(case, since, near).await?;
+        if candidates.is_empty() {
+            return Ok(());
+        }
         let own = terms(&self.store.case(case.id).await?.messages.first().map(|m| m.body.clone()).unwrap_or_default());
         let recent = |id: i64| id < case.id;
         let parent = candidates.iter().find(|c| c.same_place && recent(c.case_id)).map(|c| c.case_id).or_else(|| {
@@ -85,7 +88,7 @@ impl App {
         if message.direction != Direction::Outbound || !message.public {
             return Ok(());
         }
-        for linked in self.store.case(parent).await?.linked {
+        for linked in self.store.linked_cases(parent).await? {
             if matches!(linked.status, Status::Resolved | Status::Closed) || !linked.public {
                 continue;
             }
@@ -101,7 +104,7 @@ impl App {
         if !matches!(parent.status, Status::Resolved | Status::Closed) {
             return Ok(());
         }
-        for linked in self.store.case(parent.id).await?.linked {
+        for linked in self.store.linked_cases(parent.id).await? {
             if matches!(linked.status, Status::Resolved | Status::Closed) {
                 continue;
             }

@@ -220,7 +220,7 @@ impl App {
             due_on: work.due_on,
         };
         // A hidden troll's comment, or a comment linked to its incident's parent, has no clock.
-        let clockless = case.hidden || (case.public && self.store.case(case.id).await?.parent.is_some());
+        let clockless = case.hidden || case.parent_id.is_some();
         let clocks = policy
             .clocks(&facts, now)
             .into_iter()

@@ -142,6 +142,9 @@ pub struct Case {
     pub employees: Vec<String>,
     pub public: bool,
     pub hidden: bool,
+    /// The case of the public incident this one piles on to, if it is linked (it then has no
+    /// clock of its own).
+    pub parent_id: Option<i64>,
     pub external_id: Option<String>,
     pub customer_id: i64,
     /// The secret part of the customer's status link.

@@ -930,6 +930,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Case>, StoreError>;
 
+    /// The cases linked to `parent` (comments on its public incident), oldest first.
+    async fn linked_cases(&self, parent: i64) -> Result<Vec<Case>, StoreError>;
+
     /// Open public cases a case may pile on to: under the same post at the source, created
     /// since `since`, or at the same location, created since `near`.
     async fn pile_on_candidates(

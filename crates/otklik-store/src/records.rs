@@ -32,7 +32,7 @@ pub(crate) const NO_CLOCK: i64 = i64::MAX;
 
 pub(crate) const CASE_COLUMNS: &str = "c.id, c.channel, c.kind, c.cause, c.audience, c.sentiment, c.language, \
      c.priority, c.status, c.stage, c.subject, c.location, c.product, c.assignee, c.public, c.hidden, \
-     c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at, c.due_at";
+     c.parent_id, c.external_id, c.customer_id, c.status_token, c.created_at, c.updated_at, c.due_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CaseRow {
@@ -52,6 +52,7 @@ pub(crate) struct CaseRow {
     assignee: Option<String>,
     public: bool,
     hidden: bool,
+    parent_id: Option<i64>,
     external_id: Option<String>,
     customer_id: i64,
     status_token: String,
@@ -89,6 +90,7 @@ impl CaseRow {
             employees,
             public: self.public,
             hidden: self.hidden,
+            parent_id: self.parent_id,
             external_id: self.external_id,
             customer_id: self.customer_id,
             status_token: self.status_token,

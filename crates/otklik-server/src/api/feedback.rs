@@ -301,7 +301,8 @@ pub async fn move_to_private(
     responses(
         (status = 200, description = "The case, linked", body = CaseView),
         (status = 404, description = "No such case or parent", body = Problem),
-        (status = 409, description = "The parent is linked itself, the case is a parent, or it is linked elsewhere", body = Problem),
+        (status = 409, description = "The parent is linked itself or finished, the case is a parent, or it is linked elsewhere", body = Problem),
+        (status = 422, description = "The body is wrong, or the case is not a public comment", body = Problem),
     )
 )]
 pub async fn link(

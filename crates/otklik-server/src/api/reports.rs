@@ -120,7 +120,7 @@ pub async fn summary(
 }
 
 /// The summary's rows as CSV, one figure per line: `section,key,current,previous`.
-pub(crate) fn summary_csv(report: &Report) -> String {
+fn summary_csv(report: &Report) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let _ = writer.write_record(["section", "key", "current", "previous"]);
     let mut line = |section: &str, key: &str, current: String, previous: String| {
@@ -208,7 +208,7 @@ pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 
-pub(crate) fn csv_response(name: &str, body: Body) -> Response {
+fn csv_response(name: &str, body: Body) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -217,6 +217,30 @@ pub(crate) fn csv_response(name: &str, body: Body) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The figures of the period asked for as a CSV download, for the API and the dashboard.
+pub(crate) async fn summary_file(
+    state: &AppState,
+    actor: &otklik_app::Actor,
+    query: &PeriodQuery,
+) -> Result<Response, otklik_app::AppError> {
+    let report = state.app.report(actor, period(state, query)?).await?;
+    let name = format!("otklik-summary-{}-{}.csv", report.period.from, report.period.to);
+    Ok(csv_response(&name, Body::from(summary_csv(&report))))
+}
+
+/// The cases of the period asked for as a streamed CSV download, refused before the first byte
+/// when the actor may not see reports.
+pub(crate) fn cases_file(
+    state: &AppState,
+    actor: otklik_app::Actor,
+    query: &PeriodQuery,
+) -> Result<Response, otklik_app::AppError> {
+    state.app.may_see_reports(&actor)?;
+    let period = period(state, query)?;
+    let name = format!("otklik-cases-{}-{}.csv", period.from, period.to);
+    Ok(csv_response(&name, cases_csv(state.clone(), actor, period)))
 }
 
 /// The summary as CSV: `section,key,current,previous`, one figure a line.
@@ -234,9 +258,7 @@ pub async fn summary_export(
     principal: Principal,
     Query(query): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let period = period(&state, &query)?;
-    let report = state.app.report(&principal, period).await?;
-    Ok(csv_response(&format!("otklik-summary-{}-{}.csv", period.from, period.to), Body::from(summary_csv(&report))))
+    Ok(summary_file(&state, &principal, &query).await?)
 }
 
 /// The columns of the cases export.
@@ -267,7 +289,7 @@ pub(crate) const CASE_COLUMNS: [&str; 20] = [
 const EXPORT_PAGE: u32 = 2_000;
 
 /// Streams the period's cases as CSV, a page at a time (memory stays flat for a million rows).
-pub(crate) fn cases_csv(state: AppState, principal: otklik_app::Actor, period: Period) -> Body {
+fn cases_csv(state: AppState, principal: otklik_app::Actor, period: Period) -> Body {
     let header = {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let _ = writer.write_record(CASE_COLUMNS);
@@ -338,12 +360,7 @@ pub async fn cases_export(
     principal: Principal,
     Query(query): Query<PeriodQuery>,
 ) -> Result<Response, ApiError> {
-    let period = period(&state, &query)?;
-    let actor: otklik_app::Actor = (*principal).clone();
-    // Refused before the first byte: a reader without the right gets a 403, not an empty file.
-    state.app.may_see_reports(&actor)?;
-    let name = format!("otklik-cases-{}-{}.csv", period.from, period.to);
-    Ok(csv_response(&name, cases_csv(state, actor, period)))
+    Ok(cases_file(&state, principal.0, &query)?)
 }
 
 #[cfg(test)]

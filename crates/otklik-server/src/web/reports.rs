@@ -3,7 +3,6 @@
 //! numbers one click away, the weak spots, and links to the cases behind and to the CSV exports.
 
 use askama::Template;
-use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,8 +11,9 @@ use otklik_core::Language;
 use otklik_core::report::{Count, Figures};
 
 use super::desk::{Chrome, page, refused};
+use super::poster::escape;
 use super::workspace::SignedIn;
-use crate::api::reports::{PeriodQuery, cases_csv, csv_response, period, summary_csv};
+use crate::api::reports::{PeriodQuery, cases_file, period, summary_file};
 use crate::startup::AppState;
 
 #[derive(Template)]
@@ -44,10 +44,6 @@ struct Chart {
     rows: Vec<(String, u64, u64, String)>,
 }
 
-fn xml(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 /// A horizontal bar chart: one bar per row for this period, a thin one for the period before.
 fn bar_chart(title: &str, rows: &[(String, u64, u64, String)]) -> String {
     const WIDTH: u32 = 320;
@@ -59,7 +55,7 @@ fn bar_chart(title: &str, rows: &[(String, u64, u64, String)]) -> String {
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"100%\" role=\"img\" \
          aria-label=\"{}\" class=\"chart\">",
-        xml(title)
+        escape(title)
     );
     for (n, (label, now, before, _)) in rows.iter().enumerate() {
         let y = n as u32 * ROW + 4;
@@ -70,7 +66,7 @@ fn bar_chart(title: &str, rows: &[(String, u64, u64, String)]) -> String {
              <rect x=\"{LABEL}\" y=\"{}\" width=\"{}\" height=\"4\" class=\"bar-before\"/>\
              <text x=\"{}\" y=\"{}\" font-size=\"11\">{now}</text>",
             y + 12,
-            xml(&short),
+            escape(&short),
             scale(*now),
             y + 16,
             scale(*before),
@@ -214,8 +210,8 @@ pub(super) async fn dashboard(
     };
     let to_inbox = |field: &'static str| {
         move |key: &Option<String>| match key {
-            Some(key) => format!("/inbox?all=1&{field}={}", urlencoding(key)),
-            None => "/inbox?all=1".to_owned(),
+            Some(key) => inbox_link(&[(field, key)]),
+            None => inbox_link(&[]),
         }
     };
     let mut charts = Vec::new();
@@ -239,7 +235,7 @@ pub(super) async fn dashboard(
     chart(
         "causes",
         "reports-causes",
-        rows_of(&now.causes, &before.causes, &worded("cause"), &|_| "/inbox?all=1&kind=complaint".into()),
+        rows_of(&now.causes, &before.causes, &worded("cause"), &|_| inbox_link(&[("kind", "complaint")])),
     );
     let iceberg: Vec<Count> =
         now.iceberg.by_location.iter().map(|row| Count { key: row.location.clone(), cases: row.silent }).collect();
@@ -262,14 +258,14 @@ pub(super) async fn dashboard(
                 spot.sure * 100.0
             );
             let field = if spot.dimension == "location" { "location" } else { "q" };
-            (what, place, sure, format!("/inbox?all=1&{field}={}", urlencoding(&spot.name)))
+            (what, place, sure, inbox_link(&[(field, &spot.name)]))
         })
         .collect();
     let topics = report
         .rising_topics
         .iter()
         .map(|topic| {
-            let link = format!("/inbox?all=1&kind=complaint&q={}", urlencoding(&topic.words));
+            let link = inbox_link(&[("kind", "complaint"), ("q", &topic.words)]);
             (topic.words.clone(), topic.cases, topic.previous_cases, link)
         })
         .collect();
@@ -299,16 +295,8 @@ pub(super) async fn summary_export(
     Query(query): Query<PeriodQuery>,
 ) -> Response {
     let chrome = Chrome::new(&person, &headers, &state, "reports");
-    let actor = session_actor(&person.session);
-    let report = match period(&state, &query) {
-        Ok(period) => state.app.report(&actor, period).await,
-        Err(error) => Err(error),
-    };
-    match report {
-        Ok(report) => {
-            let name = format!("otklik-summary-{}-{}.csv", report.period.from, report.period.to);
-            csv_response(&name, Body::from(summary_csv(&report)))
-        }
+    match summary_file(&state, &session_actor(&person.session), &query).await {
+        Ok(file) => file,
         Err(error) => refused(&chrome, error, None),
     }
 }
@@ -321,17 +309,14 @@ pub(super) async fn cases_export(
     Query(query): Query<PeriodQuery>,
 ) -> Response {
     let chrome = Chrome::new(&person, &headers, &state, "reports");
-    let actor = session_actor(&person.session);
-    let allowed = state.app.may_see_reports(&actor).and_then(|()| period(&state, &query));
-    match allowed {
-        Ok(period) => {
-            let name = format!("otklik-cases-{}-{}.csv", period.from, period.to);
-            csv_response(&name, cases_csv(state.clone(), actor, period))
-        }
+    match cases_file(&state, session_actor(&person.session), &query) {
+        Ok(file) => file,
         Err(error) => refused(&chrome, error, None),
     }
 }
 
-fn urlencoding(text: &str) -> String {
-    serde_urlencoded::to_string([("v", text)]).map(|s| s.trim_start_matches("v=").to_owned()).unwrap_or_default()
+/// A link to the inbox, resolved and closed cases included, with these filters.
+fn inbox_link(filters: &[(&str, &str)]) -> String {
+    let pairs: Vec<(&str, &str)> = std::iter::once(("all", "1")).chain(filters.iter().copied()).collect();
+    format!("/inbox?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
 }

@@ -50,6 +50,7 @@ impl Intake {
             employees: Vec::new(),
             public: feedback.public,
             hidden: feedback.hidden,
+            parent_id: None,
             external_id: feedback.external_id.clone(),
             customer_id,
             status_token: self.status_token.clone(),

@@ -180,6 +180,15 @@ pub(crate) struct SqlStore<B> {
     pub(crate) backend: B,
 }
 
+/// The cases linked to `parent` (comments on its public incident), oldest first.
+async fn linked_cases<B: Backend, C: Conn + ?Sized>(conn: &mut C, parent: i64) -> Result<Vec<Case>, StoreError> {
+    let rows: Vec<CaseRow> = query(format!("{} WHERE c.parent_id = $1 ORDER BY c.id", select_case::<B>()))
+        .bind(parent)
+        .fetch_all(conn)
+        .await?;
+    rows.into_iter().map(CaseRow::into_case).collect()
+}
+
 fn select_case<B: Backend>() -> String {
     format!("SELECT {CASE_COLUMNS}, {} FROM cases c", B::DIALECT.case_lists())
 }
@@ -313,21 +322,14 @@ impl<B: Backend> Store for SqlStore<B> {
                 .bind(id)
                 .fetch_all(&mut conn)
                 .await?;
-        let related = |sql: String, id: i64| query(sql).bind(id);
-        let parent_id: Option<i64> =
-            query("SELECT parent_id FROM cases WHERE id = $1").bind(id).scalar(&mut conn).await?;
-        let parent: Option<CaseRow> = match parent_id {
-            Some(parent) => {
-                related(format!("{} WHERE c.id = $1", select_case::<B>()), parent).fetch_optional(&mut conn).await?
-            }
+        let parent = match case.parent_id {
+            Some(parent) => Some(case_in::<B, _>(&mut conn, parent).await?),
             None => None,
         };
-        let linked: Vec<CaseRow> = related(format!("{} WHERE c.parent_id = $1 ORDER BY c.id", select_case::<B>()), id)
-            .fetch_all(&mut conn)
-            .await?;
+        let linked = linked_cases::<B, _>(&mut conn, id).await?;
         Ok(CaseDetail {
-            parent: parent.map(CaseRow::into_case).transpose()?,
-            linked: linked.into_iter().map(CaseRow::into_case).collect::<Result<_, _>>()?,
+            parent,
+            linked,
             case,
             customer,
             messages: messages.into_iter().map(MessageRow::into_message).collect::<Result<_, _>>()?,
@@ -905,6 +907,11 @@ impl<B: Backend> Store for SqlStore<B> {
             .fetch_all(&mut conn)
             .await?;
         rows.into_iter().map(CaseRow::into_case).collect()
+    }
+
+    async fn linked_cases(&self, parent: i64) -> Result<Vec<Case>, StoreError> {
+        let mut conn = self.backend.read().await?;
+        linked_cases::<B, _>(&mut conn, parent).await
     }
 
     async fn pile_on_candidates(
