@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use otklik_app::people::session_actor;
 use otklik_core::Language;
-use otklik_core::report::{Count, Figures};
+use otklik_core::report::{Count, Figures, Timing};
 
 use super::desk::{Chrome, page, refused};
 use super::poster::escape;
@@ -122,40 +122,18 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         };
         (chrome.t(key), percent(a), percent(b), delta)
     };
+    let timing = |key: &str, now: &Timing, before: &Timing| {
+        let both = |t: &Timing| format!("{} / {}", minutes(chrome, t.median_minutes), minutes(chrome, t.p90_minutes));
+        (chrome.t(key), both(now), both(before), String::new())
+    };
     let of_kind = |figures: &Figures, kind: &str| {
         figures.by_kind.iter().find(|c| c.key.as_deref() == Some(kind)).map_or(0, |c| c.cases)
     };
     vec![
         count("reports-cases", now.cases, before.cases),
         count("reports-complaints", of_kind(now, "complaint"), of_kind(before, "complaint")),
-        (
-            chrome.t("reports-first-response"),
-            format!(
-                "{} / {}",
-                minutes(chrome, now.first_response.median_minutes),
-                minutes(chrome, now.first_response.p90_minutes)
-            ),
-            format!(
-                "{} / {}",
-                minutes(chrome, before.first_response.median_minutes),
-                minutes(chrome, before.first_response.p90_minutes)
-            ),
-            String::new(),
-        ),
-        (
-            chrome.t("reports-resolution"),
-            format!(
-                "{} / {}",
-                minutes(chrome, now.resolution.median_minutes),
-                minutes(chrome, now.resolution.p90_minutes)
-            ),
-            format!(
-                "{} / {}",
-                minutes(chrome, before.resolution.median_minutes),
-                minutes(chrome, before.resolution.p90_minutes)
-            ),
-            String::new(),
-        ),
+        timing("reports-first-response", &now.first_response, &before.first_response),
+        timing("reports-resolution", &now.resolution, &before.resolution),
         share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),
         (
             chrome.t("reports-csat"),
