@@ -26,6 +26,14 @@ pub fn line(field: &str, value: Option<String>) -> Result<Option<String>, AppErr
     Ok(Some(trimmed.to_owned()))
 }
 
+/// An e-mail address, trimmed and lowercased as a customer's is; blank becomes absent.
+pub fn email(field: &str, value: Option<String>) -> Result<Option<String>, AppError> {
+    let Some(value) = line(field, value)? else { return Ok(None) };
+    otklik_core::Identity::email(&value)
+        .map(|identity| Some(identity.value))
+        .map_err(|error| AppError::Invalid(format!("{field}: {}", error.reason)))
+}
+
 /// A message text: not blank, at most `MAX_TEXT_CHARS` characters as sent, no control characters but line breaks
 /// and tabs (a NUL or an escape is never typed by a person, and one backend cannot store a NUL).
 pub fn text(field: &str, value: &str) -> Result<String, AppError> {

@@ -8,6 +8,7 @@
 pub mod book;
 mod cases;
 mod customers;
+pub mod digest;
 mod error;
 mod inbound;
 pub mod input;

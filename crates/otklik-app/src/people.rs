@@ -235,7 +235,8 @@ impl App {
         })
     }
 
-    /// Changes a person's role or display name. An admin cannot take the admin role from
+    /// Changes a person's role, display name or e-mail address (where the weekly digest goes).
+    /// An admin cannot take the admin role from
     /// themselves (someone must be left to give it back).
     pub async fn update_person(
         &self,
@@ -243,6 +244,7 @@ impl App {
         username: &str,
         role: Option<Role>,
         display_name: Option<Option<String>>,
+        email: Option<Option<String>>,
     ) -> Result<UserRecord, AppError> {
         actor.require(Right::ManagePeople)?;
         if role.is_some_and(|role| role != Role::Admin) && actor.person.as_deref() == Some(username) {
@@ -258,20 +260,23 @@ impl App {
             Some(name) => Some(input::line("display_name", name)?),
             None => None,
         };
-        let patch = UserPatch { role, display_name, ..UserPatch::default() };
+        let email = email.map(|email| input::email("email", email)).transpose()?;
+        let patch = UserPatch { role, display_name, email, ..UserPatch::default() };
         self.store.update_user(username, &patch).await.map_err(|error| match error {
             StoreError::NotFound(_) => AppError::NotFound(format!("no person `{username}`")),
             other => other.into(),
         })
     }
 
-    /// A person's own choices: the language of their pages (`None`: the browser's) and their
-    /// time zone (an IANA name; `None`: the business's).
+    /// A person's own choices: the language of their pages (`None`: the browser's), their
+    /// time zone (an IANA name; `None`: the business's) and, when given, their e-mail address
+    /// (`Some(None)` removes it).
     pub async fn set_preferences(
         &self,
         actor: &Actor,
         language: Option<Language>,
         time_zone: Option<String>,
+        email: Option<Option<String>>,
     ) -> Result<UserRecord, AppError> {
         let Some(username) = &actor.person else {
             return Err(AppError::Forbidden("only a person has preferences".into()));
@@ -280,7 +285,8 @@ impl App {
             return Err(AppError::Invalid("language: ru, uk or en".into()));
         }
         let time_zone = self.time_zone(time_zone)?;
-        let patch = UserPatch { language: Some(language), time_zone: Some(time_zone), ..UserPatch::default() };
+        let email = email.map(|email| input::email("email", email)).transpose()?;
+        let patch = UserPatch { language: Some(language), time_zone: Some(time_zone), email, ..UserPatch::default() };
         Ok(self.store.update_user(username, &patch).await?)
     }
 

@@ -73,7 +73,7 @@ impl App {
         day.midnight().assume_offset(offset).to_offset(time::UtcOffset::UTC)
     }
 
-    fn bounds(&self, period: Period) -> (OffsetDateTime, OffsetDateTime) {
+    pub(crate) fn bounds(&self, period: Period) -> (OffsetDateTime, OffsetDateTime) {
         (self.day_start(period.from), self.day_start(period.to + Duration::days(1)))
     }
 

@@ -202,8 +202,8 @@ impl Email {
         let to: Mailbox =
             to.parse().map_err(|error| format!("the customer's address `{to}` is not usable: {error}"))?;
         let subject = match &message.subject {
-            // A survey is no answer to anything: its own subject line.
-            Some(subject) if message.survey_id.is_some() => subject.clone(),
+            // A survey or a digest is no answer to anything: its own subject line.
+            Some(subject) if message.case_id.is_none() => subject.clone(),
             Some(subject) if !subject.contains(&message.reference) => {
                 let subject = subject.trim_start_matches("Re: ").trim_start_matches("RE: ");
                 format!("Re: {subject} [{}]", message.reference)
@@ -233,6 +233,8 @@ impl Email {
         // An acknowledgement is automatic: other robots must not answer it.
         if message.template.ends_with(".received") {
             builder = builder.header(AutoSubmitted("auto-replied".into()));
+        } else if message.template == DIGEST_TEMPLATE {
+            builder = builder.header(AutoSubmitted("auto-generated".into()));
         }
         let html = html_of(&message.text);
         builder
@@ -647,23 +649,33 @@ fn without_quote(text: &str) -> String {
 }
 
 /// The HTML part of an answer: the text escaped, paragraphs kept, links made links.
+/// The template key of the weekly digest to managers: sent by Otklik itself, never a reply.
+const DIGEST_TEMPLATE: &str = "digest.weekly";
+
 fn html_of(text: &str) -> String {
     let escape =
         |text: &str| text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
     let mut body = String::new();
     for paragraph in text.split("\n\n") {
-        let words: Vec<String> = paragraph
-            .split(' ')
-            .map(|word| {
-                if word.starts_with("https://") || word.starts_with("http://") {
-                    let link = escape(word);
-                    format!("<a href=\"{link}\">{link}</a>")
-                } else {
-                    escape(word)
-                }
+        // Word by word on each line, so a link at a line's end stays the link alone.
+        let lines: Vec<String> = paragraph
+            .lines()
+            .map(|line| {
+                let words: Vec<String> = line
+                    .split(' ')
+                    .map(|word| {
+                        if word.starts_with("https://") || word.starts_with("http://") {
+                            let link = escape(word);
+                            format!("<a href=\"{link}\">{link}</a>")
+                        } else {
+                            escape(word)
+                        }
+                    })
+                    .collect();
+                words.join(" ")
             })
             .collect();
-        body.push_str(&format!("<p>{}</p>\n", words.join(" ").replace('\n', "<br>\n")));
+        body.push_str(&format!("<p>{}</p>\n", lines.join("<br>\n")));
     }
     format!("<!doctype html>\n<html><body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}</body></html>\n")
 }
@@ -823,6 +835,35 @@ Content-Type: text/plain; charset=utf-8\r\n\r\nStill cold.\r\n\r\nOn Mon, Suppor
         assert!(mail.contains("Subject: One question about us\r\n"), "{mail}");
         assert!(mail.contains("Message-ID: <otklik.NPS-7.43@zerno.example>"), "{mail}");
         assert!(!mail.contains("In-Reply-To") && !mail.contains("References"), "{mail}");
+    }
+
+    #[test]
+    fn a_digest_has_its_own_subject_is_marked_automatic_and_links_each_case() {
+        let digest = Rendered {
+            outbox_id: 44,
+            case_id: None,
+            survey_id: None,
+            reference: "DIGEST-2026-11-23".into(),
+            channel: Channel::Email,
+            template: DIGEST_TEMPLATE.into(),
+            language: otklik_core::Language::En,
+            text:
+                "Three cases worth reading\n- OT-2026-000001 · late\n  https://otklik.example/cases/1\n- OT-2026-000002"
+                    .into(),
+            to: Some("boris@example.test".into()),
+            subject: Some("Otklik: the week of 2026-11-23 to 2026-11-29".into()),
+            thread: None,
+            in_reply_to: None,
+            asks: crate::Ask::Nothing,
+        };
+        let mail = String::from_utf8(driver().compose(&digest).unwrap().formatted()).unwrap();
+        assert!(mail.contains("Subject: Otklik: the week of 2026-11-23 to 2026-11-29\r\n"), "{mail}");
+        assert!(mail.contains("Auto-Submitted: auto-generated"), "{mail}");
+        let html = html_of(&digest.text);
+        assert!(
+            html.contains("<a href=\"https://otklik.example/cases/1\">https://otklik.example/cases/1</a><br>"),
+            "{html}"
+        );
     }
 
     #[tokio::test]

@@ -170,9 +170,34 @@ impl Runner {
         let today = self.state.app.workflow.deadlines.calendar.local(now).date();
         let (reminded, escalated) = self.state.app.store.chase_overdue_tasks(today, now, TASK_ESCALATION_AFTER).await?;
         pass.marks += (reminded + escalated) as usize;
+        self.weekly_digest(now).await;
         self.deliver(now, &mut pass).await?;
         self.notify_subscribers(now, &mut pass).await?;
         Ok(pass)
+    }
+
+    /// Last week's digest to the managers, once its Monday morning has come (recorded once,
+    /// whichever node gets there first). A failure is logged and tried again next pass.
+    async fn weekly_digest(&self, now: OffsetDateTime) {
+        let app = &self.state.app;
+        let sent = match app.digest_due(now).await {
+            Ok(Some(period)) => {
+                let url = app.public_url().to_owned();
+                app.send_weekly_digest(period, |digest, language| {
+                    crate::web::reports::digest_text(digest, language, &url)
+                })
+                .await
+            }
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        match sent {
+            Ok(sent) if sent.digest_id.is_some() => {
+                tracing::info!(readers = sent.readers, letters = sent.letters, "weekly digest sent");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "cannot send the weekly digest; will retry"),
+        }
     }
 
     /// Sends whatever the outbox holds that is due now (a bench times this).
@@ -404,6 +429,9 @@ impl Runner {
     /// of what they wrote), their name, the case reference and status link, their address on the
     /// channel and the conversation it continues.
     async fn render(&self, message: &OutboxMessage) -> Result<Rendered, StoreError> {
+        if let (Some(digest_id), Some(user_id)) = (message.digest_id, message.user_id) {
+            return self.render_digest(message, digest_id, user_id).await;
+        }
         let Some(case_id) = message.case_id else { return self.render_survey(message).await };
         let detail = self.state.app.store.case(case_id).await?;
         let language = otklik_app::customer_language(&detail.customer, &detail.case);
@@ -488,6 +516,34 @@ impl Runner {
             thread: None,
             in_reply_to: None,
             asks: Ask::Recommendation,
+        })
+    }
+
+    /// A weekly digest's letter to a person: written in their language when it was recorded;
+    /// addressed to their e-mail address as it is now.
+    async fn render_digest(
+        &self,
+        message: &OutboxMessage,
+        digest_id: i64,
+        user_id: i64,
+    ) -> Result<Rendered, StoreError> {
+        let digest = self.state.app.store.digest(digest_id).await?;
+        let reader = self.state.app.store.user(user_id).await?;
+        let language = otklik_app::digest::reader_language(&reader);
+        Ok(Rendered {
+            outbox_id: message.id,
+            case_id: None,
+            survey_id: None,
+            reference: format!("DIGEST-{}", digest.from),
+            channel: message.channel,
+            template: message.template.clone(),
+            language,
+            text: message.body.clone().unwrap_or_default(),
+            to: reader.email.filter(|_| reader.active),
+            subject: Some(crate::web::reports::digest_subject(language, digest.from, digest.to)),
+            thread: None,
+            in_reply_to: None,
+            asks: Ask::Nothing,
         })
     }
 

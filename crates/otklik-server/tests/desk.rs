@@ -18,6 +18,7 @@ on_both_backends!(
     a_flagged_reply_goes_only_with_an_override_that_is_recorded,
     the_inbox_queues_filter_and_the_stream_tells_of_a_new_case,
     a_signed_in_person_is_not_held_to_the_anonymous_limit,
+    a_person_gives_an_email_address_for_the_digest,
 );
 
 const EVERYONE: &[Role] = &[Role::Admin, Role::Manager, Role::Agent, Role::Executor, Role::Sales];
@@ -124,10 +125,18 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         ("/locations".into(), vec![("slug", "center"), ("name", "Центр")], &[Role::Admin, Role::Manager]),
         ("/locations/center".into(), vec![("what", "close")], &[Role::Admin, Role::Manager]),
         ("/people".into(), vec![("username", "new-person"), ("role", "agent")], &[Role::Admin]),
-        ("/people/olga".into(), vec![("what", "save"), ("role", "agent"), ("display_name", "Ольга")], &[Role::Admin]),
+        (
+            "/people/olga".into(),
+            vec![("what", "save"), ("role", "agent"), ("display_name", "Ольга"), ("email", "olga@example.com")],
+            &[Role::Admin],
+        ),
         ("/tokens".into(), vec![("name", "site"), ("role", "intake")], &[Role::Admin]),
         ("/tokens/1/revoke".into(), vec![], &[Role::Admin]),
-        ("/settings".into(), vec![("language", "uk"), ("time_zone", "Europe/Kyiv")], EVERYONE),
+        (
+            "/settings".into(),
+            vec![("language", "uk"), ("time_zone", "Europe/Kyiv"), ("email", "me@example.com")],
+            EVERYONE,
+        ),
     ];
     for (path, fields, allowed) in &forms {
         let nobody = app.form(None, path, fields, Some("forged")).await;
@@ -329,5 +338,35 @@ async fn a_signed_in_person_is_not_held_to_the_anonymous_limit(db: Db) {
         throttled |= app.page(Some(&forged), "/inbox").await.status() == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(throttled, "a cookie that names no session is anonymous");
+    app.finish().await;
+}
+
+/// A person's e-mail address (where the weekly digest goes) is theirs to set in the settings,
+/// and an admin's on the people page; a malformed one is refused and changes nothing.
+async fn a_person_gives_an_email_address_for_the_digest(db: Db) {
+    let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
+    let admin = app.person("boss", Role::Admin).await;
+    let manager = app.person("mila", Role::Manager).await;
+    let email = |name: &'static str| {
+        let store = app.store.clone();
+        async move { store.user_by_name(name).await.unwrap().unwrap().email }
+    };
+    let saved =
+        app.form(Some(&manager), "/settings", &[("language", "en"), ("email", " Mila@Example.COM ")], None).await;
+    assert_eq!((saved.status(), location(&saved)), (StatusCode::SEE_OTHER, "/settings?saved=1".into()));
+    assert_eq!(email("mila").await.as_deref(), Some("mila@example.com"));
+    let page = app.page(Some(&manager), "/settings").await.text().await.unwrap();
+    assert!(page.contains("value=\"mila@example.com\""), "{page}");
+    let refused = app.form(Some(&manager), "/settings", &[("email", "mila at example")], None).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("email:"));
+    assert_eq!(email("mila").await.as_deref(), Some("mila@example.com"), "unchanged");
+    // The admin changes it on the people page, then clears it.
+    let fields = [("what", "save"), ("role", "manager"), ("display_name", "Мила"), ("email", "m@example.org")];
+    assert_eq!(app.form(Some(&admin), "/people/mila", &fields, None).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(email("mila").await.as_deref(), Some("m@example.org"));
+    let fields = [("what", "save"), ("role", "manager"), ("display_name", "Мила"), ("email", "")];
+    assert_eq!(app.form(Some(&admin), "/people/mila", &fields, None).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(email("mila").await, None);
     app.finish().await;
 }

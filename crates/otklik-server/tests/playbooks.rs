@@ -1252,3 +1252,126 @@ async fn reports_answer_with_the_smallest_pools() {
         desk.server.abort();
     }
 }
+
+/// Whatever the e-mail channel is handed, kept for the test to read.
+#[derive(Default)]
+struct MailBag(Mutex<Vec<otklik_channels::Rendered>>);
+
+#[async_trait::async_trait]
+impl otklik_channels::Outbound for MailBag {
+    fn channels(&self) -> Vec<otklik_core::Channel> {
+        vec![otklik_core::Channel::Email]
+    }
+
+    async fn deliver(&self, message: &otklik_channels::Rendered) -> Result<otklik_channels::Sent, String> {
+        self.0.lock().unwrap().push(message.clone());
+        Ok(otklik_channels::Sent::Delivered)
+    }
+}
+
+/// Last week's digest goes out on Monday from 08:00 business time, once however many passes
+/// (or nodes) ask: an e-mail to each manager with an address, in their language, and a notice
+/// in every manager's workspace.
+async fn the_weekly_digest_goes_out_once(desk: &Desk, store: &Arc<dyn Store>) {
+    let t = &desk.tokens;
+    // Last week (23–29 November): two complaints, one urgent and late, and a question.
+    let late = desk.submit("complaint", "Курьер опоздал на три часа, заказ 5512 пришёл холодным", false).await;
+    desk.send(
+        reqwest::Method::PATCH,
+        &t.agent,
+        &format!("/api/v1/feedback/{late}"),
+        Some(json!({"priority": "urgent"})),
+    )
+    .await;
+    desk.submit("complaint", "Грубый кассир на Тверской", false).await;
+    desk.submit("question", "Во сколько вы открываетесь?", false).await;
+    let patch = otklik_store::UserPatch {
+        language: Some(Some(otklik_core::Language::En)),
+        email: Some(Some("boris@example.com".into())),
+        ..otklik_store::UserPatch::default()
+    };
+    store.update_user("boris", &patch).await.unwrap();
+    store.create_user("olga", None, Role::Admin, "unused", MONDAY_10_MSK).await.unwrap();
+    let patch = otklik_store::UserPatch { language: Some(Some(otklik_core::Language::Uk)), ..Default::default() };
+    store.update_user("olga", &patch).await.unwrap();
+    let bag = Arc::new(MailBag::default());
+    let runner = desk.runner.clone().with_outbound(bag.clone());
+    let week = time::macros::date!(2026 - 11 - 23);
+
+    // Sunday evening and Monday before 08:00 in Moscow: not yet.
+    for at in [datetime!(2026-11-29 20:00 UTC), datetime!(2026-11-30 04:59 UTC)] {
+        desk.clock.set(at);
+        runner.pass().await.unwrap();
+        assert!(!store.digest_recorded(week).await.unwrap(), "no digest at {at}");
+    }
+    // Monday 08:00 in Moscow: two passes at once, then another: one digest.
+    desk.clock.set(datetime!(2026-11-30 05:00 UTC));
+    let (first, second) = tokio::join!(runner.pass(), runner.pass());
+    first.unwrap();
+    second.unwrap();
+    runner.pass().await.unwrap();
+    assert!(store.digest_recorded(week).await.unwrap());
+    let letters = bag.0.lock().unwrap().clone();
+    assert_eq!(letters.len(), 1, "one letter, to the one manager with an address: {letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter.to.as_deref(), Some("boris@example.com"));
+    assert_eq!(letter.language, otklik_core::Language::En);
+    assert_eq!(letter.subject.as_deref(), Some("Otklik: the week of 2026-11-23 to 2026-11-29"));
+    assert_eq!(letter.template, "digest.weekly");
+    let late_ref = case_of(desk, late).await["reference"].as_str().unwrap().to_owned();
+    for words in ["Complaints: 2 (0, +2)", "Cases: 3 (0, +3)", "Weak spots", "Three cases worth reading"] {
+        assert!(letter.text.contains(words), "`{words}` missing from:\n{}", letter.text);
+    }
+    // The urgent complaint is the first worth reading, with a link to it.
+    let first_case = letter.text.lines().find(|line| line.starts_with("- OT-")).unwrap();
+    assert!(first_case.starts_with(&format!("- {late_ref} · Курьер опоздал на три часа")), "{}", letter.text);
+    assert!(first_case.ends_with("(deadline missed, urgent)"), "{}", letter.text);
+    assert!(letter.text.contains(&format!("/cases/{late}")), "{}", letter.text);
+    assert!(letter.text.contains("/reports?from=2026-11-23&to=2026-11-29"), "{}", letter.text);
+    // Each manager finds the notice in their language; the agent finds none.
+    let notices = |token: &str| {
+        let token = token.to_owned();
+        async move {
+            let found = desk.get(&token, "/api/v1/notifications").await;
+            found.as_array().unwrap().iter().filter(|n| n["what"] == "weekly_digest").cloned().collect::<Vec<_>>()
+        }
+    };
+    let boris = notices(&t.manager).await;
+    assert_eq!(boris.len(), 1, "{boris:?}");
+    assert!(boris[0]["body"].as_str().unwrap().starts_with("Weekly digest for 2026-11-23 to 2026-11-29: 2 complaints"));
+    assert!(notices(&t.agent).await.is_empty());
+    let olga_token = {
+        let (token, digest) = mint_token();
+        store.create_token("olga", Role::Admin, Some("olga"), &digest, MONDAY_10_MSK).await.unwrap();
+        token
+    };
+    let olga = notices(&olga_token).await;
+    assert_eq!(olga.len(), 1);
+    assert!(olga[0]["body"].as_str().unwrap().starts_with("Зведення за тиждень"), "{olga:?}");
+
+    // The next Monday, the next week's digest: nothing happened, and it says so.
+    desk.clock.set(datetime!(2026-12-07 06:00 UTC));
+    runner.pass().await.unwrap();
+    let letters = bag.0.lock().unwrap().clone();
+    assert_eq!(letters.len(), 2);
+    assert!(letters[1].text.contains("No complaints this week."), "{}", letters[1].text);
+}
+
+#[tokio::test]
+async fn the_weekly_digest_goes_out_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let desk = Desk::start(store.clone(), Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK))), None).await;
+    the_weekly_digest_goes_out_once(&desk, &store).await;
+    desk.server.abort();
+}
+
+#[tokio::test]
+async fn the_weekly_digest_goes_out_once_on_postgres() {
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
+    let store: Arc<dyn Store> = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    let desk = Desk::start(store.clone(), Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK))), None).await;
+    the_weekly_digest_goes_out_once(&desk, &store).await;
+    desk.server.abort();
+    schema.drop().await;
+}

@@ -147,6 +147,8 @@ pub struct UserRecord {
     pub language: Option<otklik_core::Language>,
     /// The IANA time zone they read times in; the business's when none.
     pub time_zone: Option<String>,
+    /// Where their e-mail (the weekly digest) goes; none: only the workspace.
+    pub email: Option<String>,
 }
 
 /// A signed-in person's session, found by the digest of their cookie's secret.
@@ -262,6 +264,9 @@ pub struct OutboxMessage {
     pub case_id: Option<i64>,
     /// The NPS request it carries, for a survey.
     pub survey_id: Option<i64>,
+    /// The weekly digest it carries, and the person it is for (`user_id`).
+    pub digest_id: Option<i64>,
+    pub user_id: Option<i64>,
     /// The template the step emits (`complaint.apology`, …).
     pub template: String,
     pub channel: Channel,
@@ -362,6 +367,37 @@ pub struct UserPatch {
     pub display_name: Option<Option<String>>,
     pub language: Option<Option<otklik_core::Language>>,
     pub time_zone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+}
+
+/// A weekly digest's word to one person: the notice in their workspace, and, when `email`, the
+/// letter queued on e-mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestLetter {
+    pub user_id: i64,
+    pub username: String,
+    pub email: bool,
+    pub body: String,
+    pub notice: String,
+}
+
+/// A complaint worth a manager's reading, and why: its clocks breached and its lowest rating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorthReading {
+    pub case: Case,
+    pub breaches: u32,
+    pub lowest_rating: Option<u8>,
+    /// The words the case began with.
+    pub text: String,
+}
+
+/// A weekly digest as recorded: the business days it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DigestRecord {
+    pub id: i64,
+    pub from: time::Date,
+    pub to: time::Date,
+    pub created_at: OffsetDateTime,
 }
 
 /// What the deadline watch found on a case.
@@ -929,6 +965,35 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Case>, StoreError>;
+
+    /// Up to `limit` complaints created in `[from, to)` worth a manager's reading: the most
+    /// clocks breached, then the most urgent, then the lowest rated (hidden and linked ones left
+    /// out).
+    async fn worth_reading(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<WorthReading>, StoreError>;
+
+    /// Whether the weekly digest starting on `from` was recorded (by any node).
+    async fn digest_recorded(&self, from: time::Date) -> Result<bool, StoreError>;
+
+    /// Records the weekly digest of `from`–`to` once, queueing its letters on e-mail and its
+    /// notices in the workspace in the same transaction; `None` when it was recorded already.
+    async fn record_digest(
+        &self,
+        from: time::Date,
+        to: time::Date,
+        letters: &[DigestLetter],
+        at: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError>;
+
+    /// A recorded digest; `NotFound` when there is none with that id.
+    async fn digest(&self, id: i64) -> Result<DigestRecord, StoreError>;
+
+    /// A person by id; `NotFound` when there is none.
+    async fn user(&self, id: i64) -> Result<UserRecord, StoreError>;
 
     /// The cases linked to `parent` (comments on its public incident), oldest first.
     async fn linked_cases(&self, parent: i64) -> Result<Vec<Case>, StoreError>;

@@ -287,11 +287,12 @@ pub(crate) struct UserRow {
     active: bool,
     language: Option<String>,
     time_zone: Option<String>,
+    email: Option<String>,
 }
 
 /// The columns of `UserRow`, from `users u`.
 pub(crate) const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.role, u.password_hash, u.active, u.language, u.time_zone";
+    "u.id, u.username, u.display_name, u.role, u.password_hash, u.active, u.language, u.time_zone, u.email";
 
 impl UserRow {
     pub(crate) fn into_record(self) -> Result<crate::UserRecord, StoreError> {
@@ -302,6 +303,7 @@ impl UserRow {
             active: self.active,
             language: optional_word(self.language)?,
             time_zone: self.time_zone,
+            email: self.email,
             role: word(&self.role)?,
             password_hash: self.password_hash,
         })

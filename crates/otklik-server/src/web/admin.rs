@@ -29,6 +29,7 @@ struct PeoplePage {
 struct PersonRow {
     username: String,
     display_name: String,
+    email: String,
     role: String,
     active: bool,
 }
@@ -50,6 +51,7 @@ async fn people_page(state: &AppState, chrome: Chrome, actor: &Actor, link: Opti
         .into_iter()
         .map(|p| PersonRow {
             display_name: p.display_name.unwrap_or_default(),
+            email: p.email.unwrap_or_default(),
             role: p.role.to_string(),
             active: p.active,
             username: p.username,
@@ -101,6 +103,7 @@ pub(super) struct PersonForm {
     what: String,
     role: Option<String>,
     display_name: Option<String>,
+    email: Option<String>,
 }
 
 /// `POST /people/{username}`: changes a person.
@@ -118,7 +121,8 @@ pub(super) async fn change_person(
         "save" => match word::<Role>("role", form.role.clone()) {
             Ok(role) => {
                 let name = form.display_name.clone().map(|n| given(Some(n)));
-                state.app.update_person(&actor, &username, role, name).await.map(|_| None)
+                let email = form.email.clone().map(|e| given(Some(e)));
+                state.app.update_person(&actor, &username, role, name, email).await.map(|_| None)
             }
             Err(error) => Err(error),
         },

@@ -70,6 +70,15 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// The text of `key` with several arguments.
+    pub(crate) fn tn(&self, key: &str, values: &[(&str, &str)]) -> String {
+        let mut args = FluentArgs::new();
+        for (name, value) in values {
+            args.set(*name, (*value).to_owned());
+        }
+        self.format(key, Some(&args))
+    }
+
     fn format(&self, key: &str, args: Option<&FluentArgs>) -> String {
         let bundle = &bundles()[&self.0];
         let Some(pattern) = bundle.get_message(key).and_then(|message| message.value()) else {

@@ -12,7 +12,7 @@ mod desk;
 mod i18n;
 mod inbox;
 pub(crate) mod poster;
-mod reports;
+pub(crate) mod reports;
 mod settings;
 mod status;
 mod work;

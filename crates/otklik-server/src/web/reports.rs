@@ -6,11 +6,13 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use otklik_app::digest::{Digest, DigestText};
 use otklik_app::people::session_actor;
-use otklik_core::Language;
-use otklik_core::report::{Count, Figures, Timing};
+use otklik_core::report::{Count, Figures, Timing, WeakSpot};
+use otklik_core::{Language, Priority};
 
 use super::desk::{Chrome, page, refused};
+use super::i18n::Tr;
 use super::poster::escape;
 use super::workspace::SignedIn;
 use crate::api::reports::{PeriodQuery, cases_file, period, summary_file};
@@ -99,12 +101,12 @@ fn percent(value: Option<f64>) -> String {
     value.map(|v| format!("{:.0} %", v * 100.0)).unwrap_or_else(|| "—".into())
 }
 
-fn minutes(chrome: &Chrome, value: Option<i64>) -> String {
+fn minutes(tr: &Tr, value: Option<i64>) -> String {
     match value {
         None => "—".into(),
-        Some(m) if m < 120 => format!("{m} {}", chrome.t("reports-unit-minutes")),
-        Some(m) if m < 48 * 60 => format!("{:.1} {}", m as f64 / 60.0, chrome.t("reports-unit-hours")),
-        Some(m) => format!("{:.1} {}", m as f64 / 1440.0, chrome.t("reports-unit-days")),
+        Some(m) if m < 120 => format!("{m} {}", tr.t("reports-unit-minutes")),
+        Some(m) if m < 48 * 60 => format!("{:.1} {}", m as f64 / 60.0, tr.t("reports-unit-hours")),
+        Some(m) => format!("{:.1} {}", m as f64 / 1440.0, tr.t("reports-unit-days")),
     }
 }
 
@@ -113,18 +115,19 @@ fn change(now: f64, before: f64) -> String {
     if delta.abs() < 1e-9 { "=".into() } else { format!("{delta:+.0}") }
 }
 
-fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, String, String, String)> {
-    let count = |key: &str, a: u64, b: u64| (chrome.t(key), a.to_string(), b.to_string(), change(a as f64, b as f64));
+/// The headline figures: (what, this period, the period before, the change).
+fn headline(tr: &Tr, now: &Figures, before: &Figures) -> Vec<(String, String, String, String)> {
+    let count = |key: &str, a: u64, b: u64| (tr.t(key), a.to_string(), b.to_string(), change(a as f64, b as f64));
     let share = |key: &str, a: Option<f64>, b: Option<f64>| {
         let delta = match (a, b) {
             (Some(a), Some(b)) => change(a * 100.0, b * 100.0),
             _ => String::new(),
         };
-        (chrome.t(key), percent(a), percent(b), delta)
+        (tr.t(key), percent(a), percent(b), delta)
     };
     let timing = |key: &str, now: &Timing, before: &Timing| {
-        let both = |t: &Timing| format!("{} / {}", minutes(chrome, t.median_minutes), minutes(chrome, t.p90_minutes));
-        (chrome.t(key), both(now), both(before), String::new())
+        let both = |t: &Timing| format!("{} / {}", minutes(tr, t.median_minutes), minutes(tr, t.p90_minutes));
+        (tr.t(key), both(now), both(before), String::new())
     };
     let of_kind = |figures: &Figures, kind: &str| {
         figures.by_kind.iter().find(|c| c.key.as_deref() == Some(kind)).map_or(0, |c| c.cases)
@@ -136,13 +139,13 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         timing("reports-resolution", &now.resolution, &before.resolution),
         share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),
         (
-            chrome.t("reports-csat"),
+            tr.t("reports-csat"),
             now.csat.average.map(|a| format!("{a:.2}")).unwrap_or_else(|| "—".into()),
             before.csat.average.map(|a| format!("{a:.2}")).unwrap_or_else(|| "—".into()),
             String::new(),
         ),
         (
-            chrome.t("reports-nps"),
+            tr.t("reports-nps"),
             now.nps.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into()),
             before.nps.score.map(|s| format!("{s:.0}")).unwrap_or_else(|| "—".into()),
             String::new(),
@@ -156,6 +159,96 @@ fn headline(chrome: &Chrome, now: &Figures, before: &Figures) -> Vec<(String, St
         count("reports-referrals-won", now.referrals.won, before.referrals.won),
         count("reports-iceberg", now.iceberg.silent, before.iceberg.silent),
     ]
+}
+
+/// A weak spot in words: (what stands out, where, how sure).
+fn weak_spot_words(tr: &Tr, spot: &WeakSpot) -> (String, String, String) {
+    let what = tr.t(&format!("reports-weak-{}", spot.measure));
+    let place = format!("{} · {}", tr.t(&format!("reports-dimension-{}", spot.dimension)), spot.name);
+    let sure = format!(
+        "{} ({} / {}, n = {}, z = {:.1}, {:.0} %)",
+        tr.t("reports-sure"),
+        percent(Some(spot.value)),
+        percent(Some(spot.rest)),
+        spot.count,
+        spot.z,
+        spot.sure * 100.0
+    );
+    (what, place, sure)
+}
+
+/// The weekly digest in one language: a plain-text letter (the headline figures, the weak
+/// spots and the cases worth reading, with links into the workspace) and the workspace notice.
+pub(crate) fn digest_text(digest: &Digest, language: Language, public_url: &str) -> DigestText {
+    let tr = &Tr(language);
+    let report = &digest.report;
+    let (from, to) = (report.period.from.to_string(), report.period.to.to_string());
+    let dates = [("from", from.as_str()), ("to", to.as_str())];
+    let link = format!("{public_url}/reports?from={from}&to={to}");
+    let mut letter = tr.tn("digest-intro", &dates);
+    letter.push_str("\n\n");
+    for (what, now, before, change) in headline(tr, &report.current, &report.previous) {
+        let change = if change.is_empty() { String::new() } else { format!(", {change}") };
+        letter.push_str(&format!("{what}: {now} ({before}{change})\n"));
+    }
+    letter.push_str(&format!("\n{}\n", tr.t("reports-weak-spots")));
+    if report.weak_spots.is_empty() {
+        letter.push_str(&format!("{}\n", tr.t("reports-no-weak-spots")));
+    }
+    for spot in &report.weak_spots {
+        let (what, place, sure) = weak_spot_words(tr, spot);
+        letter.push_str(&format!("- {place}: {what}, {sure}\n"));
+    }
+    letter.push_str(&format!("\n{}\n", tr.t("digest-worth-reading")));
+    if digest.worth_reading.is_empty() {
+        letter.push_str(&format!("{}\n", tr.t("digest-no-cases")));
+    }
+    for worth in &digest.worth_reading {
+        let case = &worth.case;
+        let mut why = Vec::new();
+        if worth.breaches > 0 {
+            why.push(tr.t("digest-why-breached"));
+        }
+        if case.priority == Priority::Urgent {
+            why.push(tr.t("digest-why-urgent"));
+        }
+        if let Some(score) = worth.lowest_rating.filter(|score| *score <= 3) {
+            why.push(tr.t1("digest-why-rated", "score", &score.to_string()));
+        }
+        if let Some(location) = &case.location {
+            why.push(location.clone());
+        }
+        // The subject, else the first words the customer wrote (on one line).
+        let words: String = worth.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let subject = match &case.subject {
+            Some(subject) => subject.clone(),
+            None if words.chars().count() > 100 => format!("{}…", words.chars().take(100).collect::<String>()),
+            None => words,
+        };
+        let why = if why.is_empty() { String::new() } else { format!(" ({})", why.join(", ")) };
+        letter.push_str(&format!("- {} · {subject}{why}\n  {public_url}/cases/{}\n", case.reference(), case.id));
+    }
+    letter.push_str(&format!("\n{}: {link}\n", tr.t("digest-report-link")));
+    let complaints = |figures: &Figures| {
+        figures.by_kind.iter().find(|c| c.key.as_deref() == Some("complaint")).map_or(0, |c| c.cases)
+    };
+    let (now, before) = (complaints(&report.current), complaints(&report.previous));
+    let notice = tr.tn(
+        "digest-notice",
+        &[
+            ("from", &from),
+            ("to", &to),
+            ("complaints", &now.to_string()),
+            ("change", &change(now as f64, before as f64)),
+            ("link", &link),
+        ],
+    );
+    DigestText { letter, notice }
+}
+
+/// The subject line of a digest's e-mail.
+pub(crate) fn digest_subject(language: Language, from: time::Date, to: time::Date) -> String {
+    Tr(language).tn("digest-subject", &[("from", &from.to_string()), ("to", &to.to_string())])
 }
 
 /// `GET /reports?from=&to=`: the dashboard.
@@ -224,17 +317,7 @@ pub(super) async fn dashboard(
         .weak_spots
         .iter()
         .map(|spot| {
-            let what = chrome.t(&format!("reports-weak-{}", spot.measure));
-            let place = format!("{} · {}", chrome.t(&format!("reports-dimension-{}", spot.dimension)), spot.name);
-            let sure = format!(
-                "{} ({} / {}, n = {}, z = {:.1}, {:.0} %)",
-                chrome.t("reports-sure"),
-                percent(Some(spot.value)),
-                percent(Some(spot.rest)),
-                spot.count,
-                spot.z,
-                spot.sure * 100.0
-            );
+            let (what, place, sure) = weak_spot_words(tr, spot);
             let field = if spot.dimension == "location" { "location" } else { "q" };
             (what, place, sure, inbox_link(&[(field, &spot.name)]))
         })
@@ -254,7 +337,7 @@ pub(super) async fn dashboard(
         to: report.period.to.to_string(),
         previous_from: report.previous_period.from.to_string(),
         previous_to: report.previous_period.to.to_string(),
-        headline: headline(&chrome, now, before),
+        headline: headline(tr, now, before),
         charts,
         weak_spots,
         topics,

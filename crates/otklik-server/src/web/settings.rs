@@ -19,6 +19,7 @@ struct SettingsPage {
     chrome: Chrome,
     chosen_language: String,
     chosen_zone: String,
+    email: String,
     business_zone: String,
     saved: bool,
     problem: Option<String>,
@@ -38,6 +39,7 @@ fn settings_page(
         language: chrome.language,
         chosen_language: user.language.map(|l| l.to_string()).unwrap_or_default(),
         chosen_zone: user.time_zone.clone().unwrap_or_default(),
+        email: user.email.clone().unwrap_or_default(),
         business_zone: state.app.workflow.deadlines.calendar.time_zone().to_owned(),
         saved,
         problem,
@@ -65,10 +67,11 @@ pub(super) async fn show(
 pub(super) struct PreferencesForm {
     language: Option<String>,
     time_zone: Option<String>,
+    email: Option<String>,
 }
 
-/// `POST /settings`: the language (blank: the browser's) and the time zone (blank: the
-/// business's).
+/// `POST /settings`: the language (blank: the browser's), the time zone (blank: the
+/// business's) and the e-mail address the weekly digest goes to (blank: none).
 pub(super) async fn save(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -76,7 +79,11 @@ pub(super) async fn save(
 ) -> Response {
     let actor = posted.actor();
     let outcome = match word::<Language>("language", posted.form.language.clone()) {
-        Ok(language) => state.app.set_preferences(&actor, language, given(posted.form.time_zone.clone())).await,
+        Ok(language) => {
+            let form = &posted.form;
+            let email = form.email.clone().map(|email| given(Some(email)));
+            state.app.set_preferences(&actor, language, given(form.time_zone.clone()), email).await
+        }
         Err(error) => Err(error),
     };
     match outcome {

@@ -4,6 +4,7 @@
 //! writer thread, PostgreSQL's group commit). The backends are `crate::sqlite` and
 //! `crate::postgres`; nothing above this module knows which one it talks to.
 
+mod digests;
 pub(crate) mod exec;
 pub(crate) mod intake;
 mod nps;
@@ -684,7 +685,8 @@ impl<B: Backend> Store for SqlStore<B> {
             "UPDATE users SET role = coalesce($2, role), \
              display_name = CASE WHEN $3 THEN $4 ELSE display_name END, \
              language = CASE WHEN $5 THEN $6 ELSE language END, \
-             time_zone = CASE WHEN $7 THEN $8 ELSE time_zone END WHERE id = $1",
+             time_zone = CASE WHEN $7 THEN $8 ELSE time_zone END, \
+             email = CASE WHEN $9 THEN $10 ELSE email END WHERE id = $1",
         )
         .bind(id)
         .bind(patch.role.map(|role| role.as_str()))
@@ -694,6 +696,8 @@ impl<B: Backend> Store for SqlStore<B> {
         .bind(patch.language.flatten().map(|language| language.as_str()))
         .bind(patch.time_zone.is_some())
         .bind(patch.time_zone.clone().flatten())
+        .bind(patch.email.is_some())
+        .bind(patch.email.clone().flatten())
         .execute(&mut tx)
         .await?;
         let row: UserRow =
@@ -889,6 +893,60 @@ impl<B: Backend> Store for SqlStore<B> {
         .bind(i64::from(limit))
         .fetch_all(&mut conn)
         .await?)
+    }
+
+    async fn worth_reading(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<crate::WorthReading>, StoreError> {
+        let mut conn = self.backend.read().await?;
+        let rows: Vec<CaseRow> = query(format!("{} {}", select_case::<B>(), digests::WORTH_READING))
+            .bind(millis(from))
+            .bind(millis(to))
+            .bind(i64::from(limit))
+            .fetch_all(&mut conn)
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let case = row.into_case()?;
+            let (breaches, lowest, text): (i64, Option<i64>, Option<String>) =
+                query(digests::WHY_WORTH_READING).bind(case.id).fetch_one(&mut conn).await?;
+            let lowest_rating = lowest.and_then(|score| u8::try_from(score).ok());
+            let text = text.unwrap_or_default();
+            found.push(crate::WorthReading { case, breaches: breaches.max(0) as u32, lowest_rating, text });
+        }
+        Ok(found)
+    }
+
+    async fn digest_recorded(&self, from: time::Date) -> Result<bool, StoreError> {
+        digests::recorded(&mut self.backend.read().await?, from).await
+    }
+
+    async fn record_digest(
+        &self,
+        from: time::Date,
+        to: time::Date,
+        letters: &[crate::DigestLetter],
+        at: OffsetDateTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let recorded = digests::record(&mut tx, from, to, letters, at).await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    async fn digest(&self, id: i64) -> Result<crate::DigestRecord, StoreError> {
+        digests::get(&mut self.backend.read().await?, id).await
+    }
+
+    async fn user(&self, id: i64) -> Result<UserRecord, StoreError> {
+        let row: Option<UserRow> = query(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&mut self.backend.read().await?)
+            .await?;
+        row.ok_or(StoreError::NotFound("user"))?.into_record()
     }
 
     async fn export_cases(

@@ -606,9 +606,11 @@ type OutboxRow = (
     Option<i64>,
     Option<String>,
     Option<i64>,
+    Option<i64>,
+    Option<i64>,
 );
 const OUTBOX_COLUMNS: &str = "id, case_id, template, channel, body, status, attempts, next_attempt_at, \
-                              last_error, created_at, sent_at, note, survey_id";
+                              last_error, created_at, sent_at, note, survey_id, digest_id, user_id";
 
 fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
     Ok(OutboxMessage {
@@ -625,6 +627,8 @@ fn outbox_message(row: OutboxRow) -> Result<OutboxMessage, StoreError> {
         sent_at: optional_time(row.10)?,
         note: row.11,
         survey_id: row.12,
+        digest_id: row.13,
+        user_id: row.14,
     })
 }
 
