@@ -3,6 +3,7 @@
 //! one test suite (`tests/suite.rs`) runs on both. No sqlx type crosses this crate's boundary.
 
 mod error;
+pub mod maintenance;
 mod postgres;
 mod records;
 mod sql;

@@ -72,6 +72,27 @@ enum Command {
     /// Show or check playbooks, deadlines and approval limits.
     #[command(subcommand)]
     Playbooks(PlaybooksCommand),
+    /// Take a consistent copy of the SQLite database while the server runs (PostgreSQL: pg_dump,
+    /// docs/operations.md).
+    Backup {
+        /// Where to write the copy (never overwritten).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty data directory (or an empty PostgreSQL database), migrating
+    /// an older one to the current schema.
+    Restore { file: std::path::PathBuf },
+    /// Copy everything into another, empty database (SQLite to PostgreSQL or back), keeping ids,
+    /// and verify each table's rows and digest.
+    Move {
+        /// The target database: `postgres://…` or `sqlite://PATH`.
+        #[arg(long)]
+        to: String,
+        /// The schema Otklik's tables are in on the PostgreSQL side (the connection's default
+        /// when none).
+        #[arg(long)]
+        postgres_schema: Option<String>,
+    },
     /// Measure throughput and latency (prints figures; see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -206,14 +227,29 @@ pub(crate) async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>
     otklik_store::open(&config.database_url(), &config.open_options()).await.context("cannot open the database")
 }
 
+/// What a backup, a restore or a move holds, a line per table.
+fn print_snapshot(what: &str, snapshot: &otklik_store::maintenance::Snapshot) {
+    println!("{what}: schema version {}", snapshot.schema_version);
+    for table in &snapshot.tables {
+        println!("  {:<22} {:>10} rows  {}", table.table, table.rows, table.digest);
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // Logs go to stderr as text, or one JSON object a line with `OTKLIK_LOG_FORMAT=json` (for a
+    // log collector); `OTKLIK_LOG` filters them (docs/operations.md).
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_env("OTKLIK_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+    match std::env::var("OTKLIK_LOG_FORMAT").as_deref() {
+        Ok("json") => {
+            tracing_subscriber::fmt().json().with_env_filter(filter()).with_writer(std::io::stderr).init();
+        }
+        Ok("text") | Err(_) => {
+            tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init();
+        }
+        Ok(other) => anyhow::bail!("OTKLIK_LOG_FORMAT: `{other}` is not `text` or `json`"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli))
 }
@@ -232,6 +268,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.max_body_bytes = bytes;
             }
             serve(config).await
+        }
+        Command::Backup { out } => {
+            let config = cli.global.config()?;
+            let snapshot = otklik_store::maintenance::backup(&config.database_url(), &out).await?;
+            print_snapshot(&format!("backup written to {}", out.display()), &snapshot);
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let config = cli.global.config()?;
+            if config.database_url.is_none() {
+                std::fs::create_dir_all(&config.data_dir)
+                    .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+            }
+            let snapshot =
+                otklik_store::maintenance::restore(&file, &config.database_url(), &config.open_options()).await?;
+            print_snapshot(&format!("{} restored", file.display()), &snapshot);
+            Ok(())
+        }
+        Command::Move { to, postgres_schema } => {
+            let config = cli.global.config()?;
+            let mut options = config.open_options();
+            options.postgres_schema = postgres_schema;
+            let snapshot = otklik_store::maintenance::move_database(&config.database_url(), &to, &options).await?;
+            print_snapshot("moved; every table's rows and digest match", &snapshot);
+            eprintln!("start the nodes with database_url = \"{to}\" to carry on there");
+            Ok(())
         }
         Command::Migrate => {
             let config = cli.global.config()?;

@@ -16,7 +16,7 @@ use crate::sql::intake::{Intake, Outcome};
 use crate::sql::{Backend, Dialect, SqlStore};
 use crate::{OpenOptions, StoreError};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Otklik on a PostgreSQL database.
 pub(crate) struct PgBackend {

@@ -17,7 +17,7 @@ use crate::sql::intake::{Intake, Outcome};
 use crate::sql::{Backend, Dialect, SqlStore};
 use crate::{OpenOptions, SqliteSync, StoreError};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Otklik on an embedded SQLite file.
 pub(crate) struct SqliteBackend {
