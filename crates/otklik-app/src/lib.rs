@@ -15,6 +15,7 @@ pub mod input;
 mod intake;
 pub mod locations;
 pub mod people;
+pub mod personal_data;
 pub mod pile_ons;
 pub mod reports;
 mod status;
@@ -88,6 +89,9 @@ pub struct App {
     pub business_name: Option<String>,
     /// The reports' iceberg: silent dissatisfied customers per complaint.
     pub iceberg_factor: u32,
+    /// Retention: a customer's personal data is erased once every case of theirs has been
+    /// closed this long; never when none.
+    pub retention: Option<time::Duration>,
     /// Woken when something is owed to a customer (an acknowledgement, a reply), so this node's
     /// outbox worker sends it within moments instead of at its next round.
     pub outbox_wake: Arc<tokio::sync::Notify>,
@@ -113,6 +117,7 @@ impl App {
             status_link_days: 90,
             business_name: None,
             iceberg_factor: otklik_core::report::ICEBERG_FACTOR,
+            retention: None,
             outbox_wake: Arc::default(),
         }
     }

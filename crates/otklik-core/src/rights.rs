@@ -33,6 +33,7 @@ vocabulary! {
         ManageLocations = "manage_locations",
         /// See the reports (dashboard, exports, the weekly digest's figures).
         ViewReports = "view_reports",
+        ErasePersonalData = "erase_personal_data",
     }
 }
 
@@ -49,6 +50,7 @@ const TABLE: &[(Right, &[Role])] = &[
     (Right::ManagePlaybooks, &[Role::Admin, Role::Manager]),
     (Right::ManageLocations, &[Role::Admin, Role::Manager]),
     (Right::ViewReports, &[Role::Admin, Role::Manager]),
+    (Right::ErasePersonalData, &[Role::Admin]),
 ];
 
 impl Role {

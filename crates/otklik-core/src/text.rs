@@ -157,6 +157,58 @@ pub fn search_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// `text` with a person's personal data replaced by `placeholder`: each of `needles` (names,
+/// e-mail addresses, handles; case-insensitively, at least 3 characters) and each phone number
+/// whose digits end like one of `phones` however it is written (`+7 (916) 000-00-00`).
+pub fn redact(text: &str, needles: &[String], phones: &[String], placeholder: &str) -> String {
+    let needles: Vec<Vec<char>> = needles
+        .iter()
+        .map(|needle| needle.trim().chars().flat_map(char::to_lowercase).collect::<Vec<char>>())
+        .filter(|needle| needle.len() >= 3)
+        .collect();
+    let tails: Vec<String> = phones
+        .iter()
+        .map(|phone| phone.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|digits| digits.len() >= 7)
+        .map(|digits| digits[digits.len().saturating_sub(10)..].to_owned())
+        .collect();
+    let chars: Vec<char> = text.chars().collect();
+    let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    'scan: while i < chars.len() {
+        for needle in &needles {
+            if lower[i..].starts_with(needle) {
+                out.push_str(placeholder);
+                i += needle.len();
+                continue 'scan;
+            }
+        }
+        if !tails.is_empty() && (chars[i].is_ascii_digit() || chars[i] == '+') {
+            let mut end = i;
+            let mut digits = String::new();
+            while end < chars.len() && (chars[end].is_ascii_digit() || " -().+".contains(chars[end])) {
+                if chars[end].is_ascii_digit() {
+                    digits.push(chars[end]);
+                }
+                end += 1;
+            }
+            while end > i && !chars[end - 1].is_ascii_digit() {
+                end -= 1;
+            }
+            if digits.len() >= 7 && tails.iter().any(|tail| digits.ends_with(tail.as_str()) || tail.ends_with(&digits))
+            {
+                out.push_str(placeholder);
+                i = end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +250,15 @@ mod tests {
         assert_eq!(terms.len(), 1);
         assert!(terms[0].contains(&stem("скарги", true)), "{terms:?}");
         assert_eq!(query_terms("delivery delivery"), [vec![stem("delivery", false)]]);
+    }
+
+    #[test]
+    fn redaction_finds_names_addresses_and_phones_however_written() {
+        let text = "Меня зовут АННА Петрова, пишите anna@Example.com или звоните +7 (916) 000-00-00. Заказ 12345678.";
+        let needles = ["Анна Петрова".to_owned(), "анна".to_owned(), "anna@example.com".to_owned()];
+        let redacted = redact(text, &needles, &["+79160000000".to_owned()], "[erased]");
+        assert_eq!(redacted, "Меня зовут [erased], пишите [erased] или звоните [erased]. Заказ 12345678.");
+        assert_eq!(redact("Ан и Ли", &["Ан".to_owned()], &[], "x"), "Ан и Ли", "too short to be sure");
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Config {
     /// How many silent dissatisfied customers one complaint stands for, in the reports'
     /// iceberg (one in 27 speaks up).
     pub iceberg_factor: u32,
+    /// Retention: days after which a customer whose every case is resolved or closed has their
+    /// personal data erased; never when unset (docs/operations.md).
+    pub retention_days: Option<u32>,
     /// Seconds a node's claim on outbox messages lasts before another node may send them (a
     /// node that stopped leaves its claimed messages this long).
     pub outbox_lease_seconds: u64,
@@ -107,6 +110,7 @@ impl Default for Config {
             status_link_days: 90,
             business_name: None,
             iceberg_factor: otklik_core::report::ICEBERG_FACTOR,
+            retention_days: None,
             outbox_lease_seconds: 60,
             email: None,
             telegram: None,
@@ -169,6 +173,9 @@ impl Config {
             ("max_client_connections", self.max_client_connections as u64),
             ("anonymous_rate_limit", u64::from(self.anonymous_rate_limit)),
         ];
+        if self.retention_days == Some(0) {
+            return Err(ConfigError::Invalid { setting: "retention_days", message: "must be at least 1".into() });
+        }
         if let Some((setting, _)) = at_least_one.iter().find(|(_, value)| *value == 0) {
             return Err(ConfigError::Invalid { setting, message: "must be at least 1".into() });
         }
@@ -260,6 +267,11 @@ impl Config {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("otklik.db").display()),
         }
+    }
+
+    /// How long closed cases keep their customer's personal data (`retention_days`).
+    pub fn retention(&self) -> Option<time::Duration> {
+        self.retention_days.map(|days| time::Duration::days(i64::from(days)))
     }
 
     /// How the store should open its database.

@@ -27,6 +27,10 @@ use crate::startup::AppState;
 pub const TASK_ESCALATION_AFTER: Duration = Duration::days(1);
 /// How often a node looks at the clocks and the job queue.
 pub const WORK_EVERY: StdDuration = StdDuration::from_secs(10);
+/// How old an event is before it is sealed onto its case's chain (a transaction writing an
+/// event of a lower id has committed by then).
+const SEAL_AFTER: Duration = Duration::seconds(5);
+const SEAL_AT_ONCE: u32 = 1_000;
 /// How long a claimed job stays with its node before another may take it.
 const LEASE: Duration = Duration::minutes(5);
 /// A failing job is tried this many times, waiting twice as long each time, then given up.
@@ -70,6 +74,8 @@ pub struct Runner {
     lease: Duration,
     /// The client webhook deliveries go out with.
     http: reqwest::Client,
+    /// When this node last applied retention.
+    forgot_at: Arc<Mutex<Option<OffsetDateTime>>>,
 }
 
 impl Runner {
@@ -88,6 +94,7 @@ impl Runner {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("an HTTP client without TLS settings builds"),
+            forgot_at: Arc::default(),
         }
     }
 
@@ -171,6 +178,8 @@ impl Runner {
         let (reminded, escalated) = self.state.app.store.chase_overdue_tasks(today, now, TASK_ESCALATION_AFTER).await?;
         pass.marks += (reminded + escalated) as usize;
         self.weekly_digest(now).await;
+        self.seal_history(now).await?;
+        self.retention(now).await;
         self.deliver(now, &mut pass).await?;
         self.notify_subscribers(now, &mut pass).await?;
         Ok(pass)
@@ -197,6 +206,30 @@ impl Runner {
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot send the weekly digest; will retry"),
+        }
+    }
+
+    /// Chains the events written a few seconds ago onto their cases' histories.
+    async fn seal_history(&self, now: OffsetDateTime) -> Result<(), StoreError> {
+        while self.state.app.store.seal_events(now - SEAL_AFTER, SEAL_AT_ONCE).await? == u64::from(SEAL_AT_ONCE) {}
+        Ok(())
+    }
+
+    /// Retention (`retention_days`): once an hour per node, erases the personal data of the
+    /// customers whose cases have all been closed that long.
+    async fn retention(&self, now: OffsetDateTime) {
+        let Some(after) = self.state.app.retention else { return };
+        {
+            let mut forgot_at = self.forgot_at.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if forgot_at.is_some_and(|at| now - at < Duration::hours(1)) {
+                return;
+            }
+            *forgot_at = Some(now);
+        }
+        match self.state.app.forget_closed(now, after).await {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "retention erased customers' personal data"),
+            Err(error) => tracing::warn!(%error, "retention failed; will retry"),
         }
     }
 

@@ -17,3 +17,11 @@ mod web;
 pub use config::{Config, ConfigError};
 pub use limits::Limits;
 pub use startup::{AppState, Application, SystemClock, app_for, shutdown_signal};
+
+/// Everything stored about a customer as the API's JSON (`otklik customer export`).
+pub fn customer_export_json(
+    app: &otklik_app::App,
+    export: otklik_app::personal_data::CustomerExport,
+) -> serde_json::Result<String> {
+    serde_json::to_string_pretty(&api::customers::export_view(app, export))
+}

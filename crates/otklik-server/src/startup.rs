@@ -99,7 +99,7 @@ impl Application {
         );
         app.status_link_days = config.status_link_days;
         app.iceberg_factor = config.iceberg_factor;
-        app.iceberg_factor = config.iceberg_factor;
+        app.retention = config.retention();
         app.business_name = config.business_name.clone();
         app.refresh_locations().await.map_err(|error| anyhow::anyhow!("cannot read the locations: {error}"))?;
         let state = AppState {
@@ -175,6 +175,7 @@ pub fn app_for(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<App> {
     );
     app.status_link_days = config.status_link_days;
     app.iceberg_factor = config.iceberg_factor;
+    app.retention = config.retention();
     app.business_name = config.business_name.clone();
     Ok(app)
 }

@@ -371,6 +371,32 @@ pub struct UserPatch {
     pub email: Option<Option<String>>,
 }
 
+/// What erasing a customer's personal data changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    /// The customer and the records merged into it.
+    pub customers: u64,
+    pub identities: u64,
+    pub cases: u64,
+    /// Texts and values that held their personal data.
+    pub values: u64,
+}
+
+/// What `otklik audit verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditReport {
+    pub cases: u64,
+    pub events: u64,
+    /// Events whose place in their case's chain checked out.
+    pub sealed: u64,
+    /// Events not sealed yet (the newest few seconds'), and those after them in their case.
+    pub unsealed: u64,
+    /// Cases whose chain breaks.
+    pub mismatched_cases: u64,
+    /// The first event that does not match: (case id, event id, what is wrong).
+    pub first_mismatch: Option<(i64, i64, String)>,
+}
+
 /// A weekly digest's word to one person: the notice in their workspace, and, when `email`, the
 /// letter queued on e-mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -976,6 +1002,20 @@ pub trait Store: Send + Sync + 'static {
         to: OffsetDateTime,
         limit: u32,
     ) -> Result<Vec<WorthReading>, StoreError>;
+
+    /// Erases a customer's personal data (and that of the records merged into it): see
+    /// `sql::erase`. `Conflict` when the customer was merged into another.
+    async fn erase_customer(&self, id: i64, stamp: Stamp) -> Result<Erased, StoreError>;
+
+    /// Customers whose every case was closed or resolved before `before`, whose personal data
+    /// is not erased yet: up to `limit`, for retention.
+    async fn customers_to_forget(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<i64>, StoreError>;
+
+    /// Seals up to `limit` events written before `before` onto their cases' chains.
+    async fn seal_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError>;
+
+    /// Checks every case's chain of events.
+    async fn verify_events(&self) -> Result<AuditReport, StoreError>;
 
     /// Whether the weekly digest starting on `from` was recorded (by any node).
     async fn digest_recorded(&self, from: time::Date) -> Result<bool, StoreError>;

@@ -93,9 +93,30 @@ enum Command {
         #[arg(long)]
         postgres_schema: Option<String>,
     },
+    /// A customer's personal data: export it, or erase it.
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+    /// Check the history: every case's chain of events.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure throughput and latency (prints figures; see docs/benchmarks.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// Print everything stored about a customer as JSON.
+    Export { id: i64 },
+    /// Erase a customer's personal data (name, identities, and the personal data in their
+    /// cases), keeping the cases and the figures; recorded as done by `otklik customer erase`.
+    Erase { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check every case's chain of events; exits 1 naming the first event that does not match.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -293,6 +314,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let snapshot = otklik_store::maintenance::move_database(&config.database_url(), &to, &options).await?;
             print_snapshot("moved; every table's rows and digest match", &snapshot);
             eprintln!("start the nodes with database_url = \"{to}\" to carry on there");
+            Ok(())
+        }
+        Command::Customer(command) => {
+            let config = cli.global.config()?;
+            let app = otklik_server::app_for(&config, open_store(&config).await?)?;
+            let admin = otklik_app::Actor {
+                name: "otklik customer erase".into(),
+                role: Role::Admin,
+                scope: "cli".into(),
+                person: None,
+            };
+            match command {
+                CustomerCommand::Export { id } => {
+                    let export = app.export_customer(&admin, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("{}", otklik_server::customer_export_json(&app, export)?);
+                }
+                CustomerCommand::Erase { id } => {
+                    let erased = app.erase_customer(&admin, id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!(
+                        "customer {id} erased: {} records, {} identities, {} cases, {} values that held their personal data",
+                        erased.customers, erased.identities, erased.cases, erased.values
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let store = open_store(&cli.global.config()?).await?;
+            // What the clock work would seal by now, sealed first.
+            let now = OffsetDateTime::now_utc();
+            while store.seal_events(now, 1_000).await? == 1_000 {}
+            let report = store.verify_events().await?;
+            println!(
+                "{} cases, {} events: {} verified, {} not sealed yet, {} cases whose chain breaks",
+                report.cases, report.events, report.sealed, report.unsealed, report.mismatched_cases
+            );
+            if let Some((case, event, problem)) = report.first_mismatch {
+                println!("first mismatch: case {case}, event {event}: {problem}");
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Migrate => {

@@ -6,10 +6,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use otklik_core::{Customer, IdentityKind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::views::{CaseSummary, CustomerPatchRequest, CustomerView};
+use super::feedback::case_view_for;
+use super::views::{CaseSummary, CaseView, CustomerPatchRequest, CustomerView};
 use super::{RawBody, parse_json};
 use crate::auth::Principal;
 use crate::problem::{ApiError, Problem};
@@ -135,6 +136,87 @@ pub async fn add_identity(
     let id = customer_id(&id)?;
     let customer = state.app.add_identity(&principal, id, request.kind.as_str(), &request.value).await?;
     Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// Everything stored about a customer: their record, identities and history, and every case of
+/// theirs with its messages, events and attachments.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerExportView {
+    pub customer: CustomerView,
+    pub cases: Vec<CaseView>,
+}
+
+/// Everything stored about a customer, as JSON (a customer's request for their data). Admins
+/// only (the right `erase_personal_data`).
+#[utoipa::path(
+    get, path = "/api/v1/customers/{id}/export", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Everything stored about the customer", body = CustomerExportView),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such customer", body = Problem),
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CustomerExportView>, ApiError> {
+    let id = customer_id(&id)?;
+    let export = state.app.export_customer(&principal, id).await?;
+    Ok(Json(export_view(&state.app, export)))
+}
+
+/// The export as JSON (the API's and `otklik customer export`'s).
+pub fn export_view(app: &otklik_app::App, export: otklik_app::personal_data::CustomerExport) -> CustomerExportView {
+    let detail = export.customer;
+    CustomerExportView {
+        customer: CustomerView {
+            customer: detail.customer,
+            cases: detail.cases.into_iter().map(CaseSummary::from).collect(),
+            events: detail.events,
+        },
+        cases: export.cases.into_iter().map(|case| case_view_for(app, case)).collect(),
+    }
+}
+
+/// What erasing changed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasedView {
+    /// The customer and the records merged into it.
+    pub customers: u64,
+    pub identities: u64,
+    pub cases: u64,
+    /// Texts and values that held their personal data.
+    pub values: u64,
+}
+
+/// Erase a customer's personal data: their name, identities and the personal data in their
+/// cases' messages, subjects, tasks, notes and history become a placeholder; the cases and the
+/// figures stay; who erased and when is recorded. Admins only (the right `erase_personal_data`).
+#[utoipa::path(
+    post, path = "/api/v1/customers/{id}/erase", tag = "customers",
+    params(("id" = i64, Path, description = "Customer id")),
+    responses(
+        (status = 200, description = "Erased", body = ErasedView),
+        (status = 403, description = "Not an admin", body = Problem),
+        (status = 404, description = "No such customer", body = Problem),
+        (status = 409, description = "The customer was merged into another: erase that one", body = Problem),
+    )
+)]
+pub async fn erase(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<ErasedView>, ApiError> {
+    let id = customer_id(&id)?;
+    let erased = state.app.erase_customer(&principal, id).await?;
+    Ok(Json(ErasedView {
+        customers: erased.customers,
+        identities: erased.identities,
+        cases: erased.cases,
+        values: erased.values,
+    }))
 }
 
 fn customer_id(id: &str) -> Result<i64, ApiError> {

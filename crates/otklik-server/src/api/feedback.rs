@@ -204,8 +204,13 @@ pub async fn list(
 }
 
 pub(super) fn case_view(state: &AppState, detail: CaseDetail) -> CaseView {
+    case_view_for(&state.app, detail)
+}
+
+/// A case as the API shows it.
+pub(super) fn case_view_for(app: &otklik_app::App, detail: CaseDetail) -> CaseView {
     CaseView {
-        status_url: state.app.status_url(&detail.case),
+        status_url: app.status_url(&detail.case),
         case: CaseSummary::from(detail.case),
         customer: detail.customer,
         messages: detail.messages,

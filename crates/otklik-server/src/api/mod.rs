@@ -2,7 +2,7 @@
 //! health, readiness and metrics endpoints. JSON bodies are parsed here at the edge so handlers
 //! only ever see valid domain values.
 
-mod customers;
+pub(crate) mod customers;
 mod feedback;
 mod locations;
 mod replies;
@@ -48,6 +48,8 @@ use crate::startup::AppState;
         customers::update,
         customers::merge,
         customers::add_identity,
+        customers::export,
+        customers::erase,
         webhooks::list,
         webhooks::create,
         webhooks::remove,
@@ -157,6 +159,8 @@ pub fn router(state: AppState) -> Router {
         .route("/customers/{id}", get(customers::show).patch(customers::update))
         .route("/customers/{id}/merge", axum::routing::post(customers::merge))
         .route("/customers/{id}/identities", axum::routing::post(customers::add_identity))
+        .route("/customers/{id}/export", get(customers::export))
+        .route("/customers/{id}/erase", axum::routing::post(customers::erase))
         .route("/webhooks", get(webhooks::list).post(webhooks::create))
         .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
         .route("/reports/summary", get(reports::summary))

@@ -126,6 +126,60 @@ impl TestApp {
         }
     }
 
+    /// Every value in every table of the app's database (search index and its internals too),
+    /// as lowercase text: what a test looks through for data that must be gone.
+    pub async fn all_text(&self) -> String {
+        use sqlx::{Row, TypeInfo, ValueRef};
+        let mut all = String::new();
+        match &self.schema {
+            None => {
+                let url = format!("sqlite://{}", self._dir.path().join("otklik.db").display());
+                let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+                let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                for table in tables {
+                    let rows = sqlx::query(&format!("SELECT * FROM \"{table}\"")).fetch_all(&pool).await.unwrap();
+                    for row in rows {
+                        for i in 0..row.len() {
+                            let raw = row.try_get_raw(i).unwrap();
+                            let text = match raw.type_info().name() {
+                                "TEXT" => row.get::<String, _>(i),
+                                "BLOB" => String::from_utf8_lossy(&row.get::<Vec<u8>, _>(i)).into_owned(),
+                                _ => continue,
+                            };
+                            all.push_str(&text.to_lowercase());
+                            all.push('\n');
+                        }
+                    }
+                }
+            }
+            Some(schema) => {
+                let mut connection = <sqlx::PgConnection as sqlx::Connection>::connect(&schema.url).await.unwrap();
+                let tables: Vec<String> = sqlx::query_scalar(
+                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1",
+                )
+                .bind(&schema.name)
+                .fetch_all(&mut connection)
+                .await
+                .unwrap();
+                for table in tables {
+                    let rows: Vec<String> =
+                        sqlx::query_scalar(&format!("SELECT t::text FROM {}.\"{table}\" t", schema.name))
+                            .fetch_all(&mut connection)
+                            .await
+                            .unwrap();
+                    for row in rows {
+                        all.push_str(&row.to_lowercase());
+                        all.push('\n');
+                    }
+                }
+            }
+        }
+        all
+    }
+
     /// The data directory (the SQLite file is `otklik.db` in it).
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()

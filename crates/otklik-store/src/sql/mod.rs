@@ -4,7 +4,9 @@
 //! writer thread, PostgreSQL's group commit). The backends are `crate::sqlite` and
 //! `crate::postgres`; nothing above this module knows which one it talks to.
 
+mod audit;
 mod digests;
+mod erase;
 pub(crate) mod exec;
 pub(crate) mod intake;
 mod nps;
@@ -918,6 +920,42 @@ impl<B: Backend> Store for SqlStore<B> {
             found.push(crate::WorthReading { case, breaches: breaches.max(0) as u32, lowest_rating, text });
         }
         Ok(found)
+    }
+
+    async fn erase_customer(&self, id: i64, stamp: Stamp) -> Result<crate::Erased, StoreError> {
+        let mut tx = self.backend.write().await?;
+        if B::DIALECT == Dialect::Postgres {
+            query("SELECT id FROM customers WHERE id = $1 FOR UPDATE").bind(id).execute(&mut tx).await?;
+        }
+        let erased = erase::erase(&mut tx, B::DIALECT, id, &stamp).await?;
+        tx.commit().await?;
+        Ok(erased)
+    }
+
+    async fn customers_to_forget(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let ids: Vec<(i64,)> = query(
+            "SELECT c.id FROM customers c WHERE c.erased_at IS NULL AND c.merged_into IS NULL \
+             AND EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id) \
+             AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id \
+                 AND (k.status NOT IN ('resolved', 'closed') OR k.updated_at >= $1)) \
+             ORDER BY c.id LIMIT $2",
+        )
+        .bind(millis(before))
+        .bind(i64::from(limit))
+        .fetch_all(&mut self.backend.read().await?)
+        .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
+    }
+
+    async fn seal_events(&self, before: OffsetDateTime, limit: u32) -> Result<u64, StoreError> {
+        let mut tx = self.backend.write().await?;
+        let sealed = audit::seal(&mut tx, B::DIALECT, before, limit).await?;
+        tx.commit().await?;
+        Ok(sealed)
+    }
+
+    async fn verify_events(&self) -> Result<crate::AuditReport, StoreError> {
+        audit::verify(&mut self.backend.read().await?).await
     }
 
     async fn digest_recorded(&self, from: time::Date) -> Result<bool, StoreError> {

@@ -1,0 +1,205 @@
+//! A history no one can rewrite unnoticed: each case's events are hash-chained. The clock work
+//! seals events a few seconds after they are written (every node may; one at a time), and
+//! `verify` walks every chain and names the first event that does not match.
+//!
+//! An event's old and new values may hold a customer's personal data, so the chain covers them
+//! through `values_digest`, the SHA-256 of a random salt and the two values. Erasing a
+//! customer's data replaces the values and marks the event `erased_at`; its `values_digest` is
+//! kept, so the chain still verifies, and an erased event must hold only what erasure writes.
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use super::Dialect;
+use super::exec::{Conn, query};
+use crate::records::millis;
+use crate::{AuditReport, StoreError};
+
+/// What erasure leaves of a value.
+pub(crate) const ERASED: &str = "[erased]";
+
+type EventRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+const EVENT_COLUMNS: &str = "id, case_id, at, actor, action, field, old_value, new_value, salt, values_digest, \
+                             prev_digest, digest, erased_at";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn feed(hasher: &mut Sha256, value: Option<&str>) {
+    match value {
+        None => hasher.update([0]),
+        Some(text) => {
+            hasher.update([1]);
+            hasher.update((text.len() as u64).to_be_bytes());
+            hasher.update(text.as_bytes());
+        }
+    }
+}
+
+/// The digest of an event's values under its salt.
+pub(crate) fn values_digest(salt: &str, old: Option<&str>, new: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    feed(&mut hasher, Some(salt));
+    feed(&mut hasher, old);
+    feed(&mut hasher, new);
+    hex(&hasher.finalize())
+}
+
+/// The digest of an event in its chain.
+fn event_digest(prev: &str, row: &EventRow, values: &str) -> String {
+    let mut hasher = Sha256::new();
+    feed(&mut hasher, Some(prev));
+    hasher.update(row.0.to_be_bytes());
+    hasher.update(row.1.to_be_bytes());
+    hasher.update(row.2.to_be_bytes());
+    feed(&mut hasher, Some(&row.3));
+    feed(&mut hasher, Some(&row.4));
+    feed(&mut hasher, row.5.as_deref());
+    feed(&mut hasher, Some(values));
+    hex(&hasher.finalize())
+}
+
+/// Seals up to `limit` events written before `before`, oldest first, each onto its case's chain.
+/// Returns how many it sealed. On PostgreSQL one node seals at a time (the others skip).
+pub(crate) async fn seal<C: Conn + ?Sized>(
+    tx: &mut C,
+    dialect: Dialect,
+    before: OffsetDateTime,
+    limit: u32,
+) -> Result<u64, StoreError> {
+    if dialect == Dialect::Postgres {
+        let mine: bool = query("SELECT pg_try_advisory_xact_lock(7384201)").scalar(&mut *tx).await?;
+        if !mine {
+            return Ok(0);
+        }
+    }
+    let rows: Vec<EventRow> =
+        query(format!("SELECT {EVENT_COLUMNS} FROM events WHERE digest IS NULL AND at < $1 ORDER BY id LIMIT $2"))
+            .bind(millis(before))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut sealed = 0;
+    let mut last: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for row in rows {
+        let prev = match last.get(&row.1) {
+            Some(prev) => prev.clone(),
+            None => {
+                let prev: Option<Option<String>> =
+                    query("SELECT digest FROM events WHERE case_id = $1 AND id < $2 ORDER BY id DESC LIMIT 1")
+                        .bind(row.1)
+                        .bind(row.0)
+                        .scalar_optional(&mut *tx)
+                        .await?;
+                match prev {
+                    None => String::new(),
+                    Some(Some(prev)) => prev,
+                    // An earlier event of the case is not sealed yet (written later with a
+                    // lower id): it is sealed first, at the next pass.
+                    Some(None) => continue,
+                }
+            }
+        };
+        let salt = hex(&rand::random::<[u8; 16]>());
+        let values = values_digest(&salt, row.6.as_deref(), row.7.as_deref());
+        let digest = event_digest(&prev, &row, &values);
+        query("UPDATE events SET salt = $1, values_digest = $2, prev_digest = $3, digest = $4 WHERE id = $5 AND digest IS NULL")
+            .bind(&salt)
+            .bind(&values)
+            .bind(&prev)
+            .bind(&digest)
+            .bind(row.0)
+            .execute(&mut *tx)
+            .await?;
+        last.insert(row.1, digest);
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
+/// Walks every case's chain (in pages, by case and id) and reports the first event that does
+/// not match: a changed, removed or inserted event, or an erased one that holds more than
+/// erasure writes.
+pub(crate) async fn verify<C: Conn + ?Sized>(conn: &mut C) -> Result<AuditReport, StoreError> {
+    let mut report = AuditReport::default();
+    let (mut after_case, mut after_id) = (i64::MIN, i64::MIN);
+    let (mut case, mut prev, mut broken_case) = (None::<i64>, String::new(), None::<i64>);
+    loop {
+        let rows: Vec<EventRow> = query(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE case_id > $1 OR (case_id = $1 AND id > $2) \
+             ORDER BY case_id, id LIMIT 5000"
+        ))
+        .bind(after_case)
+        .bind(after_id)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = rows.last() else { break };
+        (after_case, after_id) = (last.1, last.0);
+        for row in rows {
+            if case != Some(row.1) {
+                case = Some(row.1);
+                prev = String::new();
+                report.cases += 1;
+            }
+            report.events += 1;
+            if broken_case == Some(row.1) {
+                continue;
+            }
+            let Some(digest) = row.11.clone() else {
+                report.unsealed += 1;
+                // Nothing after an unsealed event is chained to it yet.
+                broken_case = Some(row.1);
+                continue;
+            };
+            let problem = check(&row, &prev, &digest);
+            if let Some(problem) = problem {
+                if report.first_mismatch.is_none() {
+                    report.first_mismatch = Some((row.1, row.0, problem));
+                }
+                report.mismatched_cases += 1;
+                broken_case = Some(row.1);
+                continue;
+            }
+            report.sealed += 1;
+            prev = digest;
+        }
+    }
+    Ok(report)
+}
+
+/// What is wrong with a sealed event, if anything.
+fn check(row: &EventRow, prev: &str, digest: &str) -> Option<String> {
+    let (Some(salt), Some(values)) = (row.8.as_deref(), row.9.as_deref()) else {
+        return Some("sealed without its values' digest".into());
+    };
+    if row.10.as_deref() != Some(prev) {
+        return Some("does not follow the event before it (one was removed, inserted or changed)".into());
+    }
+    if row.12.is_some() {
+        let erased = |value: &Option<String>| value.as_deref().is_none_or(|v| v == ERASED);
+        if !(erased(&row.6) && erased(&row.7)) {
+            return Some("marked erased but holds values".into());
+        }
+    } else if values_digest(salt, row.6.as_deref(), row.7.as_deref()) != values {
+        return Some("its old or new value was changed".into());
+    }
+    if event_digest(prev, row, values) != digest {
+        return Some("its time, actor, action or field was changed".into());
+    }
+    None
+}
