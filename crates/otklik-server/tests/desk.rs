@@ -82,6 +82,7 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
         ("/cases/new".into(), EVERYONE),
         ("/people".into(), &[Role::Admin]),
         ("/tokens".into(), &[Role::Admin]),
+        (format!("/cases/{reference}/customer/export"), &[Role::Admin]),
     ];
     for (path, allowed) in &pages {
         let nobody = app.page(None, path).await;
@@ -137,6 +138,7 @@ async fn every_page_and_form_answers_every_role_as_the_permission_table_says(db:
             vec![("language", "uk"), ("time_zone", "Europe/Kyiv"), ("email", "me@example.com")],
             EVERYONE,
         ),
+        (format!("/cases/{reference}/customer/erase"), vec![("confirm", "yes")], &[Role::Admin]),
     ];
     for (path, fields, allowed) in &forms {
         let nobody = app.form(None, path, fields, Some("forged")).await;

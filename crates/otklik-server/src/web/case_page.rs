@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use otklik_app::people::session_actor;
 use otklik_app::{Actor, AppError, Writing, WritingKind, customer_language};
 use otklik_core::standard::{Draft, Finding, Severity};
@@ -851,6 +851,71 @@ pub(super) async fn merge_customer(
     match merged.await {
         Ok(_) => done(&format!("/cases/{reference}")),
         Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct EraseForm {
+    confirm: Option<String>,
+}
+
+/// `POST /cases/{reference}/customer/erase`: erases the case's customer's personal data (an
+/// admin, who ticked that it cannot be undone).
+pub(super) async fn erase_customer(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    posted: Posted<EraseForm>,
+) -> Response {
+    let actor = posted.actor();
+    let erased = async {
+        if posted.form.confirm.as_deref() != Some("yes") {
+            return Err(otklik_app::AppError::Invalid("confirm: tick that this cannot be undone".into()));
+        }
+        let customer = state.app.case(&actor, &reference).await?.customer.id;
+        state.app.erase_customer(&actor, customer).await
+    };
+    match erased.await {
+        Ok(_) => done(&format!("/cases/{reference}")),
+        Err(error) => again(&state, &posted.person, &headers, &reference, Composer::default(), error).await,
+    }
+}
+
+/// `GET /cases/{reference}/customer/export`: everything stored about the case's customer, as
+/// the API's JSON, to download (admins).
+pub(super) async fn export_customer(
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    person: SignedIn,
+    headers: HeaderMap,
+) -> Response {
+    let actor = session_actor(&person.session);
+    let exported = async {
+        let customer = state.app.case(&actor, &reference).await?.customer.id;
+        state.app.export_customer(&actor, customer).await
+    };
+    match exported.await {
+        Ok(export) => {
+            let id = export.customer.customer.id;
+            match crate::customer_export_json(&state.app, export) {
+                Ok(json) => (
+                    [
+                        (axum::http::header::CONTENT_TYPE, "application/json".to_owned()),
+                        (
+                            axum::http::header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"customer-{id}.json\""),
+                        ),
+                        (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+                    ],
+                    json,
+                )
+                    .into_response(),
+                Err(error) => super::desk::internal(otklik_app::AppError::Internal(error.to_string())),
+            }
+        }
+        Err(error) => {
+            refused(&Chrome::new(&person, &headers, &state, "inbox"), error, Some(format!("/cases/{reference}")))
+        }
     }
 }
 

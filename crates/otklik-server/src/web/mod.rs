@@ -70,6 +70,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/cases/{reference}/link", post(case_page::link))
         .route("/cases/{reference}/customer/merge", post(case_page::merge_customer))
         .route("/cases/{reference}/customer/identities", post(case_page::add_identity))
+        .route("/cases/{reference}/customer/erase", post(case_page::erase_customer))
+        .route("/cases/{reference}/customer/export", get(case_page::export_customer))
         .route("/tasks", get(work::tasks))
         .route("/tasks/{id}", post(work::update_task))
         .route("/approvals", get(work::approvals))
