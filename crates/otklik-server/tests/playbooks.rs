@@ -84,9 +84,20 @@ impl Tokens {
 impl Desk {
     /// A server over `store` with a clock at `MONDAY_10_MSK`; `tokens` when the store has them.
     async fn start(store: Arc<dyn Store>, clock: Arc<ManualClock>, tokens: Option<Tokens>) -> Desk {
+        Desk::start_with(store, clock, tokens, |_| {}).await
+    }
+
+    /// `start` with the configuration adjusted.
+    async fn start_with(
+        store: Arc<dyn Store>,
+        clock: Arc<ManualClock>,
+        tokens: Option<Tokens>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data_dir: dir.path().to_owned(), ..Config::default() };
         config.listen = "127.0.0.1:0".parse().unwrap();
+        adjust(&mut config);
         let tokens = match tokens {
             Some(tokens) => tokens,
             None => Tokens::create(&store).await,
@@ -1374,4 +1385,46 @@ async fn the_weekly_digest_goes_out_once_on_postgres() {
     the_weekly_digest_goes_out_once(&desk, &store).await;
     desk.server.abort();
     schema.drop().await;
+}
+
+/// Retention (`retention_days`): a customer whose every case has been closed that long loses
+/// their personal data at the clock work's next pass; one with a case still open, or closed
+/// too recently, keeps it.
+#[tokio::test]
+async fn retention_erases_customers_whose_cases_closed_long_ago() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir).await;
+    let clock = Arc::new(ManualClock(Mutex::new(MONDAY_10_MSK)));
+    let desk = Desk::start_with(store.clone(), clock, None, |config| config.retention_days = Some(30)).await;
+    let (admin, digest) = mint_token();
+    store.create_token("root", Role::Admin, None, &digest, MONDAY_10_MSK).await.unwrap();
+    let close = |case: i64| {
+        let admin = admin.clone();
+        let desk = &desk;
+        async move {
+            let path = format!("/api/v1/feedback/{case}");
+            let (status, _) = desk.send(reqwest::Method::PATCH, &admin, &path, Some(json!({"status": "closed"}))).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    };
+    let old = desk.submit("complaint", "Курьер опоздал на три часа", false).await;
+    close(old).await;
+    let open = desk.submit("complaint", "Курьер нагрубил", false).await;
+    desk.clock.advance(Duration::days(20));
+    let recent = desk.submit("complaint", "Пицца холодная", false).await;
+    close(recent).await;
+    let identity_of = |case: i64| {
+        let desk = &desk;
+        async move { case_of(desk, case).await["customer"]["identities"][0]["value"].as_str().unwrap().to_owned() }
+    };
+    desk.runner.pass().await.unwrap();
+    assert!(!identity_of(old).await.starts_with("erased-"), "20 days closed: kept");
+    desk.clock.advance(Duration::days(11));
+    desk.runner.pass().await.unwrap();
+    assert!(identity_of(old).await.starts_with("erased-"), "31 days closed: erased");
+    assert!(!identity_of(open).await.starts_with("erased-"), "still open: kept");
+    assert!(!identity_of(recent).await.starts_with("erased-"), "closed 11 days ago: kept");
+    let events = desk.events(old, "personal_data_erased").await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["actor"], "retention");
 }

@@ -114,6 +114,67 @@ async fn every_earlier_sqlite_schema_upgrades_with_its_data() {
     }
 }
 
+/// A backup made by an earlier Otklik is restored at the current schema.
+#[tokio::test]
+async fn an_older_backup_restores_migrated() {
+    let all = steps("sqlite").await;
+    let step = 1;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old-backup.db");
+    {
+        let options = format!("sqlite://{}", file.display())
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut migrator = migrator("sqlite").await;
+        migrator.migrations = Cow::Owned(all[..step].to_vec());
+        migrator.run(&pool).await.unwrap();
+        for statement in fixture(all[step - 1].version, true) {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let url = format!("sqlite://{}", dir.path().join("data").join("otklik.db").display());
+    let restored = otklik_store::maintenance::restore(&file, &url, &OpenOptions::default()).await.unwrap();
+    assert_eq!(restored.schema_version, otklik_store::maintenance::latest_schema_version(false));
+    let store = otklik_store::open(&url, &OpenOptions::default()).await.unwrap();
+    reads_back(&*store, all[step - 1].version).await;
+    drop(store);
+    // The backup itself is left as it was, and a second restore over the first is refused.
+    let error = otklik_store::maintenance::restore(&file, &url, &OpenOptions::default()).await.unwrap_err();
+    assert!(error.to_string().contains("exists already"), "{error}");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    let version: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations").fetch_one(&pool).await.unwrap();
+    assert_eq!(version, all[0].version);
+}
+
+/// A backup restores straight into an empty PostgreSQL database.
+#[tokio::test]
+async fn a_backup_restores_into_postgres() {
+    let Some(schema) = support::postgres::TestSchema::fresh().await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("otklik.db").display());
+    {
+        let options = url.parse::<sqlx::sqlite::SqliteConnectOptions>().unwrap().create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        migrator("sqlite").await.run(&pool).await.unwrap();
+        for statement in fixture(99, true) {
+            sqlx::query(&statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let file = dir.path().join("backup.db");
+    otklik_store::maintenance::backup(&url, &file).await.unwrap();
+    otklik_store::maintenance::restore(&file, &schema.url, &schema.options()).await.unwrap();
+    let store = otklik_store::open(&schema.url, &schema.options()).await.unwrap();
+    reads_back(&*store, 99).await;
+    drop(store);
+    let again = otklik_store::maintenance::restore(&file, &schema.url, &schema.options()).await.unwrap_err();
+    assert!(again.to_string().contains("not empty"), "{again}");
+    schema.drop().await;
+}
+
 #[tokio::test]
 async fn every_earlier_postgres_schema_upgrades_with_its_data() {
     let all = steps("postgres").await;
