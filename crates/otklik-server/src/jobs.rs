@@ -201,8 +201,11 @@ impl Runner {
             Err(error) => Err(error),
         };
         match sent {
-            Ok(sent) if sent.digest_id.is_some() => {
+            Ok(sent) if sent.readers > 0 => {
                 tracing::info!(readers = sent.readers, letters = sent.letters, "weekly digest sent");
+            }
+            Ok(sent) if sent.digest_id.is_some() => {
+                tracing::debug!("weekly digest of a quiet week recorded; sent to no one");
             }
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "cannot send the weekly digest; will retry"),

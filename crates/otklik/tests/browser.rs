@@ -454,6 +454,23 @@ async fn a_working_day_in_the_browser() {
     agent.wait_for_text("Inbox").await;
     agent.shoot("inbox-en").await;
 
+    // The manager gives an e-mail address for the weekly digest.
+    manager.go("/settings").await;
+    manager.fill("#email", "olga.manager@example.com").await;
+    manager.follow("form[action='/settings'] button[type=submit]").await;
+    manager.wait_for_text("olga.manager@example.com").await;
+
+    // The customer asks to be forgotten: the admin downloads what is stored about them, then
+    // erases it; the case stays, its customer without a name or contacts.
+    admin.go(&format!("/cases/{reference}")).await;
+    admin.click(".customer details:last-of-type summary").await;
+    admin.find(&format!("a[href='/cases/{reference}/customer/export']")).await;
+    admin.shoot("customer-personal-data").await;
+    admin.click(&format!("form[action='/cases/{reference}/customer/erase'] input[name=confirm]")).await;
+    admin.follow(&format!("form[action='/cases/{reference}/customer/erase'] button[type=submit]")).await;
+    admin.wait_for_text("erased-").await;
+    assert!(!admin.html().await.contains("@olga"), "the customer's handle is gone from the case page");
+
     for browser in [admin, agent, executor, manager] {
         browser.client.close().await.unwrap();
     }

@@ -59,10 +59,13 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     let who = list(&customers);
     let names: Vec<(Option<String>,)> =
         query(format!("SELECT name FROM customers WHERE id IN ({who})")).fetch_all(&mut *tx).await?;
-    let identities: Vec<(String, String, i64)> =
-        query(format!("SELECT kind, value, customer_id FROM customer_identities WHERE customer_id IN ({who})"))
-            .fetch_all(&mut *tx)
-            .await?;
+    // Identities erased before (`erased-…`) are placeholders already.
+    let identities: Vec<(String, String, i64)> = query(format!(
+        "SELECT kind, value, customer_id FROM customer_identities WHERE customer_id IN ({who}) \
+         AND value NOT LIKE 'erased-%'"
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
     let mut words = Vec::new();
     for name in names.into_iter().filter_map(|(name,)| name) {
         words.extend(name.split_whitespace().map(str::to_owned));
@@ -137,9 +140,12 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
         }
     }
     values += erase_event_values(tx, "customer_events", &format!("customer_id IN ({who})"), &needles, None).await?;
-    for (n, (kind, value, customer)) in identities.iter().enumerate() {
+    for (kind, value, customer) in &identities {
+        // Random, so the placeholder tells nothing of the value (a digest of a phone number
+        // could be matched by trying every number).
+        let tag: String = rand::random::<[u8; 8]>().iter().map(|b| format!("{b:02x}")).collect();
         query("UPDATE customer_identities SET value = $1 WHERE kind = $2 AND value = $3")
-            .bind(format!("erased-{customer}-{n}"))
+            .bind(format!("erased-{customer}-{tag}"))
             .bind(kind)
             .bind(value)
             .execute(&mut *tx)
