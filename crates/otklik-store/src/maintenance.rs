@@ -412,6 +412,18 @@ impl Db {
         Ok(columns)
     }
 
+    /// The columns as a statement names them (the search index's case id is FTS5's `rowid`).
+    fn column_list(&self, table: &str, columns: &[ColumnInfo]) -> String {
+        columns
+            .iter()
+            .map(|c| match self {
+                Db::Sqlite(_) if table == SEARCH && c.name == "case_id" => "rowid".to_owned(),
+                _ => quoted(&c.name),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Every row of a table, by its first key (ids in order: a case's parent comes before it).
     async fn rows(&self, table: &str, columns: &[ColumnInfo]) -> Result<Vec<Vec<Value>>, StoreError> {
         let order = match self {
@@ -419,15 +431,7 @@ impl Db {
             _ if columns.iter().any(|c| c.name == "id") => "id".to_owned(),
             _ => "1".to_owned(),
         };
-        let list = columns
-            .iter()
-            .map(|c| match self {
-                Db::Sqlite(_) if table == SEARCH && c.name == "case_id" => "rowid".to_owned(),
-                _ => quoted(&c.name),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT {list} FROM {} ORDER BY {order}", quoted(table));
+        let sql = format!("SELECT {} FROM {} ORDER BY {order}", self.column_list(table, columns), quoted(table));
         match self {
             Db::Sqlite(pool) => {
                 let rows: Vec<SqliteRow> = sqlx::query(&sql).fetch_all(pool).await?;
@@ -495,14 +499,7 @@ impl Db {
         if rows.is_empty() {
             return Ok(());
         }
-        let names = columns
-            .iter()
-            .map(|c| match self {
-                Db::Sqlite(_) if table == SEARCH && c.name == "case_id" => "rowid".to_owned(),
-                _ => quoted(&c.name),
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let names = self.column_list(table, columns);
         let per_statement = (10_000 / columns.len().max(1)).max(1);
         match self {
             Db::Sqlite(pool) => {

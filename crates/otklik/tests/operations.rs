@@ -6,50 +6,16 @@
 #[path = "../../otklik-store/tests/support/postgres.rs"]
 mod postgres;
 
-use std::io::{BufRead, BufReader};
+mod binary;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
+use binary::{all_there, create_token, load, otklik, serve, succeeded};
 use otklik_store::OpenOptions;
 use otklik_store::maintenance::snapshot;
 use serde_json::{Value, json};
-
-const BINARY: &str = env!("CARGO_BIN_EXE_otklik");
-
-/// Runs `otklik ARGS` to its end.
-fn otklik(args: &[&str]) -> Output {
-    Command::new(BINARY).args(args).output().expect("run otklik")
-}
-
-fn succeeded(output: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    stdout
-}
-
-fn create_token(database: &[&str], role: &str) -> String {
-    let mut args = vec!["token", "create", "--name", role, "--role", role];
-    args.extend(database);
-    succeeded(&otklik(&args)).trim().to_owned()
-}
-
-/// Starts `otklik serve` on a random port over `database` (`--data-dir D` or `--database-url U`).
-fn serve(database: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BINARY)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(database)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start otklik serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).expect("read the first line");
-    let address =
-        line.split_whitespace().find(|word| word.starts_with("http://")).unwrap_or_else(|| panic!("{line}")).to_owned();
-    (child, address)
-}
 
 fn stop(mut server: Child) {
     server.kill().unwrap();
@@ -69,29 +35,7 @@ async fn a_backup_under_load_restores_every_case_acknowledged_before_it_began() 
     let intake = create_token(&database, "intake");
     let agent = create_token(&database, "agent");
     let (server, base) = serve(&database);
-    let client = reqwest::Client::new();
-    let acknowledged: Arc<Mutex<Vec<(i64, String)>>> = Arc::default();
-    let mut writers = Vec::new();
-    for writer in 0..8 {
-        let (client, base, intake, acknowledged) = (client.clone(), base.clone(), intake.clone(), acknowledged.clone());
-        writers.push(tokio::spawn(async move {
-            for n in 0.. {
-                let text = format!("Жалоба {writer}-{n}: курьер опоздал");
-                let sent = client
-                    .post(format!("{base}/api/v1/feedback"))
-                    .bearer_auth(&intake)
-                    .json(&json!({"text": text, "channel": "web"}))
-                    .send()
-                    .await;
-                let Ok(response) = sent else { break };
-                if response.status() != reqwest::StatusCode::CREATED {
-                    break;
-                }
-                let Ok(body) = response.json::<Value>().await else { break };
-                acknowledged.lock().unwrap().push((body["id"].as_i64().unwrap(), text));
-            }
-        }));
-    }
+    let (acknowledged, writers) = load(&base, &intake, 8);
     let deadline = Instant::now() + Duration::from_secs(60);
     while acknowledged.lock().unwrap().len() < 200 {
         assert!(Instant::now() < deadline, "the server acknowledged too little in 60 s");
@@ -126,12 +70,7 @@ async fn a_backup_under_load_restores_every_case_acknowledged_before_it_began() 
     assert!(!again.status.success(), "a restore into a data directory with a database is refused");
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
     let (server, base) = serve(&["--data-dir", restored_dir.as_str()]);
-    for (id, text) in &before {
-        let response = client.get(format!("{base}/api/v1/feedback/{id}")).bearer_auth(&agent).send().await.unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::OK, "case {id} was acknowledged before the backup");
-        let case: Value = response.json().await.unwrap();
-        assert_eq!(case["messages"][0]["body"], text.as_str());
-    }
+    all_there(&base, &agent, &before, "it was acknowledged before the backup began").await;
     stop(server);
 }
 
