@@ -176,31 +176,41 @@ pub fn redact(text: &str, needles: &[String], phones: &[String], placeholder: &s
     let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
+    // A needle counts as a whole word (a name inside a longer word is another word).
+    let alone = |at: usize| at == 0 || at >= lower.len() || !lower[at - 1].is_alphanumeric();
     'scan: while i < chars.len() {
         for needle in &needles {
-            if lower[i..].starts_with(needle) {
+            let end = i + needle.len();
+            if lower[i..].starts_with(needle) && alone(i) && (end >= lower.len() || !lower[end].is_alphanumeric()) {
                 out.push_str(placeholder);
-                i += needle.len();
+                i = end;
                 continue 'scan;
             }
         }
-        if !tails.is_empty() && (chars[i].is_ascii_digit() || chars[i] == '+') {
-            let mut end = i;
-            let mut digits = String::new();
+        if !tails.is_empty()
+            && (chars[i].is_ascii_digit() || chars[i] == '+')
+            && (i == 0 || !chars[i - 1].is_ascii_digit())
+        {
+            // The run of digits and separators, and where each of its digits ends it: a number
+            // followed by other digits ("+7 916 000-00-00 2 раза") is found by a shorter end.
+            let (mut end, mut digits, mut stops) = (i, String::new(), Vec::new());
             while end < chars.len() && (chars[end].is_ascii_digit() || " -().+".contains(chars[end])) {
                 if chars[end].is_ascii_digit() {
                     digits.push(chars[end]);
+                    stops.push((end + 1, digits.len()));
                 }
                 end += 1;
             }
-            while end > i && !chars[end - 1].is_ascii_digit() {
-                end -= 1;
-            }
-            if digits.len() >= 7 && tails.iter().any(|tail| digits.ends_with(tail.as_str()) || tail.ends_with(&digits))
-            {
-                out.push_str(placeholder);
-                i = end;
-                continue;
+            for &(stop, count) in stops.iter().rev() {
+                if count < 7 {
+                    break;
+                }
+                let run = &digits[..count];
+                if tails.iter().any(|tail| run.ends_with(tail.as_str()) || tail.ends_with(run)) {
+                    out.push_str(placeholder);
+                    i = stop;
+                    continue 'scan;
+                }
             }
         }
         out.push(chars[i]);
@@ -259,6 +269,10 @@ mod tests {
         let redacted = redact(text, &needles, &["+79160000000".to_owned()], "[erased]");
         assert_eq!(redacted, "Меня зовут [erased], пишите [erased] или звоните [erased]. Заказ 12345678.");
         assert_eq!(redact("Ан и Ли", &["Ан".to_owned()], &[], "x"), "Ан и Ли", "too short to be sure");
+        let phone = ["+79160000000".to_owned()];
+        assert_eq!(redact("звонила +7 916 000-00-00 2 раза", &[], &phone, "x"), "звонила x 2 раза");
+        let sam = ["Sam".to_owned()];
+        assert_eq!(redact("Sam bought a Samsung", &sam, &[], "x"), "x bought a Samsung", "whole words only");
     }
 
     #[test]

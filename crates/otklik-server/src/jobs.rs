@@ -29,8 +29,11 @@ pub const TASK_ESCALATION_AFTER: Duration = Duration::days(1);
 pub const WORK_EVERY: StdDuration = StdDuration::from_secs(10);
 /// How old an event is before it is sealed onto its case's chain (a transaction writing an
 /// event of a lower id has committed by then).
-const SEAL_AFTER: Duration = Duration::seconds(5);
+pub const SEAL_AFTER: Duration = Duration::seconds(5);
 const SEAL_AT_ONCE: u32 = 1_000;
+/// The most events one pass seals (the rest wait for the next), so a backlog (the first pass
+/// after an upgrade) never holds up the outbox.
+const SEAL_PER_PASS: u32 = 20_000;
 /// How long a claimed job stays with its node before another may take it.
 const LEASE: Duration = Duration::minutes(5);
 /// A failing job is tried this many times, waiting twice as long each time, then given up.
@@ -178,7 +181,9 @@ impl Runner {
         let (reminded, escalated) = self.state.app.store.chase_overdue_tasks(today, now, TASK_ESCALATION_AFTER).await?;
         pass.marks += (reminded + escalated) as usize;
         self.weekly_digest(now).await;
-        self.seal_history(now).await?;
+        if let Err(error) = self.seal_history(now).await {
+            tracing::warn!(%error, "cannot seal the cases' histories; will retry");
+        }
         self.retention(now).await;
         self.deliver(now, &mut pass).await?;
         self.notify_subscribers(now, &mut pass).await?;
@@ -214,7 +219,14 @@ impl Runner {
 
     /// Chains the events written a few seconds ago onto their cases' histories.
     async fn seal_history(&self, now: OffsetDateTime) -> Result<(), StoreError> {
-        while self.state.app.store.seal_events(now - SEAL_AFTER, SEAL_AT_ONCE).await? == u64::from(SEAL_AT_ONCE) {}
+        let mut sealed = 0;
+        while sealed < SEAL_PER_PASS {
+            let batch = self.state.app.store.seal_events(now - SEAL_AFTER, SEAL_AT_ONCE).await?;
+            sealed += batch as u32;
+            if batch < u64::from(SEAL_AT_ONCE) {
+                break;
+            }
+        }
         Ok(())
     }
 

@@ -27,10 +27,11 @@ async fn token(app: &TestApp, role: Role) -> String {
 /// Two cases of one customer (by e-mail, then by phone), with her name, address and phone in
 /// what she wrote, in an answer, a task and the outbox; and a case of someone else.
 async fn her_cases(app: &TestApp) -> (i64, i64, i64, i64) {
-    let text =
-        format!("Меня зовут {NAME}. Курьер опоздал на два часа! Пишите на {EMAIL} или звоните +7 (916) 000-11-22.");
+    let text = format!(
+        "Меня зовут {NAME} (@anna_petrova). Курьер опоздал! Пишите на {EMAIL} или звоните +7 (916) 000-11-22 2 раза."
+    );
     let body = json!({"text": text, "kind": "complaint", "channel": "web", "subject": "Анна: опоздание",
-        "customer": {"name": NAME, "email": EMAIL, "phone": PHONE}});
+        "customer": {"name": NAME, "email": EMAIL, "phone": PHONE, "handle": "@anna_petrova"}});
     let (status, first) = app.post(&app.intake, "/api/v1/feedback", body).await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let first = first["id"].as_i64().unwrap();
@@ -75,7 +76,7 @@ async fn erasing_a_customer_leaves_no_trace_and_the_same_figures(db: Db) {
     let (status, export) = app.get(&admin, &format!("/api/v1/customers/{customer}/export")).await;
     assert_eq!(status, StatusCode::OK, "{export}");
     assert_eq!(export["customer"]["name"], NAME);
-    assert_eq!(export["customer"]["identities"].as_array().unwrap().len(), 2, "{export}");
+    assert_eq!(export["customer"]["identities"].as_array().unwrap().len(), 3, "{export}");
     assert_eq!(export["cases"].as_array().unwrap().len(), 2, "{export}");
     let bodies = export["cases"].as_array().unwrap().iter().map(|case| case["messages"][0]["body"].as_str().unwrap());
     assert_eq!(bodies.filter(|body| body.contains(EMAIL)).count(), 1, "{export}");
@@ -89,10 +90,10 @@ async fn erasing_a_customer_leaves_no_trace_and_the_same_figures(db: Db) {
     assert_eq!(app.post(&admin, "/api/v1/customers/99999/erase", json!({})).await.0, StatusCode::NOT_FOUND);
     let (status, erased) = app.post(&admin, &format!("/api/v1/customers/{customer}/erase"), json!({})).await;
     assert_eq!(status, StatusCode::OK, "{erased}");
-    assert_eq!((erased["cases"].as_u64(), erased["identities"].as_u64()), (Some(2), Some(2)), "{erased}");
+    assert_eq!((erased["cases"].as_u64(), erased["identities"].as_u64()), (Some(2), Some(3)), "{erased}");
 
     let everything = app.all_text().await;
-    for trace in ["анна", "петров", EMAIL, "anna.petrova", PHONE, "000-11-22", "9160001122"] {
+    for trace in ["анна", "петров", EMAIL, "anna.petrova", "anna_petrova", PHONE, "000-11-22", "9160001122"] {
         assert!(!everything.contains(trace), "`{trace}` is still in the database");
     }
     assert!(everything.contains("борис"), "the other customer is untouched");
@@ -124,12 +125,20 @@ async fn erasing_a_customer_leaves_no_trace_and_the_same_figures(db: Db) {
     assert_eq!(audit.first_mismatch, None, "{audit:?}");
     assert_eq!(audit.unsealed, 0);
     assert!(audit.sealed >= 8, "{audit:?}");
+    // Blanking another case's event as if erased is no erasure: the audit names it.
+    let (_, theirs) = app.get(&app.agent, &format!("/api/v1/feedback/{other}")).await;
+    let blanked = theirs["events"][0]["id"].as_i64().unwrap();
+    app.sql(&format!("UPDATE events SET new_value = '[erased]', erased_at = 1 WHERE id = {blanked}")).await;
+    let audit = app.store.verify_events().await.unwrap();
+    let (case_id, event, problem) = audit.first_mismatch.expect("the blanking is found");
+    assert_eq!((case_id, event), (other, blanked), "{problem}");
     app.finish().await;
 }
 
 async fn a_changed_event_breaks_its_chain(db: Db) {
     let Some(app) = TestApp::start_on(db, |_| {}).await else { return };
-    let (_, first, second, _) = her_cases(&app).await;
+    let (_, first, second, other) = her_cases(&app).await;
+    app.post(&app.agent, &format!("/api/v1/feedback/{other}/actions/ask_contact"), json!({})).await;
     let later = OffsetDateTime::now_utc() + time::Duration::minutes(1);
     app.store.seal_events(later, 10_000).await.unwrap();
     let clean = app.store.verify_events().await.unwrap();
@@ -150,5 +159,13 @@ async fn a_changed_event_breaks_its_chain(db: Db) {
     app.sql(&format!("UPDATE events SET actor = 'mallory' WHERE id = {target}")).await;
     let audit = app.store.verify_events().await.unwrap();
     assert_eq!(audit.mismatched_cases, 2, "{audit:?}");
+    // Someone removes a seal to have the event sealed again as changed: the sealed one after
+    // it gives it away.
+    let (_, third) = app.get(&app.agent, &format!("/api/v1/feedback/{other}")).await;
+    assert!(third["events"].as_array().unwrap().len() >= 2, "{third}");
+    let unsealed = third["events"][0]["id"].as_i64().unwrap();
+    app.sql(&format!("UPDATE events SET digest = NULL WHERE id = {unsealed}")).await;
+    let audit = app.store.verify_events().await.unwrap();
+    assert_eq!(audit.mismatched_cases, 3, "{audit:?}");
     app.finish().await;
 }

@@ -127,6 +127,15 @@ pub async fn restore(file: &Path, url: &str, options: &OpenOptions) -> Result<Sn
             target.display()
         )));
     }
+    for suffix in ["-wal", "-shm"] {
+        let leftover = PathBuf::from(format!("{}{suffix}", target.display()));
+        if leftover.exists() {
+            return Err(StoreError::Config(format!(
+                "{} exists already (it belongs to a database): restore into an empty data directory",
+                leftover.display()
+            )));
+        }
+    }
     if let Some(dir) = target.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|error| StoreError::Config(format!("cannot create {}: {error}", dir.display())))?;
@@ -190,8 +199,22 @@ async fn copy_all(source: &Db, target: &Db) -> Result<Snapshot, StoreError> {
         if names != source_names {
             return Err(StoreError::Config(format!("`{table}` has other columns in the target")));
         }
-        let rows = source.rows(table, &columns).await?;
+        let mut rows = source.rows(table, &columns).await?;
+        // A row may name a later row of its own table (a customer merged into a newer one, a
+        // case linked to a newer incident): those columns are set once every row is in.
+        let mut later = Vec::new();
+        for (n, column) in columns.iter().enumerate() {
+            if SELF_REFERENCES.contains(&(table.as_str(), column.name.as_str())) {
+                for row in &mut rows {
+                    if let (Value::Int(id), Value::Int(points_to)) = (&row[key_of(&columns)], &row[n]) {
+                        later.push((column.name.clone(), *id, *points_to));
+                        row[n] = Value::Null;
+                    }
+                }
+            }
+        }
         target.insert(table, &columns, &rows).await?;
+        target.point(table, &later).await?;
         copied.push(table.clone());
     }
     target.after_load(&order).await?;
@@ -314,6 +337,14 @@ enum Db {
     Postgres(PgPool),
 }
 
+/// Columns that name a row of their own table.
+const SELF_REFERENCES: &[(&str, &str)] = &[("customers", "merged_into"), ("cases", "parent_id")];
+
+/// Where a table's `id` is among its columns.
+fn key_of(columns: &[ColumnInfo]) -> usize {
+    columns.iter().position(|c| c.name == "id").unwrap_or(0)
+}
+
 /// The search index: an FTS5 table on SQLite (the case id is its rowid), a table with a
 /// generated column on PostgreSQL; copied as (case id, terms).
 const SEARCH: &str = "case_search";
@@ -424,7 +455,7 @@ impl Db {
             .join(", ")
     }
 
-    /// Every row of a table, by its first key (ids in order: a case's parent comes before it).
+    /// Every row of a table, by its first key.
     async fn rows(&self, table: &str, columns: &[ColumnInfo]) -> Result<Vec<Vec<Value>>, StoreError> {
         let order = match self {
             Db::Sqlite(_) if table == SEARCH => "rowid".to_owned(),
@@ -533,6 +564,22 @@ impl Db {
                     query.execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the self-references held back while loading: (column, row id, the id it names).
+    async fn point(&self, table: &str, later: &[(String, i64, i64)]) -> Result<(), StoreError> {
+        for (column, id, points_to) in later {
+            let sql = format!("UPDATE {} SET {} = $1 WHERE id = $2", quoted(table), quoted(column));
+            match self {
+                Db::Sqlite(pool) => {
+                    sqlx::query(&sql).bind(*points_to).bind(*id).execute(pool).await?;
+                }
+                Db::Postgres(pool) => {
+                    sqlx::query(&sql).bind(*points_to).bind(*id).execute(pool).await?;
+                }
             }
         }
         Ok(())

@@ -103,6 +103,18 @@ async fn populate(base: &str, intake: &str, agent: &str) -> i64 {
             complaint = created["id"].as_i64().unwrap();
         }
     }
+    // The first customer turns out to be the last one again: merged into the newer record.
+    let case: Value =
+        client.get(format!("{base}/api/v1/feedback/5")).bearer_auth(agent).send().await.unwrap().json().await.unwrap();
+    let newer = case["customer"]["id"].as_i64().unwrap();
+    let merged = client
+        .post(format!("{base}/api/v1/customers/{newer}/merge"))
+        .bearer_auth(agent)
+        .json(&json!({"from": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert!(merged.status().is_success(), "{}", merged.text().await.unwrap());
     let act = |action: &str, body: Value| {
         client
             .post(format!("{base}/api/v1/feedback/{complaint}/actions/{action}"))

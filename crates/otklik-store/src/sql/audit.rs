@@ -118,16 +118,23 @@ pub(crate) async fn seal<C: Conn + ?Sized>(
         let salt = hex(&rand::random::<[u8; 16]>());
         let values = values_digest(&salt, row.6.as_deref(), row.7.as_deref());
         let digest = event_digest(&prev, &row, &values);
-        query("UPDATE events SET salt = $1, values_digest = $2, prev_digest = $3, digest = $4 WHERE id = $5 AND digest IS NULL")
-            .bind(&salt)
-            .bind(&values)
-            .bind(&prev)
-            .bind(&digest)
-            .bind(row.0)
-            .execute(&mut *tx)
-            .await?;
-        last.insert(row.1, digest);
-        sealed += 1;
+        let updated = query(
+            "UPDATE events SET salt = $1, values_digest = $2, prev_digest = $3, digest = $4 WHERE id = $5 AND digest IS NULL",
+        )
+        .bind(&salt)
+        .bind(&values)
+        .bind(&prev)
+        .bind(&digest)
+        .bind(row.0)
+        .execute(&mut *tx)
+        .await?;
+        if updated == 1 {
+            last.insert(row.1, digest);
+            sealed += 1;
+        } else {
+            // Sealed meanwhile: the rest of this case waits for the next pass.
+            last.remove(&row.1);
+        }
     }
     Ok(sealed)
 }
@@ -138,11 +145,11 @@ pub(crate) async fn seal<C: Conn + ?Sized>(
 pub(crate) async fn verify<C: Conn + ?Sized>(conn: &mut C) -> Result<AuditReport, StoreError> {
     let mut report = AuditReport::default();
     let (mut after_case, mut after_id) = (i64::MIN, i64::MIN);
-    let (mut case, mut prev, mut broken_case) = (None::<i64>, String::new(), None::<i64>);
+    // One case's events at a time (a case may span pages).
+    let mut events: Vec<EventRow> = Vec::new();
     loop {
         let rows: Vec<EventRow> = query(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE case_id > $1 OR (case_id = $1 AND id > $2) \
-             ORDER BY case_id, id LIMIT 5000"
+            "SELECT {EVENT_COLUMNS} FROM events WHERE (case_id, id) > ($1, $2) ORDER BY case_id, id LIMIT 5000"
         ))
         .bind(after_case)
         .bind(after_id)
@@ -151,52 +158,71 @@ pub(crate) async fn verify<C: Conn + ?Sized>(conn: &mut C) -> Result<AuditReport
         let Some(last) = rows.last() else { break };
         (after_case, after_id) = (last.1, last.0);
         for row in rows {
-            if case != Some(row.1) {
-                case = Some(row.1);
-                prev = String::new();
-                report.cases += 1;
+            if events.last().is_some_and(|previous| previous.1 != row.1) {
+                check_case(&std::mem::take(&mut events), &mut report);
             }
-            report.events += 1;
-            if broken_case == Some(row.1) {
-                continue;
-            }
-            let Some(digest) = row.11.clone() else {
-                report.unsealed += 1;
-                // Nothing after an unsealed event is chained to it yet.
-                broken_case = Some(row.1);
-                continue;
-            };
-            let problem = check(&row, &prev, &digest);
-            if let Some(problem) = problem {
-                if report.first_mismatch.is_none() {
-                    report.first_mismatch = Some((row.1, row.0, problem));
-                }
-                report.mismatched_cases += 1;
-                broken_case = Some(row.1);
-                continue;
-            }
-            report.sealed += 1;
-            prev = digest;
+            events.push(row);
         }
+    }
+    if !events.is_empty() {
+        check_case(&events, &mut report);
     }
     Ok(report)
 }
 
+/// Walks one case's chain.
+fn check_case(events: &[EventRow], report: &mut AuditReport) {
+    report.cases += 1;
+    report.events += events.len() as u64;
+    let erasures: Vec<i64> = events.iter().filter(|e| e.4 == "personal_data_erased").map(|e| e.2).collect();
+    let mut prev = String::new();
+    let mut unsealed = false;
+    for (n, row) in events.iter().enumerate() {
+        let problem = match (&row.11, unsealed) {
+            (None, _) => {
+                // Not sealed yet: nothing after it may be.
+                unsealed = true;
+                report.unsealed += 1;
+                continue;
+            }
+            (Some(_), true) => Some("sealed after an event that is not (that event's seal was removed)".to_owned()),
+            (Some(digest), false) => check(row, &prev, digest, &erasures),
+        };
+        if let Some(problem) = problem {
+            if report.first_mismatch.is_none() {
+                report.first_mismatch = Some((row.1, row.0, problem));
+            }
+            report.mismatched_cases += 1;
+            report.unsealed += events[n + 1..].iter().filter(|e| e.11.is_none()).count() as u64;
+            return;
+        }
+        report.sealed += 1;
+        prev = row.11.clone().unwrap_or_default();
+    }
+}
+
 /// What is wrong with a sealed event, if anything.
-fn check(row: &EventRow, prev: &str, digest: &str) -> Option<String> {
-    let (Some(salt), Some(values)) = (row.8.as_deref(), row.9.as_deref()) else {
+fn check(row: &EventRow, prev: &str, digest: &str, erasures: &[i64]) -> Option<String> {
+    let Some(values) = row.9.as_deref() else {
         return Some("sealed without its values' digest".into());
     };
     if row.10.as_deref() != Some(prev) {
         return Some("does not follow the event before it (one was removed, inserted or changed)".into());
     }
-    if row.12.is_some() {
+    if let Some(erased_at) = row.12 {
         let erased = |value: &Option<String>| value.as_deref().is_none_or(|v| v == ERASED);
         if !(erased(&row.6) && erased(&row.7)) {
             return Some("marked erased but holds values".into());
         }
-    } else if values_digest(salt, row.6.as_deref(), row.7.as_deref()) != values {
-        return Some("its old or new value was changed".into());
+        // An erasure is itself an event of the case, sealed like the others.
+        if !erasures.contains(&erased_at) {
+            return Some("marked erased with no erasure recorded after it".into());
+        }
+    } else {
+        let Some(salt) = row.8.as_deref() else { return Some("sealed without its salt".into()) };
+        if values_digest(salt, row.6.as_deref(), row.7.as_deref()) != values {
+            return Some("its old or new value was changed".into());
+        }
     }
     if event_digest(prev, row, values) != digest {
         return Some("its time, actor, action or field was changed".into());

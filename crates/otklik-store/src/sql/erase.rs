@@ -66,8 +66,15 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     ))
     .fetch_all(&mut *tx)
     .await?;
+    // Names they had before (a change of name keeps the old one in the record's history).
+    let past: Vec<(Option<String>, Option<String>)> = query(format!(
+        "SELECT old_value, new_value FROM customer_events WHERE customer_id IN ({who}) AND field = 'name'"
+    ))
+    .fetch_all(&mut *tx)
+    .await?;
+    let past = past.into_iter().flat_map(|(old, new)| [old, new]).flatten().filter(|name| name != ERASED);
     let mut words = Vec::new();
-    for name in names.into_iter().filter_map(|(name,)| name) {
+    for name in names.into_iter().filter_map(|(name,)| name).chain(past) {
         words.extend(name.split_whitespace().map(str::to_owned));
         words.push(name);
     }
@@ -76,8 +83,9 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
         if kind == "phone" {
             phones.push(value.clone());
         } else {
-            words.push(value.clone());
-            words.push(value.trim_start_matches('@').to_owned());
+            // A handle is stored as `site:name`; people write `@name` or `name`.
+            let bare = value.rsplit(':').next().unwrap_or(value).trim_start_matches('@');
+            words.extend([value.clone(), bare.to_owned(), format!("@{bare}")]);
         }
     }
     // The longest first, so a full name is replaced whole.
@@ -98,10 +106,18 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
             ("ratings", "case_id", "comment", format!("case_id IN ({of_cases})")),
             ("compensations", "id", "description", format!("case_id IN ({of_cases})")),
             ("outbox", "id", "body", format!("case_id IN ({of_cases})")),
+            ("outbox", "id", "last_error", format!("case_id IN ({of_cases})")),
             ("notifications", "id", "body", format!("case_id IN ({of_cases})")),
         ] {
             values += redact_column(tx, table, key, column, &scope, &needles).await?;
         }
+        // Their ids at the source name them too (a phone number, a chat id, a handle).
+        query(format!("UPDATE cases SET thread_key = NULL, external_id = NULL WHERE id IN ({of_cases})"))
+            .execute(&mut *tx)
+            .await?;
+        query(format!("UPDATE messages SET external_id = NULL WHERE case_id IN ({of_cases})"))
+            .execute(&mut *tx)
+            .await?;
         // A referral's contact is another person's: it goes whole.
         values += query(format!(
             "UPDATE opportunities SET lead_contact = $1 WHERE case_id IN ({of_cases}) AND lead_contact IS NOT NULL"
@@ -139,6 +155,19 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
                 .await?;
         }
     }
+    // Beyond their cases: their surveys' messages and answers' ids, the digests that quoted
+    // their complaints, and notifications about no case (a failing address, say).
+    let surveys = format!("survey_id IN (SELECT id FROM nps_requests WHERE customer_id IN ({who}))");
+    for (table, column, scope) in [
+        ("outbox", "body", surveys.clone()),
+        ("outbox", "last_error", surveys),
+        ("outbox", "body", "digest_id IS NOT NULL".to_owned()),
+        ("outbox", "last_error", "case_id IS NULL".to_owned()),
+        ("notifications", "body", "case_id IS NULL".to_owned()),
+    ] {
+        values += redact_column(tx, table, "id", column, &scope, &needles).await?;
+    }
+    query(format!("UPDATE nps_requests SET answer_ref = NULL WHERE customer_id IN ({who})")).execute(&mut *tx).await?;
     values += erase_event_values(tx, "customer_events", &format!("customer_id IN ({who})"), &needles, None).await?;
     for (kind, value, customer) in &identities {
         // Random, so the placeholder tells nothing of the value (a digest of a phone number
@@ -210,7 +239,8 @@ async fn erase_event_values<C: Conn + ?Sized>(
     stamp: Option<&Stamp>,
 ) -> Result<u64, StoreError> {
     let rows: Vec<(i64, Option<String>, Option<String>)> = query(format!(
-        "SELECT id, old_value, new_value FROM {table} WHERE {scope} AND (old_value IS NOT NULL OR new_value IS NOT NULL)"
+        "SELECT id, old_value, new_value FROM {table} WHERE {scope} AND (old_value IS NOT NULL OR new_value IS NOT NULL) \
+         ORDER BY id"
     ))
     .fetch_all(&mut *tx)
     .await?;
@@ -221,7 +251,9 @@ async fn erase_event_values<C: Conn + ?Sized>(
             continue;
         }
         let erased = |value: &Option<String>| value.as_ref().map(|_| ERASED);
-        let marked = if stamp.is_some() { ", erased_at = $4" } else { "" };
+        // A case's event keeps its values' digest for the chain, but not the salt: with it, the
+        // erased values could be found by trying names against the digest.
+        let marked = if stamp.is_some() { ", erased_at = $4, salt = NULL" } else { "" };
         let mut update = query(format!("UPDATE {table} SET old_value = $1, new_value = $2{marked} WHERE id = $3"))
             .bind(erased(&old))
             .bind(erased(&new))
