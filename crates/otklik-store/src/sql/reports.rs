@@ -72,12 +72,14 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     let (from, to) = (millis(from), millis(to));
     // A case has one mark per milestone and state, so rows are cases. Marks, ratings and
     // employees are far fewer than cases: SQLite keeps a CROSS JOIN's order, walking them and
-    // looking their cases up (not the period's cases, probing each).
+    // looking their cases up (not the period's cases, probing each). A mark or a rating comes
+    // after its case was created, so those older than the period are passed over unread.
     let breaches: Vec<(String, Option<String>, String, i64, i64)> = query(format!(
         "SELECT c.kind, c.location, m.milestone, CAST(CASE WHEN m.milestone = 'first_response' \
          THEN (CASE WHEN c.first_response_at IS NULL THEN 0 ELSE 1 END) \
          ELSE (CASE WHEN c.resolved_at IS NULL THEN 0 ELSE 1 END) END AS BIGINT), count(*) \
          FROM deadline_marks m CROSS JOIN cases c WHERE c.id = m.case_id AND {PERIOD} AND m.state = 'breached' \
+         AND m.at >= $1 \
          GROUP BY 1, 2, 3, 4"
     ))
     .bind(from)
@@ -97,7 +99,8 @@ pub(crate) async fn other_rows<C: Conn + ?Sized>(
     // Complaints of the period the customer confirmed fixed and then rated well.
     let recovered_rated_well: i64 = query(format!(
         "SELECT count(*) FROM ratings r CROSS JOIN cases c \
-         WHERE r.case_id = c.id AND r.score >= 4 AND {PERIOD} AND c.kind = 'complaint' AND c.status = 'resolved'"
+         WHERE r.case_id = c.id AND r.score >= 4 AND r.created_at >= $1 AND {PERIOD} AND c.kind = 'complaint' \
+         AND c.status = 'resolved'"
     ))
     .bind(from)
     .bind(to)
