@@ -146,10 +146,7 @@ pub async fn restore(file: &Path, url: &str, options: &OpenOptions) -> Result<Sn
         .map_err(|error| StoreError::Config(format!("cannot move the restored file into place: {error}")))?;
     // Opening migrates it.
     drop(crate::open(url, options).await?);
-    let pool = sqlite_pool(url, true).await?;
-    let snapshot = summarize(&Db::Sqlite(pool.clone())).await;
-    pool.close().await;
-    snapshot
+    snapshot(url, options).await
 }
 
 /// Copies everything from the database at `from` into the empty database at `to` (SQLite to

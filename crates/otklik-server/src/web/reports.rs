@@ -115,6 +115,11 @@ fn change(now: f64, before: f64) -> String {
     if delta.abs() < 1e-9 { "=".into() } else { format!("{delta:+.0}") }
 }
 
+/// The period's complaints.
+fn complaints(figures: &Figures) -> u64 {
+    figures.by_kind.iter().find(|c| c.key.as_deref() == Some("complaint")).map_or(0, |c| c.cases)
+}
+
 /// The headline figures: (what, this period, the period before, the change).
 fn headline(tr: &Tr, now: &Figures, before: &Figures) -> Vec<(String, String, String, String)> {
     let count = |key: &str, a: u64, b: u64| (tr.t(key), a.to_string(), b.to_string(), change(a as f64, b as f64));
@@ -129,12 +134,9 @@ fn headline(tr: &Tr, now: &Figures, before: &Figures) -> Vec<(String, String, St
         let both = |t: &Timing| format!("{} / {}", minutes(tr, t.median_minutes), minutes(tr, t.p90_minutes));
         (tr.t(key), both(now), both(before), String::new())
     };
-    let of_kind = |figures: &Figures, kind: &str| {
-        figures.by_kind.iter().find(|c| c.key.as_deref() == Some(kind)).map_or(0, |c| c.cases)
-    };
     vec![
         count("reports-cases", now.cases, before.cases),
-        count("reports-complaints", of_kind(now, "complaint"), of_kind(before, "complaint")),
+        count("reports-complaints", complaints(now), complaints(before)),
         timing("reports-first-response", &now.first_response, &before.first_response),
         timing("reports-resolution", &now.resolution, &before.resolution),
         share("reports-deadlines-kept", now.deadlines.kept_share, before.deadlines.kept_share),
@@ -229,9 +231,6 @@ pub(crate) fn digest_text(digest: &Digest, language: Language, public_url: &str)
         letter.push_str(&format!("- {} · {subject}{why}\n  {public_url}/cases/{}\n", case.reference(), case.id));
     }
     letter.push_str(&format!("\n{}: {link}\n", tr.t("digest-report-link")));
-    let complaints = |figures: &Figures| {
-        figures.by_kind.iter().find(|c| c.key.as_deref() == Some("complaint")).map_or(0, |c| c.cases)
-    };
     let (now, before) = (complaints(&report.current), complaints(&report.previous));
     let notice = tr.tn(
         "digest-notice",

@@ -36,7 +36,8 @@ type EventRow = (
 const EVENT_COLUMNS: &str = "id, case_id, at, actor, action, field, old_value, new_value, salt, values_digest, \
                              prev_digest, digest, erased_at";
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

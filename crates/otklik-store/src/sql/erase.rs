@@ -6,16 +6,11 @@
 
 use otklik_core::text::redact;
 
-use super::Dialect;
-use super::audit::ERASED;
+use super::audit::{ERASED, hex};
 use super::exec::{Conn, query};
+use super::{Dialect, id_list};
 use crate::records::{index_terms, millis};
 use crate::{Erased, Stamp, StoreError};
-
-/// The ids as an SQL list (they are numbers, written into the statement as they are).
-fn list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-}
 
 /// What to look for: names, addresses and handles, and phone numbers.
 struct Needles {
@@ -35,8 +30,12 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     id: i64,
     stamp: &Stamp,
 ) -> Result<Erased, StoreError> {
+    // The customer's row is locked first: on PostgreSQL two erasures of one customer take turns.
     let merged: Option<Option<i64>> =
-        query("SELECT merged_into FROM customers WHERE id = $1").bind(id).scalar_optional(&mut *tx).await?;
+        query(format!("SELECT merged_into FROM customers WHERE id = $1{}", dialect.row_lock()))
+            .bind(id)
+            .scalar_optional(&mut *tx)
+            .await?;
     match merged {
         None => return Err(StoreError::NotFound("customer")),
         Some(Some(into)) => {
@@ -50,13 +49,14 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     let mut customers = vec![id];
     let mut frontier = vec![id];
     while !frontier.is_empty() {
-        let more: Vec<(i64,)> = query(format!("SELECT id FROM customers WHERE merged_into IN ({})", list(&frontier)))
-            .fetch_all(&mut *tx)
-            .await?;
+        let more: Vec<(i64,)> =
+            query(format!("SELECT id FROM customers WHERE merged_into IN ({})", id_list(&frontier)))
+                .fetch_all(&mut *tx)
+                .await?;
         frontier = more.into_iter().map(|(id,)| id).filter(|id| !customers.contains(id)).collect();
         customers.extend(&frontier);
     }
-    let who = list(&customers);
+    let who = id_list(&customers);
     let names: Vec<(Option<String>,)> =
         query(format!("SELECT name FROM customers WHERE id IN ({who})")).fetch_all(&mut *tx).await?;
     // Identities erased before (`erased-…`) are placeholders already.
@@ -97,7 +97,7 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     let cases: Vec<i64> = cases.into_iter().map(|(id,)| id).collect();
     let mut values = 0u64;
     if !cases.is_empty() {
-        let of_cases = list(&cases);
+        let of_cases = id_list(&cases);
         for (table, key, column, scope) in [
             ("messages", "id", "body", format!("case_id IN ({of_cases})")),
             ("cases", "id", "subject", format!("id IN ({of_cases})")),
@@ -172,7 +172,7 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
     for (kind, value, customer) in &identities {
         // Random, so the placeholder tells nothing of the value (a digest of a phone number
         // could be matched by trying every number).
-        let tag: String = rand::random::<[u8; 8]>().iter().map(|b| format!("{b:02x}")).collect();
+        let tag = hex(&rand::random::<[u8; 8]>());
         query("UPDATE customer_identities SET value = $1 WHERE kind = $2 AND value = $3")
             .bind(format!("erased-{customer}-{tag}"))
             .bind(kind)

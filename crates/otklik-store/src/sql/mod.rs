@@ -104,7 +104,22 @@ pub(crate) enum Dialect {
     Postgres,
 }
 
+/// Ids written into a statement as a list (`1, 2, 3`): they are numbers, so nothing can be
+/// injected, and one statement serves any count.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
 impl Dialect {
+    /// Appended to a SELECT that must lock its rows for the rest of the write transaction: on
+    /// PostgreSQL two nodes then take turns; SQLite has one writer at a time already.
+    pub(crate) fn row_lock(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
     /// `sqlite` or `postgres`.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -924,9 +939,6 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn erase_customer(&self, id: i64, stamp: Stamp) -> Result<crate::Erased, StoreError> {
         let mut tx = self.backend.write().await?;
-        if B::DIALECT == Dialect::Postgres {
-            query("SELECT id FROM customers WHERE id = $1 FOR UPDATE").bind(id).execute(&mut tx).await?;
-        }
         let erased = erase::erase(&mut tx, B::DIALECT, id, &stamp).await?;
         tx.commit().await?;
         Ok(erased)
@@ -1119,7 +1131,7 @@ impl<B: Backend> Store for SqlStore<B> {
             return Ok(Vec::new());
         }
         // Ids are numbers, so they are written into the statement as they are.
-        let ids = case_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let ids = id_list(case_ids);
         query(format!(
             "SELECT case_id, substr(body, 1, {chars}) FROM messages WHERE id IN \
              (SELECT min(id) FROM messages WHERE case_id IN ({ids}) GROUP BY case_id)"

@@ -24,14 +24,12 @@ pub(crate) async fn link<C: Conn + ?Sized>(
 ) -> Result<bool, StoreError> {
     // Both rows locked, in id order, before anything is read: on PostgreSQL two nodes linking
     // at once (B to A while A to X) then take turns, and the second sees the first's link.
-    if let Dialect::Postgres = dialect {
-        let parent_id = parent.as_ref().map_or(case_id, |(id, _)| *id);
-        let _: Vec<(i64,)> = query("SELECT id FROM cases WHERE id IN ($1, $2) ORDER BY id FOR UPDATE")
-            .bind(case_id)
-            .bind(parent_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    }
+    let parent_id = parent.as_ref().map_or(case_id, |(id, _)| *id);
+    let _: Vec<(i64,)> = query(format!("SELECT id FROM cases WHERE id IN ($1, $2) ORDER BY id{}", dialect.row_lock()))
+        .bind(case_id)
+        .bind(parent_id)
+        .fetch_all(&mut *tx)
+        .await?;
     let current: Option<Option<i64>> =
         query("SELECT parent_id FROM cases WHERE id = $1").bind(case_id).scalar_optional(&mut *tx).await?;
     let current = current.ok_or(StoreError::NotFound("case"))?;

@@ -704,7 +704,7 @@ pub(crate) async fn start_sending<C: Conn + ?Sized>(
         return Ok(Vec::new());
     }
     // Ids are numbers, so they are written into the statement as they are.
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+    let list = super::id_list(ids);
     let started: Vec<(i64,)> = query(format!(
         "UPDATE outbox SET status = 'sending', next_attempt_at = $2 \
          WHERE id IN ({list}) AND locked_by = $1 AND status = 'pending' RETURNING id"
