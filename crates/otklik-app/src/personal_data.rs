@@ -38,7 +38,7 @@ impl App {
     /// of their cases. Erasing again finds nothing more to erase.
     pub async fn erase_customer(&self, actor: &Actor, id: i64) -> Result<Erased, AppError> {
         actor.require(Right::ErasePersonalData)?;
-        self.store.erase_customer(id, actor.stamp(&*self.clock)).await.map_err(|error| match error {
+        self.store.erase_customer(id, actor.stamp(&*self.clock), None).await.map_err(|error| match error {
             StoreError::NotFound(_) => AppError::NotFound(format!("no customer `{id}`")),
             StoreError::Conflict(detail) => AppError::Conflict { detail, allowed: Vec::new() },
             other => other.into(),
@@ -56,8 +56,8 @@ impl App {
                 return Ok(forgotten);
             }
             for id in &due {
-                self.store.erase_customer(*id, system.clone()).await?;
-                forgotten += 1;
+                let erased = self.store.erase_customer(*id, system.clone(), Some(now - after)).await?;
+                forgotten += usize::from(erased.customers > 0);
             }
             if due.len() < FORGET_AT_ONCE as usize {
                 return Ok(forgotten);

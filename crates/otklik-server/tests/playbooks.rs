@@ -1427,4 +1427,14 @@ async fn retention_erases_customers_whose_cases_closed_long_ago() {
     let events = desk.events(old, "personal_data_erased").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["actor"], "retention");
+    // Another node applying retention to the same customer afterwards (it read the list before
+    // the first erased them) does nothing; nor does retention for a customer who wrote again.
+    let customer = case_of(&desk, old).await["customer"]["id"].as_i64().unwrap();
+    let stamp = otklik_store::Stamp { at: desk.clock.now(), actor: "retention".into() };
+    let before = Some(desk.clock.now() - Duration::days(30));
+    assert_eq!(store.erase_customer(customer, stamp.clone(), before).await.unwrap().customers, 0);
+    assert_eq!(desk.events(old, "personal_data_erased").await.len(), 1);
+    let writing = case_of(&desk, open).await["customer"]["id"].as_i64().unwrap();
+    assert_eq!(store.erase_customer(writing, stamp, before).await.unwrap().customers, 0);
+    assert!(!identity_of(open).await.starts_with("erased-"));
 }

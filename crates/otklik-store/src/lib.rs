@@ -1004,8 +1004,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<WorthReading>, StoreError>;
 
     /// Erases a customer's personal data (and that of the records merged into it): see
-    /// `sql::erase`. `Conflict` when the customer was merged into another.
-    async fn erase_customer(&self, id: i64, stamp: Stamp) -> Result<Erased, StoreError>;
+    /// `sql::erase`. `Conflict` when the customer was merged into another. With
+    /// `closed_before` (retention), nothing is done (all zero) unless, under the customer's
+    /// lock, they are not erased yet and every case of theirs was closed before it: two nodes
+    /// applying retention at once erase a customer once, and one who just wrote again is kept.
+    async fn erase_customer(
+        &self,
+        id: i64,
+        stamp: Stamp,
+        closed_before: Option<OffsetDateTime>,
+    ) -> Result<Erased, StoreError>;
 
     /// Customers whose every case was closed or resolved before `before`, whose personal data
     /// is not erased yet: up to `limit`, for retention.

@@ -5,6 +5,7 @@
 //! kept on the customer record, in its history and in each case's.
 
 use otklik_core::text::redact;
+use time::OffsetDateTime;
 
 use super::audit::{ERASED, hex};
 use super::exec::{Conn, query};
@@ -24,11 +25,19 @@ impl Needles {
     }
 }
 
+/// A customer retention may erase (`c`, with `$1` the time every case must have been closed
+/// before): not erased yet, not merged into another, with cases, all resolved or closed then.
+pub(crate) const FORGETTABLE: &str = "c.erased_at IS NULL AND c.merged_into IS NULL \
+     AND EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id \
+         AND (k.status NOT IN ('resolved', 'closed') OR k.updated_at >= $1))";
+
 pub(crate) async fn erase<C: Conn + ?Sized>(
     tx: &mut C,
     dialect: Dialect,
     id: i64,
     stamp: &Stamp,
+    closed_before: Option<OffsetDateTime>,
 ) -> Result<Erased, StoreError> {
     // The customer's row is locked first: on PostgreSQL two erasures of one customer take turns.
     let merged: Option<Option<i64>> =
@@ -44,6 +53,18 @@ pub(crate) async fn erase<C: Conn + ?Sized>(
             )));
         }
         Some(None) => {}
+    }
+    if let Some(before) = closed_before {
+        // Retention asks again under the lock: another node may have erased them meanwhile,
+        // or they may have written again.
+        let still: Option<i64> = query(format!("SELECT c.id FROM customers c WHERE {FORGETTABLE} AND c.id = $2"))
+            .bind(millis(before))
+            .bind(id)
+            .scalar_optional(&mut *tx)
+            .await?;
+        if still.is_none() {
+            return Ok(Erased::default());
+        }
     }
     // The customer and the records merged into it.
     let mut customers = vec![id];

@@ -937,25 +937,25 @@ impl<B: Backend> Store for SqlStore<B> {
         Ok(found)
     }
 
-    async fn erase_customer(&self, id: i64, stamp: Stamp) -> Result<crate::Erased, StoreError> {
+    async fn erase_customer(
+        &self,
+        id: i64,
+        stamp: Stamp,
+        closed_before: Option<OffsetDateTime>,
+    ) -> Result<crate::Erased, StoreError> {
         let mut tx = self.backend.write().await?;
-        let erased = erase::erase(&mut tx, B::DIALECT, id, &stamp).await?;
+        let erased = erase::erase(&mut tx, B::DIALECT, id, &stamp, closed_before).await?;
         tx.commit().await?;
         Ok(erased)
     }
 
     async fn customers_to_forget(&self, before: OffsetDateTime, limit: u32) -> Result<Vec<i64>, StoreError> {
-        let ids: Vec<(i64,)> = query(
-            "SELECT c.id FROM customers c WHERE c.erased_at IS NULL AND c.merged_into IS NULL \
-             AND EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id) \
-             AND NOT EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id \
-                 AND (k.status NOT IN ('resolved', 'closed') OR k.updated_at >= $1)) \
-             ORDER BY c.id LIMIT $2",
-        )
-        .bind(millis(before))
-        .bind(i64::from(limit))
-        .fetch_all(&mut self.backend.read().await?)
-        .await?;
+        let ids: Vec<(i64,)> =
+            query(format!("SELECT c.id FROM customers c WHERE {} ORDER BY c.id LIMIT $2", erase::FORGETTABLE))
+                .bind(millis(before))
+                .bind(i64::from(limit))
+                .fetch_all(&mut self.backend.read().await?)
+                .await?;
         Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 
